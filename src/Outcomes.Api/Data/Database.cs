@@ -1,0 +1,136 @@
+using System.Data;
+using System.Data.Common;
+using System.Globalization;
+using Dapper;
+using Microsoft.Data.SqlClient;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+
+namespace Outcomes.Api.Data;
+
+/// <summary>
+/// Opens connections to the configured database. One connection per unit of work; pooling is
+/// the provider's.
+/// </summary>
+public sealed class Database
+{
+    static Database() => DapperTypeHandlers.Register();
+
+    public Database(IOptions<DatabaseOptions> options, IConfiguration configuration, IHostEnvironment environment)
+    {
+        var o = options.Value;
+        Dialect = SqlDialect.For(o.Provider);
+        CommandTimeoutSeconds = o.CommandTimeoutSeconds;
+        ConnectionString = o.Provider switch
+        {
+            DatabaseProvider.SqlServer => configuration.GetConnectionString("Outcomes") is { Length: > 0 } cs
+                ? cs
+                : throw new InvalidOperationException(
+                    "Database:Provider is SqlServer but ConnectionStrings:Outcomes is not set."),
+            _ => SqliteConnectionString(o, environment.ContentRootPath),
+        };
+    }
+
+    public SqlDialect Dialect { get; }
+
+    public string ConnectionString { get; }
+
+    public int CommandTimeoutSeconds { get; }
+
+    public async Task<DbConnection> OpenAsync(CancellationToken ct)
+    {
+        DbConnection connection = Dialect.Provider == DatabaseProvider.SqlServer
+            ? new SqlConnection(ConnectionString)
+            : new SqliteConnection(ConnectionString);
+        try
+        {
+            await connection.OpenAsync(ct);
+            if (connection is SqliteConnection)
+            {
+                // Writers wait for the lock instead of failing with SQLITE_BUSY.
+                await connection.ExecuteAsync(
+                    $"PRAGMA busy_timeout = {CommandTimeoutSeconds * 1000};");
+            }
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>A Dapper command with the configured timeout and the request's cancellation.</summary>
+    public CommandDefinition Command(string sql, object? parameters, CancellationToken ct, IDbTransaction? transaction = null) =>
+        new(sql, parameters, transaction, CommandTimeoutSeconds, cancellationToken: ct);
+
+    private static string SqliteConnectionString(DatabaseOptions o, string contentRoot)
+    {
+        var path = Path.IsPathRooted(o.SqlitePath) ? o.SqlitePath : Path.Combine(contentRoot, o.SqlitePath);
+        var directory = Path.GetDirectoryName(path);
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory);
+        }
+        return new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            ForeignKeys = true,
+            DefaultTimeout = o.CommandTimeoutSeconds,
+            Pooling = true,
+        }.ToString();
+    }
+}
+
+/// <summary>
+/// Dapper handlers so that dates and instants round-trip the same way on both databases:
+/// SQLite hands back ISO-8601 text, SQL Server native date types.
+/// </summary>
+internal static class DapperTypeHandlers
+{
+    private static int _registered;
+
+    public static void Register()
+    {
+        if (Interlocked.Exchange(ref _registered, 1) == 1)
+        {
+            return;
+        }
+        SqlMapper.AddTypeHandler(new DateOnlyHandler());
+        SqlMapper.AddTypeHandler(new DateTimeOffsetHandler());
+    }
+
+    private sealed class DateOnlyHandler : SqlMapper.TypeHandler<DateOnly>
+    {
+        public override void SetValue(IDbDataParameter parameter, DateOnly value)
+        {
+            parameter.DbType = DbType.Date;
+            parameter.Value = value;
+        }
+
+        public override DateOnly Parse(object value) => value switch
+        {
+            DateOnly d => d,
+            DateTime dt => DateOnly.FromDateTime(dt),
+            string s => DateOnly.ParseExact(s, "yyyy-MM-dd", CultureInfo.InvariantCulture),
+            _ => throw new DataException($"Cannot read a date from {value.GetType().Name}."),
+        };
+    }
+
+    private sealed class DateTimeOffsetHandler : SqlMapper.TypeHandler<DateTimeOffset>
+    {
+        public override void SetValue(IDbDataParameter parameter, DateTimeOffset value)
+        {
+            parameter.DbType = DbType.DateTimeOffset;
+            parameter.Value = value;
+        }
+
+        public override DateTimeOffset Parse(object value) => value switch
+        {
+            DateTimeOffset d => d,
+            string s => DateTimeOffset.Parse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal),
+            DateTime dt => new DateTimeOffset(DateTime.SpecifyKind(dt, DateTimeKind.Utc)),
+            _ => throw new DataException($"Cannot read an instant from {value.GetType().Name}."),
+        };
+    }
+}

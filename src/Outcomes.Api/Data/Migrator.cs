@@ -1,0 +1,63 @@
+using DbUp;
+using DbUp.Builder;
+using DbUp.Engine;
+using Microsoft.Data.Sqlite;
+
+namespace Outcomes.Api.Data;
+
+/// <summary>
+/// Applies the numbered, forward-only scripts of <c>sql/&lt;provider&gt;/</c> (embedded in this
+/// assembly) with DbUp, which records each applied script in the <c>schema_version</c> table.
+/// </summary>
+public sealed class Migrator(Database database, ILoggerFactory loggerFactory)
+{
+    public const string JournalTable = "schema_version";
+
+    /// <summary>Resource-name prefix of one provider's scripts.</summary>
+    public static string ResourcePrefix(DatabaseProvider provider) =>
+        provider == DatabaseProvider.SqlServer ? "migrations.sqlserver." : "migrations.sqlite.";
+
+    /// <summary>How many scripts ship for <paramref name="provider"/>.</summary>
+    public static int ScriptCount(DatabaseProvider provider) =>
+        typeof(Migrator).Assembly.GetManifestResourceNames()
+            .Count(n => n.StartsWith(ResourcePrefix(provider), StringComparison.Ordinal));
+
+    /// <summary>Scripts not yet applied, in the order they would run.</summary>
+    public IReadOnlyList<string> PendingScripts() =>
+        [.. Engine().GetScriptsToExecute().Select(s => s.Name)];
+
+    public DatabaseUpgradeResult Migrate()
+    {
+        if (database.Dialect.Provider == DatabaseProvider.Sqlite)
+        {
+            // WAL lets readers run beside the one writer; the setting is stored in the file.
+            using var connection = new SqliteConnection(database.ConnectionString);
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA journal_mode = WAL;";
+            command.ExecuteNonQuery();
+        }
+        var result = Engine().PerformUpgrade();
+        if (!result.Successful)
+        {
+            throw new InvalidOperationException(
+                $"Migration {result.ErrorScript?.Name ?? "(unknown)"} failed.", result.Error);
+        }
+        return result;
+    }
+
+    private UpgradeEngine Engine()
+    {
+        var provider = database.Dialect.Provider;
+        var prefix = ResourcePrefix(provider);
+        UpgradeEngineBuilder builder = provider == DatabaseProvider.SqlServer
+            ? DeployChanges.To.SqlDatabase(database.ConnectionString).JournalToSqlTable("dbo", JournalTable)
+            : DeployChanges.To.SqliteDatabase(database.ConnectionString).JournalToSqliteTable(JournalTable);
+        return builder
+            .WithScriptsEmbeddedInAssembly(typeof(Migrator).Assembly, name => name.StartsWith(prefix, StringComparison.Ordinal))
+            .WithTransactionPerScript()
+            .WithExecutionTimeout(TimeSpan.FromMinutes(10))
+            .LogTo(loggerFactory)
+            .Build();
+    }
+}

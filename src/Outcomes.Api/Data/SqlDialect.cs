@@ -1,0 +1,68 @@
+using System.Data.Common;
+using Microsoft.Data.SqlClient;
+using Microsoft.Data.Sqlite;
+
+namespace Outcomes.Api.Data;
+
+/// <summary>
+/// The few SQL fragments in which SQLite and SQL Server differ. Everything else is one query text.
+/// </summary>
+public abstract class SqlDialect
+{
+    public static readonly SqlDialect Sqlite = new SqliteDialect();
+    public static readonly SqlDialect SqlServer = new SqlServerDialect();
+
+    public static SqlDialect For(DatabaseProvider provider) =>
+        provider == DatabaseProvider.SqlServer ? SqlServer : Sqlite;
+
+    public abstract DatabaseProvider Provider { get; }
+
+    /// <summary>An INSERT of one row that returns its generated <c>id</c>.</summary>
+    public abstract string InsertReturningId(string table, string columns, string values);
+
+    /// <summary>Ends an ordered query after <paramref name="countParameter"/> rows.</summary>
+    public abstract string Limit(string countParameter);
+
+    /// <summary>True when the insert failed on a unique index or primary key.</summary>
+    public abstract bool IsUniqueViolation(DbException exception);
+
+    /// <summary>True when the database was busy or a command timed out: worth a 503, not a 500.</summary>
+    public abstract bool IsUnavailable(DbException exception);
+
+    private sealed class SqliteDialect : SqlDialect
+    {
+        public override DatabaseProvider Provider => DatabaseProvider.Sqlite;
+
+        public override string InsertReturningId(string table, string columns, string values) =>
+            $"INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING id;";
+
+        public override string Limit(string countParameter) => $"LIMIT {countParameter}";
+
+        // 19 = SQLITE_CONSTRAINT; 2067 = SQLITE_CONSTRAINT_UNIQUE, 1555 = SQLITE_CONSTRAINT_PRIMARYKEY
+        public override bool IsUniqueViolation(DbException exception) =>
+            exception is SqliteException { SqliteErrorCode: 19, SqliteExtendedErrorCode: 2067 or 1555 };
+
+        // 5 = SQLITE_BUSY, 6 = SQLITE_LOCKED
+        public override bool IsUnavailable(DbException exception) =>
+            exception is SqliteException { SqliteErrorCode: 5 or 6 };
+    }
+
+    private sealed class SqlServerDialect : SqlDialect
+    {
+        public override DatabaseProvider Provider => DatabaseProvider.SqlServer;
+
+        public override string InsertReturningId(string table, string columns, string values) =>
+            $"INSERT INTO {table} ({columns}) OUTPUT INSERTED.id VALUES ({values});";
+
+        public override string Limit(string countParameter) =>
+            $"OFFSET 0 ROWS FETCH NEXT {countParameter} ROWS ONLY";
+
+        // 2601 = duplicate key in unique index, 2627 = unique/primary key constraint
+        public override bool IsUniqueViolation(DbException exception) =>
+            exception is SqlException { Number: 2601 or 2627 };
+
+        // -2 = client timeout, 1205 = deadlock victim, 1222 = lock request timeout
+        public override bool IsUnavailable(DbException exception) =>
+            exception is SqlException { Number: -2 or 1205 or 1222 };
+    }
+}

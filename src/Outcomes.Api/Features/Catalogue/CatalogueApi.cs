@@ -1,0 +1,21 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Outcomes.Api.Infrastructure;
+using Outcomes.Core.Clinic;
+
+namespace Outcomes.Api.Features.Catalogue;
+
+public static class CatalogueApi
+{
+    public static RouteGroupBuilder MapCatalogue(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/catalogue").WithTags("Catalogue").RequireAuthorization(Policies.AnyRole);
+
+        group.MapGet("/muscles", ListMuscles)
+            .WithName("ListMuscles")
+            .WithSummary("Muscles an injection site may name");
+
+        return group;
+    }
+
+    public static Ok<IReadOnlyList<Muscle>> ListMuscles() => TypedResults.Ok(Muscles.All);
+}

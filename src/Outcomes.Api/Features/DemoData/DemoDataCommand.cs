@@ -1,0 +1,177 @@
+using System.Globalization;
+using Dapper;
+using Outcomes.Api.Data;
+using Outcomes.Api.Features.Audit;
+using Outcomes.Api.Features.Patients;
+using Outcomes.Api.Features.Practitioners;
+using Outcomes.Api.Features.Sites;
+using Outcomes.Api.Features.TreatmentSessions;
+using Outcomes.Core.Clinic;
+
+namespace Outcomes.Api.Features.DemoData;
+
+/// <summary>
+/// Fills an empty database with a synthetic clinic network: sites, practitioners, pseudonymous
+/// patients across the conditions, and treatment sessions every 3 to 6 months. Deterministic for a
+/// given seed. Every value is invented; none comes from a real person.
+/// </summary>
+public static class DemoDataCommand
+{
+    public const string Actor = "demo-data";
+
+    public static async Task<int> RunAsync(IServiceProvider services, string[] args)
+    {
+        var patients = ReadInt(args, "--patients", 300);
+        var seed = ReadInt(args, "--seed", 42);
+        if (patients is < 1 or > 1_000_000)
+        {
+            await Console.Error.WriteLineAsync("--patients must be between 1 and 1000000.");
+            return 2;
+        }
+        var db = services.GetRequiredService<Database>();
+        var clock = services.GetRequiredService<TimeProvider>();
+        var summary = await GenerateAsync(db, clock, patients, seed, CancellationToken.None);
+        if (summary is null)
+        {
+            await Console.Error.WriteLineAsync("The database already holds sites; demo data goes into an empty database only.");
+            return 1;
+        }
+        Console.WriteLine(summary);
+        return 0;
+    }
+
+    public sealed record Summary(int Sites, int Practitioners, int Patients, int Sessions, int InjectionSites);
+
+    /// <summary>Generates the data in one transaction; null when the database is not empty.</summary>
+    public static async Task<Summary?> GenerateAsync(Database db, TimeProvider clock, int patientCount, int seed, CancellationToken ct)
+    {
+        var d = db.Dialect;
+        var siteSql = new SiteSql(d);
+        var practitionerSql = new PractitionerSql(d);
+        var patientSql = new PatientSql(d);
+        var sessionSql = new TreatmentSessionSql(d);
+        var auditSql = new AuditSql(d);
+        var random = new Random(seed);
+        var now = clock.GetUtcNow();
+        var today = DateOnly.FromDateTime(now.UtcDateTime);
+
+        await using var connection = await db.OpenAsync(ct);
+        if ((await connection.QueryAsync<Sites.SiteRow>(db.Command(siteSql.All, null, ct))).Any())
+        {
+            return null;
+        }
+        await using var tx = await connection.BeginTransactionAsync(ct);
+
+        string[] siteNames = ["Northgate Pain Clinic", "Riverside Musculoskeletal Centre", "Hillview Headache Service", "Harbour Spine Unit"];
+        var practitionersBySite = new Dictionary<long, List<long>>();
+        var practitionerCount = 0;
+        foreach (var name in siteNames)
+        {
+            var siteId = await connection.ExecuteScalarAsync<long>(db.Command(siteSql.Insert,
+                new { Name = name, CreatedAt = now, CreatedBy = Actor }, ct, tx));
+            var ids = new List<long>();
+            for (var i = 0; i < random.Next(2, 5); i++)
+            {
+                ids.Add(await connection.ExecuteScalarAsync<long>(db.Command(practitionerSql.Insert, new
+                {
+                    SiteId = siteId,
+                    DisplayName = $"Practitioner {(char)('A' + i)} ({name.Split(' ')[0]})",
+                    CreatedAt = now,
+                    CreatedBy = Actor,
+                }, ct, tx)));
+            }
+            practitionersBySite[siteId] = ids;
+            practitionerCount += ids.Count;
+        }
+
+        var siteIds = practitionersBySite.Keys.ToArray();
+        var conditions = Enum.GetValues<Condition>();
+        var sessionCount = 0;
+        var injectionSiteCount = 0;
+        for (var p = 0; p < patientCount; p++)
+        {
+            var siteId = siteIds[random.Next(siteIds.Length)];
+            var enrolledOn = today.AddDays(-random.Next(30, 365 * 4));
+            var patientId = await connection.ExecuteScalarAsync<long>(db.Command(patientSql.Insert, new
+            {
+                SiteId = siteId,
+                ExternalRef = $"DEMO-{siteId}-{p + 1:D6}",
+                BirthYear = today.Year - random.Next(20, 80),
+                Sex = EnumCode<Sex>.Of(random.NextDouble() < 0.62 ? Sex.Female : Sex.Male),
+                EnrolledOn = enrolledOn,
+                CreatedAt = now,
+                CreatedBy = Actor,
+            }, ct, tx));
+            var patientConditions = conditions.OrderBy(_ => random.Next()).Take(random.NextDouble() < 0.75 ? 1 : 2);
+            await connection.ExecuteAsync(db.Command(patientSql.InsertCondition,
+                patientConditions.Select(c => new { PatientId = patientId, Condition = EnumCode<Condition>.Of(c) }), ct, tx));
+
+            var product = (Product)random.Next(3);
+            var guidance = (Guidance)random.Next(3);
+            var practitioners = practitionersBySite[siteId];
+            for (var date = enrolledOn.AddDays(random.Next(0, 21)); date <= today; date = date.AddDays(random.Next(90, 184)))
+            {
+                var sites = DemoInjectionSites(random, product);
+                var sessionId = await connection.ExecuteScalarAsync<long>(db.Command(sessionSql.Insert, new
+                {
+                    PatientId = patientId,
+                    PractitionerId = practitioners[random.Next(practitioners.Count)],
+                    SessionDate = date,
+                    Product = EnumCode<Product>.Of(product),
+                    Guidance = EnumCode<Guidance>.Of(guidance),
+                    DilutionUnitsPerMl = product == Product.AbobotulinumtoxinA ? 200m : 50m,
+                    TotalUnits = SessionRules.TotalUnits(sites),
+                    CreatedAt = now,
+                    CreatedBy = Actor,
+                }, ct, tx));
+                await connection.ExecuteAsync(db.Command(sessionSql.InsertSite, sites.Select(s => new
+                {
+                    SessionId = sessionId,
+                    s.Muscle,
+                    Side = EnumCode<BodySide>.Of(s.Side),
+                    s.Units,
+                }), ct, tx));
+                sessionCount++;
+                injectionSiteCount += sites.Count;
+            }
+        }
+
+        await connection.ExecuteAsync(db.Command(auditSql.Insert, new
+        {
+            OccurredAt = now,
+            Actor,
+            Role = "(system)",
+            Action = AuditActions.Create,
+            ResourceType = "demo_data",
+            ResourceId = seed.ToString(CultureInfo.InvariantCulture),
+            PatientId = (long?)null,
+            Outcome = AuditOutcomes.Success,
+            RequestId = (string?)null,
+        }, ct, tx));
+        await tx.CommitAsync(ct);
+        return new Summary(siteIds.Length, practitionerCount, patientCount, sessionCount, injectionSiteCount);
+    }
+
+    private static readonly string[] _neckAndShoulder =
+        ["upper_trapezius", "levator_scapulae", "splenius_capitis", "semispinalis_capitis", "rhomboid_major", "infraspinatus"];
+
+    private static List<InjectionSite> DemoInjectionSites(Random random, Product product)
+    {
+        // Per-site doses in each product's own units: abobotulinumtoxinA is dosed about 2.5-3x higher.
+        var (low, high) = product == Product.AbobotulinumtoxinA ? (25, 80) : (10, 30);
+        return _neckAndShoulder.OrderBy(_ => random.Next()).Take(random.Next(2, 5))
+            .SelectMany(m => new[] { BodySide.Left, BodySide.Right }
+                .Where(_ => random.NextDouble() < 0.8)
+                .Select(side => new InjectionSite(m, side, random.Next(low / 5, high / 5 + 1) * 5m)))
+            .DefaultIfEmpty(new InjectionSite("upper_trapezius", BodySide.Right, low))
+            .ToList();
+    }
+
+    private static int ReadInt(string[] args, string name, int fallback)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var v)
+            ? v
+            : fallback;
+    }
+}

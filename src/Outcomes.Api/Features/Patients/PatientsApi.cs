@@ -1,0 +1,305 @@
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
+using System.Data.Common;
+using Dapper;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Outcomes.Api.Data;
+using Outcomes.Api.Features.Audit;
+using Outcomes.Api.Infrastructure;
+using Outcomes.Core.Clinic;
+using Outcomes.Core.Validation;
+
+namespace Outcomes.Api.Features.Patients;
+
+/// <summary>A pseudonymous patient: no name, no full date of birth.</summary>
+/// <param name="ExternalReference">The clinic's own reference for the patient, unique within the site.</param>
+/// <param name="SiteId">Site the patient is enrolled at. Practitioners may omit it: it defaults to their own site.</param>
+/// <param name="BirthYear">Year of birth (not the full date).</param>
+/// <param name="Sex">Administrative sex.</param>
+/// <param name="EnrolledOn">Date of enrolment.</param>
+/// <param name="Conditions">Conditions being treated; at least one.</param>
+public sealed record CreatePatientRequest(
+    [property: Required] string? ExternalReference,
+    long? SiteId,
+    [property: Required] int? BirthYear,
+    [property: Required] Sex? Sex,
+    [property: Required] DateOnly? EnrolledOn,
+    [property: Required] IReadOnlyList<Condition>? Conditions);
+
+public sealed record PatientResponse(
+    long Id,
+    long SiteId,
+    string ExternalReference,
+    int BirthYear,
+    Sex Sex,
+    DateOnly EnrolledOn,
+    IReadOnlyList<Condition> Conditions,
+    DateTimeOffset CreatedAt);
+
+public sealed record PatientListQuery(
+    [property: Description("Only patients of this site.")] long? SiteId,
+    [property: Description("Only patients treated for this condition.")] Condition? Condition,
+    [property: Description("Only patients of this sex.")] Sex? Sex,
+    [property: Description("Enrolled on or after this date.")] DateOnly? EnrolledFrom,
+    [property: Description("Enrolled on or before this date.")] DateOnly? EnrolledTo,
+    [property: Description("Exact external reference.")] string? ExternalReference,
+    [property: Description("Return patients with an id greater than this (the previous page's nextAfter).")] long? After,
+    [property: Description("Page size, 1 to 200 (default 50).")] int? Limit);
+
+public sealed class PatientSql(SqlDialect dialect) : SqlTexts(dialect)
+{
+    private const string Columns = "p.id, p.site_id, p.external_ref, p.birth_year, p.sex, p.enrolled_on, p.created_at";
+
+    public string SiteExists { get; } = "SELECT COUNT(*) FROM site WHERE id = @Id;";
+
+    public string Insert { get; } = dialect.InsertReturningId(
+        "patient",
+        "site_id, external_ref, birth_year, sex, enrolled_on, created_at, created_by",
+        "@SiteId, @ExternalRef, @BirthYear, @Sex, @EnrolledOn, @CreatedAt, @CreatedBy");
+
+    public string InsertCondition { get; } =
+        "INSERT INTO patient_condition (patient_id, condition) VALUES (@PatientId, @Condition);";
+
+    public string ById { get; } = $"SELECT {Columns} FROM patient p WHERE p.id = @Id;";
+
+    public string ConditionsOf { get; } =
+        "SELECT patient_id, condition FROM patient_condition WHERE patient_id IN @Ids ORDER BY patient_id, condition;";
+
+    // Keyset paging on id; every filter is a parameter that is either null (ignored) or applied.
+    public string List { get; } = $"""
+        SELECT {Columns}
+        FROM patient p
+        WHERE p.id > @After
+          AND (@SiteId IS NULL OR p.site_id = @SiteId)
+          AND (@Sex IS NULL OR p.sex = @Sex)
+          AND (@EnrolledFrom IS NULL OR p.enrolled_on >= @EnrolledFrom)
+          AND (@EnrolledTo IS NULL OR p.enrolled_on <= @EnrolledTo)
+          AND (@ExternalRef IS NULL OR p.external_ref = @ExternalRef)
+          AND (@Condition IS NULL OR EXISTS (
+                SELECT 1 FROM patient_condition c WHERE c.patient_id = p.id AND c.condition = @Condition))
+        ORDER BY p.id
+        {dialect.Limit("@Take")};
+        """;
+}
+
+internal sealed class PatientRow
+{
+    public long Id { get; init; }
+    public long SiteId { get; init; }
+    public string ExternalRef { get; init; } = "";
+    public int BirthYear { get; init; }
+    public string Sex { get; init; } = "";
+    public DateOnly EnrolledOn { get; init; }
+    public DateTimeOffset CreatedAt { get; init; }
+}
+
+internal sealed class ConditionRow
+{
+    public long PatientId { get; init; }
+    public string Condition { get; init; } = "";
+}
+
+public static class PatientsApi
+{
+    private const string Resource = "patient";
+
+    public static RouteGroupBuilder MapPatients(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/patients").WithTags("Patients");
+
+        group.MapPost("/", CreatePatient)
+            .RequireAuthorization(Policies.Clinician)
+            .WithName("CreatePatient")
+            .WithSummary("Enrol a pseudonymous patient")
+            .WithDescription("Admins name the site; practitioners enrol at their own site.");
+
+        group.MapGet("/", ListPatients)
+            .RequireAuthorization(Policies.Clinician)
+            .WithName("ListPatients")
+            .WithSummary("List patients, keyset-paged and filtered")
+            .WithDescription("Practitioners see only the patients of their own site.");
+
+        group.MapGet("/{patientId:long}", GetPatient)
+            .RequireAuthorization(Policies.PatientRecord)
+            .WithName("GetPatient")
+            .WithSummary("One patient's record")
+            .WithDescription("A patient may read their own record; a practitioner the patients of their site.");
+
+        return group;
+    }
+
+    public static async Task<Results<Created<PatientResponse>, ValidationProblem, Conflict<ProblemDetails>>> CreatePatient(
+        CreatePatientRequest request,
+        HttpContext http,
+        Database db,
+        PatientSql sql,
+        AuditLog audit,
+        TimeProvider clock,
+        CancellationToken ct)
+    {
+        var user = CurrentUser.From(http.User);
+        var errors = new ValidationErrors();
+        var today = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
+
+        var reference = request.ExternalReference?.Trim();
+        if (errors.Required(reference, "externalReference"))
+        {
+            errors.Check(reference!.Length <= PatientRules.MaxExternalReferenceLength, "externalReference",
+                $"must be at most {PatientRules.MaxExternalReferenceLength} characters");
+            errors.Check(!reference.Any(char.IsControl), "externalReference", "must not contain control characters");
+        }
+
+        long? siteId = request.SiteId;
+        if (user.Role == Roles.Practitioner)
+        {
+            siteId ??= user.SiteId;
+            errors.Check(siteId == user.SiteId && user.SiteId is not null, "siteId",
+                "practitioners enrol patients at their own site only");
+        }
+        else
+        {
+            errors.Required(siteId, "siteId");
+        }
+
+        errors.Required(request.Sex, "sex");
+        if (errors.Required(request.EnrolledOn, "enrolledOn"))
+        {
+            // One day of slack: a clinic east of UTC is already on tomorrow's date.
+            errors.Check(request.EnrolledOn!.Value <= today.AddDays(1), "enrolledOn", "must not be in the future");
+        }
+        if (errors.Required(request.BirthYear, "birthYear"))
+        {
+            var asOf = request.EnrolledOn ?? today;
+            errors.Check(PatientRules.IsPlausibleBirthYear(request.BirthYear!.Value, asOf), "birthYear",
+                $"must be between {PatientRules.MinBirthYear} and the enrolment year");
+        }
+        if (errors.Required(request.Conditions, "conditions"))
+        {
+            errors.Check(request.Conditions!.Count > 0, "conditions", "must list at least one condition");
+            errors.Check(request.Conditions.Distinct().Count() == request.Conditions.Count, "conditions",
+                "must not list a condition twice");
+        }
+
+        await using var connection = await db.OpenAsync(ct);
+        if (siteId is not null && await connection.ExecuteScalarAsync<long>(db.Command(sql.SiteExists, new { Id = siteId }, ct)) == 0)
+        {
+            errors.Add("siteId", "no such site");
+        }
+        if (!errors.IsEmpty)
+        {
+            return Problems.Invalid(errors);
+        }
+
+        var now = clock.GetUtcNow();
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        long id;
+        try
+        {
+            id = await connection.ExecuteScalarAsync<long>(db.Command(sql.Insert, new
+            {
+                SiteId = siteId,
+                ExternalRef = reference,
+                request.BirthYear,
+                Sex = EnumCode<Sex>.Of(request.Sex!.Value),
+                request.EnrolledOn,
+                CreatedAt = now,
+                CreatedBy = user.Subject,
+            }, ct, tx));
+        }
+        catch (DbException e) when (db.Dialect.IsUniqueViolation(e))
+        {
+            return Problems.Conflict("A patient with this external reference is already enrolled at this site.");
+        }
+        var conditions = request.Conditions!.Order().ToList();
+        await connection.ExecuteAsync(db.Command(sql.InsertCondition,
+            conditions.Select(c => new { PatientId = id, Condition = EnumCode<Condition>.Of(c) }), ct, tx));
+        await audit.AppendAsync(connection, AuditActions.Create, Resource, id, id, ct, tx);
+        await tx.CommitAsync(ct);
+
+        var created = new PatientResponse(id, siteId!.Value, reference!, request.BirthYear!.Value, request.Sex.Value,
+            request.EnrolledOn!.Value, conditions, now);
+        return TypedResults.Created($"/api/v1/patients/{id}", created);
+    }
+
+    public static async Task<Results<Ok<PatientResponse>, NotFound<ProblemDetails>>> GetPatient(
+        [Description("The patient's id.")] long patientId,
+        HttpContext http,
+        Database db,
+        PatientSql sql,
+        PatientAccess access,
+        AuditLog audit,
+        CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        if (await access.SiteIfVisibleAsync(connection, CurrentUser.From(http.User), patientId, ct) is null)
+        {
+            await access.AuditRefusalAsync(connection, AuditActions.Read, Resource, patientId, ct);
+            return Problems.NotFound(Resource);
+        }
+        var row = await connection.QuerySingleAsync<PatientRow>(db.Command(sql.ById, new { Id = patientId }, ct));
+        var patients = await WithConditionsAsync(connection, db, sql, [row], ct);
+        await audit.AppendAsync(connection, AuditActions.Read, Resource, patientId, patientId, ct);
+        return TypedResults.Ok(patients[0]);
+    }
+
+    public static async Task<Results<Ok<Page<PatientResponse>>, ValidationProblem>> ListPatients(
+        [AsParameters] PatientListQuery query,
+        HttpContext http,
+        Database db,
+        PatientSql sql,
+        AuditLog audit,
+        CancellationToken ct)
+    {
+        var errors = new ValidationErrors();
+        errors.Check(Paging.IsValidLimit(query.Limit), "limit", $"must be between 1 and {Paging.MaxLimit}");
+        errors.Check(query.After is null or >= 0, "after", "must not be negative");
+        if (!errors.IsEmpty)
+        {
+            return Problems.Invalid(errors);
+        }
+
+        var user = CurrentUser.From(http.User);
+        var limit = query.Limit ?? Paging.DefaultLimit;
+        await using var connection = await db.OpenAsync(ct);
+        // A practitioner's list is confined to their site: another site's filter simply matches nobody.
+        var siteId = user.Role == Roles.Practitioner
+            ? (query.SiteId is null || query.SiteId == user.SiteId ? user.SiteId ?? -1 : -1)
+            : query.SiteId;
+        var rows = (await connection.QueryAsync<PatientRow>(db.Command(sql.List, new
+        {
+            After = query.After ?? 0,
+            SiteId = siteId,
+            Sex = query.Sex is { } sex ? EnumCode<Sex>.Of(sex) : null,
+            query.EnrolledFrom,
+            query.EnrolledTo,
+            ExternalRef = query.ExternalReference,
+            Condition = query.Condition is { } c ? EnumCode<Condition>.Of(c) : null,
+            Take = limit + 1,
+        }, ct))).ToList();
+
+        var hasMore = rows.Count > limit;
+        if (hasMore)
+        {
+            rows.RemoveAt(rows.Count - 1);
+        }
+        var items = await WithConditionsAsync(connection, db, sql, rows, ct);
+        await audit.AppendAsync(connection, AuditActions.List, Resource, null, null, ct);
+        return TypedResults.Ok(new Page<PatientResponse>(items, hasMore ? rows[^1].Id : null));
+    }
+
+    private static async Task<List<PatientResponse>> WithConditionsAsync(
+        DbConnection connection, Database db, PatientSql sql, List<PatientRow> rows, CancellationToken ct)
+    {
+        if (rows.Count == 0)
+        {
+            return [];
+        }
+        var conditions = (await connection.QueryAsync<ConditionRow>(
+                db.Command(sql.ConditionsOf, new { Ids = rows.Select(r => r.Id).ToArray() }, ct)))
+            .ToLookup(c => c.PatientId, c => EnumCode<Condition>.Parse(c.Condition));
+        return rows.Select(r => new PatientResponse(
+            r.Id, r.SiteId, r.ExternalRef, r.BirthYear, EnumCode<Sex>.Parse(r.Sex), r.EnrolledOn,
+            conditions[r.Id].Order().ToList(), r.CreatedAt)).ToList();
+    }
+}

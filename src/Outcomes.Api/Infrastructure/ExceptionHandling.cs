@@ -1,0 +1,86 @@
+using System.Data.Common;
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+using Outcomes.Api.Data;
+
+namespace Outcomes.Api.Infrastructure;
+
+/// <summary>
+/// Turns exceptions into problem details: a malformed body is a 400 that names the field, a busy
+/// or timed-out database a 503, anything else a 500. No stack trace or exception message leaves
+/// the service, and messages are kept out of the log too, because a database error can quote the
+/// values of a row.
+/// </summary>
+public sealed class OutcomesExceptionHandler(
+    IProblemDetailsService problemDetails,
+    Database database,
+    ILogger<OutcomesExceptionHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        var http = httpContext;
+        var problem = exception switch
+        {
+            BadHttpRequestException { InnerException: JsonException json } => BodyProblem(json),
+            BadHttpRequestException bad => new ProblemDetails
+            {
+                Status = bad.StatusCode,
+                Title = bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? "Request body too large" : "Bad request",
+                Detail = bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? null : bad.Message,
+            },
+            DbException db when database.Dialect.IsUnavailable(db) => new ProblemDetails
+            {
+                Status = StatusCodes.Status503ServiceUnavailable,
+                Title = "Database unavailable",
+                Detail = "The database is busy or did not answer in time. Retry later.",
+            },
+            _ => null,
+        };
+
+        if (problem is null)
+        {
+            logger.LogError("Unhandled {ExceptionType} on {Method} {Route}: {StackTrace}",
+                exception.GetType().FullName, http.Request.Method, RouteTemplate(http), exception.StackTrace);
+            problem = new ProblemDetails
+            {
+                Status = StatusCodes.Status500InternalServerError,
+                Title = "Internal server error",
+                Detail = "An unexpected error occurred. It has been logged with this request's id.",
+            };
+        }
+        else if (problem.Status == StatusCodes.Status503ServiceUnavailable)
+        {
+            logger.LogWarning("Database unavailable on {Method} {Route}", http.Request.Method, RouteTemplate(http));
+            http.Response.Headers.RetryAfter = "5";
+        }
+
+        http.Response.StatusCode = problem.Status!.Value;
+        return await problemDetails.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = http,
+            ProblemDetails = problem,
+            Exception = exception,
+        });
+    }
+
+    public static string RouteTemplate(HttpContext http) =>
+        (http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(no route)";
+
+    private static HttpValidationProblemDetails BodyProblem(JsonException json)
+    {
+        var field = JsonPathToField(json.Path);
+        return new HttpValidationProblemDetails(new Dictionary<string, string[]>
+        {
+            [field] = [field == "$" ? "the body is not valid JSON" : "has a value of the wrong type or format"],
+        })
+        {
+            Status = StatusCodes.Status400BadRequest,
+            Title = "One or more fields are invalid.",
+        };
+    }
+
+    /// <summary><c>$.injectionSites[0].side</c> becomes <c>injectionSites[0].side</c>.</summary>
+    internal static string JsonPathToField(string? path) =>
+        string.IsNullOrEmpty(path) || path == "$" ? "$" : path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path;
+}

@@ -1,0 +1,47 @@
+using System.Diagnostics;
+
+namespace Outcomes.Api.Infrastructure;
+
+/// <summary>
+/// One structured line per request: method, route template (never the path or query string,
+/// which carry identifiers), status and duration. Bodies are never logged.
+/// </summary>
+public sealed class RequestLoggingMiddleware(RequestDelegate next, ILogger<RequestLoggingMiddleware> logger)
+{
+    public async Task InvokeAsync(HttpContext http)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            await next(http);
+        }
+        finally
+        {
+            logger.LogInformation("{Method} {Route} answered {StatusCode} in {ElapsedMs:F1} ms (request {RequestId})",
+                http.Request.Method,
+                OutcomesExceptionHandler.RouteTemplate(http),
+                http.Response.StatusCode,
+                Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+                http.TraceIdentifier);
+        }
+    }
+}
+
+/// <summary>Headers every response carries; patient data is never cached.</summary>
+public sealed class SecurityHeadersMiddleware(RequestDelegate next)
+{
+    public Task InvokeAsync(HttpContext http)
+    {
+        http.Response.OnStarting(() =>
+        {
+            var headers = http.Response.Headers;
+            headers.XContentTypeOptions = "nosniff";
+            if (http.Request.Path.StartsWithSegments("/api", StringComparison.Ordinal))
+            {
+                headers.CacheControl = "no-store";
+            }
+            return Task.CompletedTask;
+        });
+        return next(http);
+    }
+}

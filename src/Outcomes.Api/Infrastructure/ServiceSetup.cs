@@ -1,0 +1,67 @@
+using Outcomes.Api.Data;
+using Outcomes.Api.Features.Audit;
+using Outcomes.Api.Features.Health;
+using Outcomes.Api.Features.Patients;
+using Outcomes.Api.Features.Practitioners;
+using Outcomes.Api.Features.Sites;
+using Outcomes.Api.Features.TreatmentSessions;
+
+namespace Outcomes.Api.Infrastructure;
+
+public static class ServiceSetup
+{
+    public static WebApplicationBuilder AddOutcomes(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+
+        services.AddOptions<DatabaseOptions>()
+            .BindConfiguration(DatabaseOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<Database>();
+        services.AddSingleton<Migrator>();
+        services.AddSingleton(TimeProvider.System);
+        services.AddHttpContextAccessor();
+
+        // Each feature's SQL, built once for the configured dialect.
+        services.AddSingleton(sp => new AuditSql(Dialect(sp)));
+        services.AddSingleton(sp => new HealthSql(Dialect(sp)));
+        services.AddSingleton(sp => new SiteSql(Dialect(sp)));
+        services.AddSingleton(sp => new PractitionerSql(Dialect(sp)));
+        services.AddSingleton(sp => new PatientSql(Dialect(sp)));
+        services.AddSingleton(sp => new PatientAccessSql(Dialect(sp)));
+        services.AddSingleton(sp => new TreatmentSessionSql(Dialect(sp)));
+        services.AddScoped<AuditLog>();
+        services.AddScoped<PatientAccess>();
+
+        services.AddOutcomesAuth();
+        services.AddProblemDetails();
+        services.AddExceptionHandler<OutcomesExceptionHandler>();
+        services.ConfigureHttpJsonOptions(o => JsonSetup.Configure(o.SerializerOptions));
+        // Malformed bodies throw, so the exception handler can name the offending field.
+        services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1024 * 1024);
+        services.AddOutcomesOpenApi();
+        return builder;
+    }
+
+    public static WebApplication UseOutcomes(this WebApplication app)
+    {
+        app.UseMiddleware<RequestLoggingMiddleware>();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseMiddleware<SecurityHeadersMiddleware>();
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
+        app.UseSwaggerUI(o =>
+        {
+            o.SwaggerEndpoint("/openapi/v1.json", "Outcomes API v1");
+            o.RoutePrefix = "swagger";
+        });
+        return app;
+    }
+
+    private static SqlDialect Dialect(IServiceProvider sp) => sp.GetRequiredService<Database>().Dialect;
+}

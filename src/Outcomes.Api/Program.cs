@@ -1,0 +1,44 @@
+using Outcomes.Api.Data;
+using Outcomes.Api.Features.Catalogue;
+using Outcomes.Api.Features.DemoData;
+using Outcomes.Api.Features.Health;
+using Outcomes.Api.Features.Patients;
+using Outcomes.Api.Features.Practitioners;
+using Outcomes.Api.Features.Sites;
+using Outcomes.Api.Features.TreatmentSessions;
+using Outcomes.Api.Infrastructure;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddOutcomes();
+var app = builder.Build();
+
+// Operator commands: `migrate` applies pending migrations and exits;
+// `demo-data [--patients N] [--seed S]` migrates, then fills the database with a synthetic clinic.
+switch (args.FirstOrDefault())
+{
+    case "migrate":
+        app.Services.GetRequiredService<Migrator>().Migrate();
+        return 0;
+    case "demo-data":
+        app.Services.GetRequiredService<Migrator>().Migrate();
+        return await DemoDataCommand.RunAsync(app.Services, args[1..]);
+}
+
+if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<DatabaseOptions>>().Value.ShouldMigrateOnStartup)
+{
+    app.Services.GetRequiredService<Migrator>().Migrate();
+}
+
+app.UseOutcomes();
+app.MapHealth();
+app.MapCatalogue();
+app.MapSites();
+app.MapPractitioners();
+app.MapPatients();
+app.MapTreatmentSessions();
+
+app.Run();
+return 0;
+
+/// <summary>Entry point, visible to the tests' WebApplicationFactory.</summary>
+public partial class Program;
