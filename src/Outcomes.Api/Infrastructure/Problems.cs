@@ -7,8 +7,8 @@ namespace Outcomes.Api.Infrastructure;
 /// <summary>RFC 9457 problem details for the outcomes every handler returns.</summary>
 public static class Problems
 {
-    public static NotFound<ProblemDetails> NotFound(string resource) =>
-        TypedResults.NotFound(new ProblemDetails
+    public static NotFoundProblem NotFound(string resource) =>
+        new(new ProblemDetails
         {
             Status = StatusCodes.Status404NotFound,
             Title = "Not found",
@@ -16,8 +16,8 @@ public static class Problems
             Type = "https://tools.ietf.org/html/rfc9110#section-15.5.5",
         });
 
-    public static Conflict<ProblemDetails> Conflict(string detail) =>
-        TypedResults.Conflict(new ProblemDetails
+    public static ConflictProblem Conflict(string detail) =>
+        new(new ProblemDetails
         {
             Status = StatusCodes.Status409Conflict,
             Title = "Conflict",

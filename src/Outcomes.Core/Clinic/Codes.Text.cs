@@ -22,5 +22,11 @@ public static class EnumCode<T> where T : struct, Enum
             ? value
             : throw new FormatException($"'{code}' is not a {typeof(T).Name} code.");
 
+    public static bool TryParse(string? code, out T value)
+    {
+        value = default;
+        return code is not null && _fromCode.TryGetValue(code, out value);
+    }
+
     public static IReadOnlyCollection<string> All => _fromCode.Keys;
 }

@@ -3,7 +3,6 @@ using System.ComponentModel.DataAnnotations;
 using System.Data.Common;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
 using Outcomes.Api.Data;
 using Outcomes.Api.Features.Audit;
 using Outcomes.Api.Infrastructure;
@@ -39,8 +38,8 @@ public sealed record PatientResponse(
 
 public sealed record PatientListQuery(
     [property: Description("Only patients of this site.")] long? SiteId,
-    [property: Description("Only patients treated for this condition.")] Condition? Condition,
-    [property: Description("Only patients of this sex.")] Sex? Sex,
+    [property: Description("Only patients treated for this condition (a condition code, e.g. lowBackPain).")] string? Condition,
+    [property: Description("Only patients of this sex (female, male, other, unknown).")] string? Sex,
     [property: Description("Enrolled on or after this date.")] DateOnly? EnrolledFrom,
     [property: Description("Enrolled on or before this date.")] DateOnly? EnrolledTo,
     [property: Description("Exact external reference.")] string? ExternalReference,
@@ -108,13 +107,13 @@ public static class PatientsApi
     {
         var group = app.MapGroup("/api/v1/patients").WithTags("Patients");
 
-        group.MapPost("/", CreatePatient)
+        group.MapPost("", CreatePatient)
             .RequireAuthorization(Policies.Clinician)
             .WithName("CreatePatient")
             .WithSummary("Enrol a pseudonymous patient")
             .WithDescription("Admins name the site; practitioners enrol at their own site.");
 
-        group.MapGet("/", ListPatients)
+        group.MapGet("", ListPatients)
             .RequireAuthorization(Policies.Clinician)
             .WithName("ListPatients")
             .WithSummary("List patients, keyset-paged and filtered")
@@ -129,7 +128,7 @@ public static class PatientsApi
         return group;
     }
 
-    public static async Task<Results<Created<PatientResponse>, ValidationProblem, Conflict<ProblemDetails>>> CreatePatient(
+    public static async Task<Results<Created<PatientResponse>, ValidationProblem, ConflictProblem>> CreatePatient(
         CreatePatientRequest request,
         HttpContext http,
         Database db,
@@ -222,7 +221,7 @@ public static class PatientsApi
         return TypedResults.Created($"/api/v1/patients/{id}", created);
     }
 
-    public static async Task<Results<Ok<PatientResponse>, NotFound<ProblemDetails>>> GetPatient(
+    public static async Task<Results<Ok<PatientResponse>, NotFoundProblem>> GetPatient(
         [Description("The patient's id.")] long patientId,
         HttpContext http,
         Database db,
@@ -254,6 +253,11 @@ public static class PatientsApi
         var errors = new ValidationErrors();
         errors.Check(Paging.IsValidLimit(query.Limit), "limit", $"must be between 1 and {Paging.MaxLimit}");
         errors.Check(query.After is null or >= 0, "after", "must not be negative");
+        // Enum filters bind as text so that the codes match the JSON ones exactly (camelCase).
+        errors.Check(query.Condition is null || EnumCode<Condition>.TryParse(query.Condition, out _), "condition",
+            $"must be one of {string.Join(", ", EnumCode<Condition>.All)}");
+        errors.Check(query.Sex is null || EnumCode<Sex>.TryParse(query.Sex, out _), "sex",
+            $"must be one of {string.Join(", ", EnumCode<Sex>.All)}");
         if (!errors.IsEmpty)
         {
             return Problems.Invalid(errors);
@@ -270,11 +274,11 @@ public static class PatientsApi
         {
             After = query.After ?? 0,
             SiteId = siteId,
-            Sex = query.Sex is { } sex ? EnumCode<Sex>.Of(sex) : null,
+            query.Sex,
             query.EnrolledFrom,
             query.EnrolledTo,
             ExternalRef = query.ExternalReference,
-            Condition = query.Condition is { } c ? EnumCode<Condition>.Of(c) : null,
+            query.Condition,
             Take = limit + 1,
         }, ct))).ToList();
 

@@ -2,7 +2,6 @@ using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
 using Outcomes.Api.Data;
 using Outcomes.Api.Features.Audit;
 using Outcomes.Api.Infrastructure;
@@ -49,12 +48,12 @@ public static class PractitionersApi
     {
         var group = app.MapGroup("/api/v1/practitioners").WithTags("Practitioners");
 
-        group.MapPost("/", CreatePractitioner)
+        group.MapPost("", CreatePractitioner)
             .RequireAuthorization(Policies.Admin)
             .WithName("CreatePractitioner")
             .WithSummary("Register a practitioner at a site");
 
-        group.MapGet("/", ListPractitioners)
+        group.MapGet("", ListPractitioners)
             .RequireAuthorization(Policies.Clinician)
             .WithName("ListPractitioners")
             .WithSummary("List practitioners")
@@ -118,7 +117,7 @@ public static class PractitionersApi
         return TypedResults.Ok<IReadOnlyList<PractitionerResponse>>([.. rows.Select(r => r.ToResponse())]);
     }
 
-    public static async Task<Results<Ok<PractitionerResponse>, NotFound<ProblemDetails>>> GetPractitioner(
+    public static async Task<Results<Ok<PractitionerResponse>, NotFoundProblem>> GetPractitioner(
         [Description("The practitioner's id.")] long practitionerId,
         HttpContext http, Database db, PractitionerSql sql, CancellationToken ct)
     {

@@ -3,7 +3,6 @@ using System.ComponentModel.DataAnnotations;
 using System.Data.Common;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
 using Outcomes.Api.Data;
 using Outcomes.Api.Features.Audit;
 using Outcomes.Api.Infrastructure;
@@ -44,12 +43,12 @@ public static class SitesApi
     {
         var group = app.MapGroup("/api/v1/sites").WithTags("Sites");
 
-        group.MapPost("/", CreateSite)
+        group.MapPost("", CreateSite)
             .RequireAuthorization(Policies.Admin)
             .WithName("CreateSite")
             .WithSummary("Create a clinic site");
 
-        group.MapGet("/", ListSites)
+        group.MapGet("", ListSites)
             .RequireAuthorization(Policies.Staff)
             .WithName("ListSites")
             .WithSummary("List clinic sites");
@@ -62,7 +61,7 @@ public static class SitesApi
         return group;
     }
 
-    public static async Task<Results<Created<SiteResponse>, ValidationProblem, Conflict<ProblemDetails>>> CreateSite(
+    public static async Task<Results<Created<SiteResponse>, ValidationProblem, ConflictProblem>> CreateSite(
         CreateSiteRequest request, HttpContext http, Database db, SiteSql sql, AuditLog audit, TimeProvider clock, CancellationToken ct)
     {
         var name = request.Name?.Trim();
@@ -101,7 +100,7 @@ public static class SitesApi
         return TypedResults.Ok<IReadOnlyList<SiteResponse>>([.. rows.Select(r => r.ToResponse())]);
     }
 
-    public static async Task<Results<Ok<SiteResponse>, NotFound<ProblemDetails>>> GetSite(
+    public static async Task<Results<Ok<SiteResponse>, NotFoundProblem>> GetSite(
         [Description("The site's id.")] long siteId, Database db, SiteSql sql, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct);

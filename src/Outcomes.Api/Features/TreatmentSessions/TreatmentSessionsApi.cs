@@ -3,7 +3,6 @@ using System.ComponentModel.DataAnnotations;
 using System.Data.Common;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
 using Outcomes.Api.Data;
 using Outcomes.Api.Features.Audit;
 using Outcomes.Api.Features.Patients;
@@ -104,12 +103,12 @@ public static class TreatmentSessionsApi
     {
         var group = app.MapGroup("/api/v1/patients/{patientId:long}/treatment-sessions").WithTags("Treatment sessions");
 
-        group.MapPost("/", CreateSession)
+        group.MapPost("", CreateSession)
             .RequireAuthorization(Policies.Clinician)
             .WithName("CreateTreatmentSession")
             .WithSummary("Record a treatment session (an injection visit)");
 
-        group.MapGet("/", ListSessions)
+        group.MapGet("", ListSessions)
             .RequireAuthorization(Policies.PatientRecord)
             .WithName("ListTreatmentSessions")
             .WithSummary("A patient's treatment sessions, in date order");
@@ -122,7 +121,7 @@ public static class TreatmentSessionsApi
         return group;
     }
 
-    public static async Task<Results<Created<TreatmentSessionResponse>, ValidationProblem, NotFound<ProblemDetails>>> CreateSession(
+    public static async Task<Results<Created<TreatmentSessionResponse>, ValidationProblem, NotFoundProblem>> CreateSession(
         [Description("The patient's id.")] long patientId,
         CreateTreatmentSessionRequest request,
         HttpContext http,
@@ -188,7 +187,7 @@ public static class TreatmentSessionsApi
         return TypedResults.Created($"/api/v1/patients/{patientId}/treatment-sessions/{id}", response);
     }
 
-    public static async Task<Results<Ok<IReadOnlyList<TreatmentSessionResponse>>, NotFound<ProblemDetails>>> ListSessions(
+    public static async Task<Results<Ok<IReadOnlyList<TreatmentSessionResponse>>, NotFoundProblem>> ListSessions(
         [Description("The patient's id.")] long patientId,
         HttpContext http, Database db, TreatmentSessionSql sql, PatientAccess access, AuditLog audit, CancellationToken ct)
     {
@@ -204,7 +203,7 @@ public static class TreatmentSessionsApi
         return TypedResults.Ok<IReadOnlyList<TreatmentSessionResponse>>(sessions);
     }
 
-    public static async Task<Results<Ok<TreatmentSessionResponse>, NotFound<ProblemDetails>>> GetSession(
+    public static async Task<Results<Ok<TreatmentSessionResponse>, NotFoundProblem>> GetSession(
         [Description("The patient's id.")] long patientId,
         [Description("The session's id.")] long sessionId,
         HttpContext http, Database db, TreatmentSessionSql sql, PatientAccess access, AuditLog audit, CancellationToken ct)
