@@ -20,9 +20,12 @@ public static class OpenApiSetup
                 {
                     Title = "Outcomes API",
                     Version = "v1",
+                    Contact = new OpenApiContact { Name = "Outcomes maintainers (see README.md)" },
                     Description = "Patient-reported outcomes after trigger-point botulinum toxin injections: "
                         + "pseudonymous patients, treatment sessions, and (in later versions) scores and cohort outcomes.",
                 };
+                // A relative server: clients call the host they reached; the committed document stays host-independent.
+                document.Servers = [new OpenApiServer { Url = "/", Description = "The host serving this document" }];
                 document.Components ??= new OpenApiComponents();
                 document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
                 document.Components.SecuritySchemes[Bearer] = new OpenApiSecurityScheme

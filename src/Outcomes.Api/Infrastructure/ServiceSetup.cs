@@ -51,15 +51,16 @@ public static class ServiceSetup
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseMiddleware<SecurityHeadersMiddleware>();
-        app.UseAuthentication();
-        app.UseAuthorization();
-
-        app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
+        // The Swagger UI is static documentation: served before authentication, to anyone.
         app.UseSwaggerUI(o =>
         {
             o.SwaggerEndpoint("/openapi/v1.json", "Outcomes API v1");
             o.RoutePrefix = "swagger";
         });
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
         return app;
     }
 

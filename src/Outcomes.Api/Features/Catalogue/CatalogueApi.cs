@@ -12,7 +12,8 @@ public static class CatalogueApi
 
         group.MapGet("/muscles", ListMuscles)
             .WithName("ListMuscles")
-            .WithSummary("Muscles an injection site may name");
+            .WithSummary("Muscles an injection site may name")
+            .WithDescription("Any role. Codes are stable; new muscles are appended, none is renamed or removed.");
 
         return group;
     }

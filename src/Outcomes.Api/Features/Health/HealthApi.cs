@@ -20,11 +20,13 @@ public static class HealthApi
 
         group.MapGet("/live", () => TypedResults.Ok(new HealthResponse("live")))
             .WithName("Live")
-            .WithSummary("The process is up (no dependencies checked)");
+            .WithSummary("The process is up (no dependencies checked)")
+            .WithDescription("Liveness probe. Anonymous; touches nothing but the process.");
 
         group.MapGet("/ready", Ready)
             .WithName("Ready")
-            .WithSummary("The database answers and its schema is current");
+            .WithSummary("The database answers and its schema is current")
+            .WithDescription("Readiness probe. Anonymous. 503 problem when the database cannot be reached or migrations are pending.");
 
         return app;
     }

@@ -51,7 +51,8 @@ public static class PractitionersApi
         group.MapPost("", CreatePractitioner)
             .RequireAuthorization(Policies.Admin)
             .WithName("CreatePractitioner")
-            .WithSummary("Register a practitioner at a site");
+            .WithSummary("Register a practitioner at a site")
+            .WithDescription("Admins only. A practitioner belongs to exactly one site.");
 
         group.MapGet("", ListPractitioners)
             .RequireAuthorization(Policies.Clinician)

@@ -46,17 +46,20 @@ public static class SitesApi
         group.MapPost("", CreateSite)
             .RequireAuthorization(Policies.Admin)
             .WithName("CreateSite")
-            .WithSummary("Create a clinic site");
+            .WithSummary("Create a clinic site")
+            .WithDescription("Admins only. Names are unique: a second site of the same name is a 409.");
 
         group.MapGet("", ListSites)
             .RequireAuthorization(Policies.Staff)
             .WithName("ListSites")
-            .WithSummary("List clinic sites");
+            .WithSummary("List clinic sites")
+            .WithDescription("Practitioners, auditors and admins. Sites hold no personal data.");
 
         group.MapGet("/{siteId:long}", GetSite)
             .RequireAuthorization(Policies.Staff)
             .WithName("GetSite")
-            .WithSummary("One clinic site");
+            .WithSummary("One clinic site")
+            .WithDescription("Practitioners, auditors and admins.");
 
         return group;
     }

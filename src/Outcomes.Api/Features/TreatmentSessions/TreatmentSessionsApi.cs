@@ -106,17 +106,20 @@ public static class TreatmentSessionsApi
         group.MapPost("", CreateSession)
             .RequireAuthorization(Policies.Clinician)
             .WithName("CreateTreatmentSession")
-            .WithSummary("Record a treatment session (an injection visit)");
+            .WithSummary("Record a treatment session (an injection visit)")
+            .WithDescription("Practitioners of the patient's site and admins. One product per session; total units are computed from the sites, in that product's units.");
 
         group.MapGet("", ListSessions)
             .RequireAuthorization(Policies.PatientRecord)
             .WithName("ListTreatmentSessions")
-            .WithSummary("A patient's treatment sessions, in date order");
+            .WithSummary("A patient's treatment sessions, in date order")
+            .WithDescription("The patient, practitioners of the patient's site, and admins.");
 
         group.MapGet("/{sessionId:long}", GetSession)
             .RequireAuthorization(Policies.PatientRecord)
             .WithName("GetTreatmentSession")
-            .WithSummary("One treatment session");
+            .WithSummary("One treatment session")
+            .WithDescription("The patient, practitioners of the patient's site, and admins.");
 
         return group;
     }

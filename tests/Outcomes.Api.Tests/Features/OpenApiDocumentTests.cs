@@ -1,0 +1,76 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Outcomes.Api.Data;
+using Outcomes.Api.Tests.Data;
+using Outcomes.Api.Tests.Infrastructure;
+
+namespace Outcomes.Api.Tests.Features;
+
+/// <summary>
+/// The committed contract, <c>openapi/outcomes.v1.json</c>, must equal what the code serves. After an
+/// intended API change, regenerate it with <c>OUTCOMES_UPDATE_OPENAPI=1 dotnet test</c> (see README).
+/// </summary>
+public sealed class OpenApiDocumentTests : ApiTestBase
+{
+    public OpenApiDocumentTests() : base(DatabaseProvider.Sqlite)
+    {
+    }
+
+    public static string CommittedPath => Path.Combine(MigrationFiles.RepositoryRoot, "openapi", "outcomes.v1.json");
+
+    [SkippableFact]
+    public async Task CommittedDocument_EqualsTheServedOne()
+    {
+        var served = Normalise(await App.Anonymous().GetStringAsync("/openapi/v1.json"));
+
+        if (Environment.GetEnvironmentVariable("OUTCOMES_UPDATE_OPENAPI") == "1")
+        {
+            await File.WriteAllTextAsync(CommittedPath, served);
+        }
+
+        Assert.True(File.Exists(CommittedPath), $"{CommittedPath} is missing; run OUTCOMES_UPDATE_OPENAPI=1 dotnet test.");
+        var committed = await File.ReadAllTextAsync(CommittedPath);
+        Assert.True(committed == served,
+            "openapi/outcomes.v1.json differs from the served document; if the change is intended, run OUTCOMES_UPDATE_OPENAPI=1 dotnet test and commit the file.");
+    }
+
+    [SkippableFact]
+    public async Task EveryOperation_StatesItsSecurityAndErrorAnswers()
+    {
+        var document = JsonNode.Parse(await App.Anonymous().GetStringAsync("/openapi/v1.json"))!;
+        var operations = document["paths"]!.AsObject()
+            .SelectMany(p => p.Value!.AsObject().Select(o => (Path: p.Key, Method: o.Key, Operation: o.Value!)))
+            .ToList();
+
+        Assert.NotEmpty(operations);
+        Assert.All(operations, op =>
+        {
+            var responses = op.Operation["responses"]!.AsObject().Select(r => r.Key).ToList();
+            var name = $"{op.Method.ToUpperInvariant()} {op.Path}";
+            Assert.True(responses.Any(r => r.StartsWith('2')), $"{name} documents no success response");
+            Assert.True(op.Operation["summary"] is not null, $"{name} has no summary");
+            if (op.Path.StartsWith("/health/", StringComparison.Ordinal))
+            {
+                Assert.True(op.Operation["security"] is null, $"{name} should be anonymous");
+                return;
+            }
+            Assert.True(op.Operation["security"] is JsonArray { Count: > 0 }, $"{name} states no security requirement");
+            Assert.Contains("401", responses);
+            Assert.Contains("403", responses);
+            Assert.True(op.Operation["x-outcomes-policy"] is not null, $"{name} names no authorization policy");
+        });
+    }
+
+    [SkippableFact]
+    public async Task SwaggerUi_IsServedAtSwagger()
+    {
+        var html = await App.Anonymous().GetStringAsync("/swagger/index.html");
+
+        Assert.Contains("swagger-ui", html, StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>_indented JSON with a final newline, as committed.</summary>
+    private static string Normalise(string json) => JsonSerializer.Serialize(JsonNode.Parse(json), _indented) + "\n";
+
+    private static readonly JsonSerializerOptions _indented = new() { WriteIndented = true };
+}
