@@ -173,11 +173,11 @@ public abstract class PatientsTests(DatabaseProvider provider) : ApiTestBase(pro
     }
 
     [SkippableFact]
-    public async Task ListPatients_LimitOutOfRange_Returns400NamingLimit()
+    public async Task ListPatients_BadLimitAndUnknownCodes_Return400NamingEach()
     {
-        var response = await App.Admin().GetAsync("/api/v1/patients?limit=0");
+        var response = await App.Admin().GetAsync("/api/v1/patients?limit=0&condition=lumbago&sex=F");
 
-        await ProblemAssert.IsValidationProblem(response, "limit");
+        await ProblemAssert.IsValidationProblem(response, "condition", "limit", "sex");
     }
 
     [SkippableTheory]
