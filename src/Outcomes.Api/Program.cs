@@ -2,6 +2,8 @@ using Outcomes.Api.Data;
 using Outcomes.Api.Features.Catalogue;
 using Outcomes.Api.Features.DemoData;
 using Outcomes.Api.Features.Health;
+using Outcomes.Api.Features.Instruments;
+using Outcomes.Api.Features.Observations;
 using Outcomes.Api.Features.Patients;
 using Outcomes.Api.Features.Practitioners;
 using Outcomes.Api.Features.Sites;
@@ -36,6 +38,9 @@ app.MapSites();
 app.MapPractitioners();
 app.MapPatients();
 app.MapTreatmentSessions();
+app.MapInstruments();
+app.MapSubmissions();
+app.MapObservations();
 
 app.Run();
 return 0;

@@ -1,15 +1,18 @@
+using Dapper;
 using DbUp;
 using DbUp.Builder;
 using DbUp.Engine;
 using Microsoft.Data.Sqlite;
+using Outcomes.Core.Instruments;
 
 namespace Outcomes.Api.Data;
 
 /// <summary>
 /// Applies the numbered, forward-only scripts of <c>sql/&lt;provider&gt;/</c> (embedded in this
-/// assembly) with DbUp, which records each applied script in the <c>schema_version</c> table.
+/// assembly) with DbUp, which records each applied script in the <c>schema_version</c> table,
+/// then adds any shipped instrument definition the database does not hold yet.
 /// </summary>
-public sealed class Migrator(Database database, ILoggerFactory loggerFactory)
+public sealed class Migrator(Database database, ILoggerFactory loggerFactory, TimeProvider clock)
 {
     public const string JournalTable = "schema_version";
 
@@ -43,7 +46,30 @@ public sealed class Migrator(Database database, ILoggerFactory loggerFactory)
             throw new InvalidOperationException(
                 $"Migration {result.ErrorScript?.Name ?? "(unknown)"} failed.", result.Error);
         }
+        SeedShippedInstruments();
         return result;
+    }
+
+    /// <summary>Inserts each shipped definition whose code and version are not stored yet; never changes a stored one.</summary>
+    private void SeedShippedInstruments()
+    {
+        var sql = new SeedSql(database.Dialect);
+        var now = clock.GetUtcNow();
+        using var connection = database.OpenAsync(CancellationToken.None).GetAwaiter().GetResult();
+        using var tx = connection.BeginTransaction();
+        foreach (var instrument in InstrumentJson.Shipped)
+        {
+            connection.Execute(sql.InsertInstrumentIfMissing, new
+            {
+                instrument.Code,
+                instrument.Version,
+                instrument.Name,
+                Definition = InstrumentJson.Serialize(instrument),
+                CreatedAt = now,
+                CreatedBy = "(shipped)",
+            }, tx);
+        }
+        tx.Commit();
     }
 
     private UpgradeEngine Engine()
@@ -60,4 +86,13 @@ public sealed class Migrator(Database database, ILoggerFactory loggerFactory)
             .LogTo(loggerFactory)
             .Build();
     }
+}
+
+public sealed class SeedSql(SqlDialect dialect) : SqlTexts(dialect)
+{
+    public string InsertInstrumentIfMissing { get; } = """
+        INSERT INTO instrument (code, version, name, definition, created_at, created_by)
+        SELECT @Code, @Version, @Name, @Definition, @CreatedAt, @CreatedBy
+        WHERE NOT EXISTS (SELECT 1 FROM instrument WHERE code = @Code AND version = @Version);
+        """;
 }

@@ -1,6 +1,8 @@
 using Outcomes.Api.Data;
 using Outcomes.Api.Features.Audit;
 using Outcomes.Api.Features.Health;
+using Outcomes.Api.Features.Instruments;
+using Outcomes.Api.Features.Observations;
 using Outcomes.Api.Features.Patients;
 using Outcomes.Api.Features.Practitioners;
 using Outcomes.Api.Features.Sites;
@@ -31,6 +33,10 @@ public static class ServiceSetup
         services.AddSingleton(sp => new PatientSql(Dialect(sp)));
         services.AddSingleton(sp => new PatientAccessSql(Dialect(sp)));
         services.AddSingleton(sp => new TreatmentSessionSql(Dialect(sp)));
+        services.AddSingleton(sp => new InstrumentSql(Dialect(sp)));
+        services.AddSingleton(sp => new ObservationSql(Dialect(sp)));
+        services.AddSingleton<InstrumentCatalog>();
+        services.AddScoped<ObservationStore>();
         services.AddScoped<AuditLog>();
         services.AddScoped<PatientAccess>();
 

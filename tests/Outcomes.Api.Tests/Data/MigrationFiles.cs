@@ -35,7 +35,7 @@ public static class SqliteSchema
     {
         var options = Options.Create(new DatabaseOptions { Provider = DatabaseProvider.Sqlite, SqlitePath = path });
         var database = new Database(options, new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build(), new TestEnvironment());
-        new Migrator(database, NullLoggerFactory.Instance).Migrate();
+        new Migrator(database, NullLoggerFactory.Instance, TimeProvider.System).Migrate();
         return database;
     }
 

@@ -15,8 +15,15 @@ public static class CatalogueApi
             .WithSummary("Muscles an injection site may name")
             .WithDescription("Any role. Codes are stable; new muscles are appended, none is renamed or removed.");
 
+        group.MapGet("/movements", ListMovements)
+            .WithName("ListMovements")
+            .WithSummary("Joint movements a range-of-motion measurement may name")
+            .WithDescription("Any role. Each with the most it can physically reach; larger values are rejected.");
+
         return group;
     }
 
     public static Ok<IReadOnlyList<Muscle>> ListMuscles() => TypedResults.Ok(Muscles.All);
+
+    public static Ok<IReadOnlyList<Movement>> ListMovements() => TypedResults.Ok(Movements.All);
 }

@@ -1,0 +1,189 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Text.Json;
+using Dapper;
+using Outcomes.Api.Data;
+using Outcomes.Api.Features.Audit;
+using Outcomes.Api.Features.Patients;
+using Outcomes.Api.Infrastructure;
+using Outcomes.Core.Clinic;
+using Outcomes.Core.Instruments;
+using Outcomes.Core.Validation;
+
+namespace Outcomes.Api.Features.Observations;
+
+public sealed class ObservationSql(SqlDialect dialect) : SqlTexts(dialect)
+{
+    private const string Columns = """
+        o.id, o.patient_id, o.kind, o.code, o.instrument_version, o.value, o.qualifier, o.body_side, o.onset_on, o.serious,
+        o.detail, o.answered_at, o.answered_offset_min, o.received_at, o.submission_id, o.payload_hash, o.recorded_role,
+        o.supersedes_id, o.root_id, o.entered_in_error, o.change_reason,
+        (SELECT s.id FROM observation s WHERE s.supersedes_id = o.id) AS superseded_by_id
+        """;
+
+    public string EnrolledOn { get; } = "SELECT enrolled_on FROM patient WHERE id = @Id;";
+
+    public string BySubmission { get; } =
+        $"SELECT {Columns} FROM observation o WHERE o.patient_id = @PatientId AND o.submission_id = @SubmissionId;";
+
+    public string ById { get; } = $"SELECT {Columns} FROM observation o WHERE o.id = @Id AND o.patient_id = @PatientId;";
+
+    public string History { get; } = $"""
+        SELECT {Columns} FROM observation o
+        WHERE o.patient_id = @PatientId AND COALESCE(o.root_id, o.id) = @RecordId
+        ORDER BY o.id;
+        """;
+
+    // Current versions only: superseded ones and entered-in-error marks are left out.
+    public string Current { get; } = $"""
+        SELECT {Columns} FROM observation o
+        WHERE o.patient_id = @PatientId
+          AND (@Kind IS NULL OR o.kind = @Kind)
+          AND (@Code IS NULL OR o.code = @Code)
+          AND (@From IS NULL OR o.answered_at >= @From)
+          AND (@To IS NULL OR o.answered_at < @To)
+          AND (@AfterAt IS NULL OR o.answered_at > @AfterAt OR (o.answered_at = @AfterAt AND o.id > @AfterId))
+          AND o.entered_in_error = 0
+          AND NOT EXISTS (SELECT 1 FROM observation s WHERE s.supersedes_id = o.id)
+        ORDER BY o.answered_at, o.id
+        {dialect.Limit("@Take")};
+        """;
+
+    public string Insert { get; } = dialect.InsertReturningId(
+        "observation",
+        """
+        patient_id, kind, code, instrument_version, value, qualifier, body_side, onset_on, serious, detail, answered_at,
+        answered_offset_min, received_at, submission_id, payload_hash, recorded_by, recorded_role, supersedes_id, root_id,
+        entered_in_error, change_reason
+        """,
+        """
+        @PatientId, @Kind, @Code, @InstrumentVersion, @Value, @Qualifier, @BodySide, @OnsetOn, @Serious, @Detail, @AnsweredAt,
+        @AnsweredOffsetMin, @ReceivedAt, @SubmissionId, @PayloadHash, @RecordedBy, @RecordedRole, @SupersedesId, @RootId,
+        @EnteredInError, @ChangeReason
+        """);
+}
+
+public enum SubmitOutcome
+{
+    Created,
+    Replayed,
+    Conflict,
+    NotFound,
+    Invalid,
+}
+
+public sealed record SubmitResult(SubmitOutcome Outcome, ObservationResponse? Observation = null, string? Detail = null, ValidationErrors? Errors = null);
+
+/// <summary>
+/// The one write path of every submission kind: access check, enrolment check, amendment rules,
+/// idempotent insert (a unique index, not a check-then-insert, settles a race) and the audit event,
+/// in one transaction.
+/// </summary>
+public sealed class ObservationStore(Database db, ObservationSql sql, PatientAccess access, AuditLog audit, TimeProvider clock)
+{
+    private const string Resource = "observation";
+
+    public async Task<SubmitResult> SubmitAsync(CurrentUser user, long patientId, NewObservation o, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        if (await access.SiteIfVisibleAsync(connection, user, patientId, ct) is null)
+        {
+            await access.AuditRefusalAsync(connection, AuditActions.Create, Resource, patientId, ct);
+            return new SubmitResult(SubmitOutcome.NotFound);
+        }
+
+        var hash = o.PayloadHash();
+        if (await FindBySubmissionAsync(connection, patientId, o.SubmissionId, ct) is { } earlier)
+        {
+            return Replay(earlier, hash);
+        }
+
+        var errors = new ValidationErrors();
+        var enrolledOn = await connection.ExecuteScalarAsync<DateOnly>(db.Command(sql.EnrolledOn, new { Id = patientId }, ct));
+        errors.Check(DateOnly.FromDateTime(o.AnsweredAt.DateTime) >= enrolledOn, "answeredAt",
+            $"is before the patient's enrolment on {enrolledOn.ToString("O", CultureInfo.InvariantCulture)}");
+
+        long? rootId = null;
+        if (o.Amends is { } amends)
+        {
+            var target = await connection.QuerySingleOrDefaultAsync<ObservationRow>(
+                db.Command(sql.ById, new { Id = amends, PatientId = patientId }, ct));
+            if (target is null || target.Kind != EnumCode<ObservationKind>.Of(o.Kind))
+            {
+                errors.Add("amends", $"no {EnumCode<ObservationKind>.Of(o.Kind)} with this id for this patient");
+            }
+            else if (target.SupersededById is not null || target.EnteredInError)
+            {
+                return new SubmitResult(SubmitOutcome.Conflict, Detail:
+                    $"Observation {amends} is not the current version of its record; amend the current version instead.");
+            }
+            else
+            {
+                rootId = target.RootId ?? target.Id;
+            }
+        }
+        if (!errors.IsEmpty)
+        {
+            return new SubmitResult(SubmitOutcome.Invalid, Errors: errors);
+        }
+
+        var now = clock.GetUtcNow();
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        long id;
+        try
+        {
+            id = await connection.ExecuteScalarAsync<long>(db.Command(sql.Insert, new
+            {
+                PatientId = patientId,
+                Kind = EnumCode<ObservationKind>.Of(o.Kind),
+                o.Code,
+                o.InstrumentVersion,
+                o.Value,
+                o.Qualifier,
+                o.BodySide,
+                o.OnsetOn,
+                o.Serious,
+                Detail = o.Detail is null ? null : JsonSerializer.Serialize(o.Detail, InstrumentJson.Options),
+                AnsweredAt = o.AnsweredAt.ToUniversalTime(),
+                AnsweredOffsetMin = (int)o.AnsweredAt.Offset.TotalMinutes,
+                ReceivedAt = now,
+                SubmissionId = o.SubmissionId.ToString("D"),
+                PayloadHash = hash,
+                RecordedBy = user.Subject,
+                RecordedRole = user.Role,
+                SupersedesId = o.Amends,
+                RootId = rootId,
+                o.EnteredInError,
+                ChangeReason = o.Reason,
+            }, ct, tx));
+            await audit.AppendAsync(connection, o.EnteredInError ? "mark_entered_in_error" : o.Amends is null ? AuditActions.Create : "amend",
+                Resource, id, patientId, ct, tx);
+            await tx.CommitAsync(ct);
+        }
+        catch (DbException e) when (db.Dialect.IsUniqueViolation(e))
+        {
+            await tx.RollbackAsync(ct);
+            // Either the same submission won a race, or another amendment of the same version did.
+            return await FindBySubmissionAsync(connection, patientId, o.SubmissionId, ct) is { } winner
+                ? Replay(winner, hash)
+                : new SubmitResult(SubmitOutcome.Conflict, Detail:
+                    $"Observation {o.Amends} was amended by another request at the same time; amend the current version instead.");
+        }
+
+        var stored = await connection.QuerySingleAsync<ObservationRow>(db.Command(sql.ById, new { Id = id, PatientId = patientId }, ct));
+        return new SubmitResult(SubmitOutcome.Created, stored.ToResponse());
+    }
+
+    internal async Task<ObservationRow?> FindAsync(DbConnection connection, long patientId, long id, CancellationToken ct) =>
+        await connection.QuerySingleOrDefaultAsync<ObservationRow>(db.Command(sql.ById, new { Id = id, PatientId = patientId }, ct));
+
+    private Task<ObservationRow?> FindBySubmissionAsync(DbConnection connection, long patientId, Guid submissionId, CancellationToken ct) =>
+        connection.QuerySingleOrDefaultAsync<ObservationRow>(
+            db.Command(sql.BySubmission, new { PatientId = patientId, SubmissionId = submissionId.ToString("D") }, ct));
+
+    private static SubmitResult Replay(ObservationRow earlier, string hash) =>
+        earlier.PayloadHash == hash
+            ? new SubmitResult(SubmitOutcome.Replayed, earlier.ToResponse())
+            : new SubmitResult(SubmitOutcome.Conflict, Detail:
+                "This submissionId was already used for a different submission; a retry must resend the same body.");
+}
