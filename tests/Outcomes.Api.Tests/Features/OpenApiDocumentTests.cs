@@ -49,6 +49,7 @@ public sealed class OpenApiDocumentTests : ApiTestBase
             var name = $"{op.Method.ToUpperInvariant()} {op.Path}";
             Assert.True(responses.Any(r => r.StartsWith('2')), $"{name} documents no success response");
             Assert.True(op.Operation["summary"] is not null, $"{name} has no summary");
+            Assert.True(op.Operation["description"] is not null, $"{name} has no description");
             if (op.Path.StartsWith("/health/", StringComparison.Ordinal))
             {
                 Assert.True(op.Operation["security"] is null, $"{name} should be anonymous");

@@ -46,11 +46,13 @@ public static class ObservationsApi
 
         group.MapGet("/{observationId:long}", GetObservation)
             .WithName("GetObservation")
-            .WithSummary("One version of an observation, with its status");
+            .WithSummary("One version of an observation, with its status")
+            .WithDescription("The patient, practitioners of the patient's site, and admins. Any version, current or not.");
 
         group.MapGet("/{observationId:long}/history", GetHistory)
             .WithName("GetObservationHistory")
-            .WithSummary("Every version of the record an observation belongs to, oldest first");
+            .WithSummary("Every version of the record an observation belongs to, oldest first")
+            .WithDescription("The patient, practitioners of the patient's site, and admins. Shows each amendment and its reason.");
 
         group.MapPost("/{observationId:long}/entered-in-error", MarkEnteredInError)
             .WithName("MarkObservationEnteredInError")

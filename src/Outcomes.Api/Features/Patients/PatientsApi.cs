@@ -26,6 +26,9 @@ public sealed record CreatePatientRequest(
     [property: Required] DateOnly? EnrolledOn,
     [property: Required] IReadOnlyList<Condition>? Conditions);
 
+/// <param name="SeriousSideEffects">Current serious side-effect reports (difficulty swallowing, drooping eyelid,
+/// breathing difficulty, or anything severe): a practitioner looks at these first.</param>
+/// <param name="LatestSeriousSideEffectAt">When the latest of them was reported.</param>
 public sealed record PatientResponse(
     long Id,
     long SiteId,
@@ -34,7 +37,9 @@ public sealed record PatientResponse(
     Sex Sex,
     DateOnly EnrolledOn,
     IReadOnlyList<Condition> Conditions,
-    DateTimeOffset CreatedAt);
+    DateTimeOffset CreatedAt,
+    int SeriousSideEffects,
+    DateTimeOffset? LatestSeriousSideEffectAt);
 
 public sealed record PatientListQuery(
     [property: Description("Only patients of this site.")] long? SiteId,
@@ -43,6 +48,7 @@ public sealed record PatientListQuery(
     [property: Description("Enrolled on or after this date.")] DateOnly? EnrolledFrom,
     [property: Description("Enrolled on or before this date.")] DateOnly? EnrolledTo,
     [property: Description("Exact external reference.")] string? ExternalReference,
+    [property: Description("true: only patients with a current serious side-effect report.")] bool? SeriousSideEffects,
     [property: Description("Return patients with an id greater than this (the previous page's nextAfter).")] long? After,
     [property: Description("Page size, 1 to 200 (default 50).")] int? Limit);
 
@@ -65,6 +71,18 @@ public sealed class PatientSql(SqlDialect dialect) : SqlTexts(dialect)
     public string ConditionsOf { get; } =
         "SELECT patient_id, condition FROM patient_condition WHERE patient_id IN @Ids ORDER BY patient_id, condition;";
 
+    private const string CurrentSerious = """
+        o.kind = 'sideEffect' AND o.serious = 1 AND o.entered_in_error = 0
+        AND NOT EXISTS (SELECT 1 FROM observation s WHERE s.supersedes_id = o.id)
+        """;
+
+    public string SeriousSideEffectsOf { get; } = $"""
+        SELECT o.patient_id, COUNT(*) AS serious_count, MAX(o.answered_at) AS latest_at
+        FROM observation o
+        WHERE o.patient_id IN @Ids AND {CurrentSerious}
+        GROUP BY o.patient_id;
+        """;
+
     // Keyset paging on id; every filter is a parameter that is either null (ignored) or applied.
     public string List { get; } = $"""
         SELECT {Columns}
@@ -77,6 +95,7 @@ public sealed class PatientSql(SqlDialect dialect) : SqlTexts(dialect)
           AND (@ExternalRef IS NULL OR p.external_ref = @ExternalRef)
           AND (@Condition IS NULL OR EXISTS (
                 SELECT 1 FROM patient_condition c WHERE c.patient_id = p.id AND c.condition = @Condition))
+          AND (@SeriousOnly = 0 OR EXISTS (SELECT 1 FROM observation o WHERE o.patient_id = p.id AND {CurrentSerious}))
         ORDER BY p.id
         {dialect.Limit("@Take")};
         """;
@@ -91,6 +110,13 @@ internal sealed class PatientRow
     public string Sex { get; init; } = "";
     public DateOnly EnrolledOn { get; init; }
     public DateTimeOffset CreatedAt { get; init; }
+}
+
+internal sealed class SeriousRow
+{
+    public long PatientId { get; init; }
+    public int SeriousCount { get; init; }
+    public DateTimeOffset LatestAt { get; init; }
 }
 
 internal sealed class ConditionRow
@@ -217,7 +243,7 @@ public static class PatientsApi
         await tx.CommitAsync(ct);
 
         var created = new PatientResponse(id, siteId!.Value, reference!, request.BirthYear!.Value, request.Sex.Value,
-            request.EnrolledOn!.Value, conditions, now);
+            request.EnrolledOn!.Value, conditions, now, 0, null);
         return TypedResults.Created($"/api/v1/patients/{id}", created);
     }
 
@@ -279,6 +305,7 @@ public static class PatientsApi
             query.EnrolledTo,
             ExternalRef = query.ExternalReference,
             query.Condition,
+            SeriousOnly = query.SeriousSideEffects == true,
             Take = limit + 1,
         }, ct))).ToList();
 
@@ -302,8 +329,12 @@ public static class PatientsApi
         var conditions = (await connection.QueryAsync<ConditionRow>(
                 db.Command(sql.ConditionsOf, new { Ids = rows.Select(r => r.Id).ToArray() }, ct)))
             .ToLookup(c => c.PatientId, c => EnumCode<Condition>.Parse(c.Condition));
+        var serious = (await connection.QueryAsync<SeriousRow>(
+                db.Command(sql.SeriousSideEffectsOf, new { Ids = rows.Select(r => r.Id).ToArray() }, ct)))
+            .ToDictionary(s => s.PatientId);
         return rows.Select(r => new PatientResponse(
             r.Id, r.SiteId, r.ExternalRef, r.BirthYear, EnumCode<Sex>.Parse(r.Sex), r.EnrolledOn,
-            conditions[r.Id].Order().ToList(), r.CreatedAt)).ToList();
+            conditions[r.Id].Order().ToList(), r.CreatedAt,
+            serious.GetValueOrDefault(r.Id)?.SeriousCount ?? 0, serious.GetValueOrDefault(r.Id)?.LatestAt)).ToList();
     }
 }
