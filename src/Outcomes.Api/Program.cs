@@ -1,6 +1,7 @@
 using Outcomes.Api.Data;
 using Outcomes.Api.Features.Catalogue;
 using Outcomes.Api.Features.DemoData;
+using Outcomes.Api.Features.Due;
 using Outcomes.Api.Features.Health;
 using Outcomes.Api.Features.Instruments;
 using Outcomes.Api.Features.Observations;
@@ -41,6 +42,7 @@ app.MapTreatmentSessions();
 app.MapInstruments();
 app.MapSubmissions();
 app.MapObservations();
+app.MapDue();
 
 app.Run();
 return 0;

@@ -1,5 +1,6 @@
 using Outcomes.Api.Data;
 using Outcomes.Api.Features.Audit;
+using Outcomes.Api.Features.Due;
 using Outcomes.Api.Features.Health;
 using Outcomes.Api.Features.Instruments;
 using Outcomes.Api.Features.Observations;
@@ -35,6 +36,7 @@ public static class ServiceSetup
         services.AddSingleton(sp => new TreatmentSessionSql(Dialect(sp)));
         services.AddSingleton(sp => new InstrumentSql(Dialect(sp)));
         services.AddSingleton(sp => new ObservationSql(Dialect(sp)));
+        services.AddSingleton(sp => new DueSql(Dialect(sp)));
         services.AddSingleton<InstrumentCatalog>();
         services.AddScoped<ObservationStore>();
         services.AddScoped<AuditLog>();
