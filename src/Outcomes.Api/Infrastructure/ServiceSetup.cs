@@ -48,7 +48,6 @@ public static class ServiceSetup
         services.ConfigureHttpJsonOptions(o => JsonSetup.Configure(o.SerializerOptions));
         // Malformed bodies throw, so the exception handler can name the offending field.
         services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1024 * 1024);
         services.AddOutcomesOpenApi();
         return builder;
     }
@@ -59,6 +58,8 @@ public static class ServiceSetup
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseMiddleware<SecurityHeadersMiddleware>();
+        app.UseRouting();
+        app.UseMiddleware<BodySizeLimitMiddleware>();
         // The Swagger UI is static documentation: served before authentication, to anyone.
         app.UseSwaggerUI(o =>
         {
