@@ -3,6 +3,7 @@ using Outcomes.Api.Features.Catalogue;
 using Outcomes.Api.Features.DemoData;
 using Outcomes.Api.Features.Due;
 using Outcomes.Api.Features.Health;
+using Outcomes.Api.Features.Import;
 using Outcomes.Api.Features.Instruments;
 using Outcomes.Api.Features.Observations;
 using Outcomes.Api.Features.Patients;
@@ -43,6 +44,7 @@ app.MapInstruments();
 app.MapSubmissions();
 app.MapObservations();
 app.MapDue();
+app.MapImport();
 
 app.Run();
 return 0;

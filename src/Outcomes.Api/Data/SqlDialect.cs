@@ -23,6 +23,12 @@ public abstract class SqlDialect
     /// <summary>Ends an ordered query after <paramref name="countParameter"/> rows.</summary>
     public abstract string Limit(string countParameter);
 
+    /// <summary>
+    /// Table hint for the existence check of an insert-if-absent, so that two such inserts cannot
+    /// both see "absent" (SQLite needs none: it has one writer at a time).
+    /// </summary>
+    public abstract string KeyRangeLock { get; }
+
     /// <summary>True when the insert failed on a unique index or primary key.</summary>
     public abstract bool IsUniqueViolation(DbException exception);
 
@@ -37,6 +43,8 @@ public abstract class SqlDialect
             $"INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING id;";
 
         public override string Limit(string countParameter) => $"LIMIT {countParameter}";
+
+        public override string KeyRangeLock => "";
 
         // 19 = SQLITE_CONSTRAINT; 2067 = SQLITE_CONSTRAINT_UNIQUE, 1555 = SQLITE_CONSTRAINT_PRIMARYKEY
         public override bool IsUniqueViolation(DbException exception) =>
@@ -56,6 +64,8 @@ public abstract class SqlDialect
 
         public override string Limit(string countParameter) =>
             $"OFFSET 0 ROWS FETCH NEXT {countParameter} ROWS ONLY";
+
+        public override string KeyRangeLock => "WITH (UPDLOCK, HOLDLOCK)";
 
         // 2601 = duplicate key in unique index, 2627 = unique/primary key constraint
         public override bool IsUniqueViolation(DbException exception) =>

@@ -2,6 +2,7 @@ using Outcomes.Api.Data;
 using Outcomes.Api.Features.Audit;
 using Outcomes.Api.Features.Due;
 using Outcomes.Api.Features.Health;
+using Outcomes.Api.Features.Import;
 using Outcomes.Api.Features.Instruments;
 using Outcomes.Api.Features.Observations;
 using Outcomes.Api.Features.Patients;
@@ -37,7 +38,9 @@ public static class ServiceSetup
         services.AddSingleton(sp => new InstrumentSql(Dialect(sp)));
         services.AddSingleton(sp => new ObservationSql(Dialect(sp)));
         services.AddSingleton(sp => new DueSql(Dialect(sp)));
+        services.AddSingleton(sp => new ImportSql(Dialect(sp)));
         services.AddSingleton<InstrumentCatalog>();
+        services.AddScoped<ImportWriter>();
         services.AddScoped<ObservationStore>();
         services.AddScoped<AuditLog>();
         services.AddScoped<PatientAccess>();

@@ -49,18 +49,30 @@ public sealed class ObservationSql(SqlDialect dialect) : SqlTexts(dialect)
         {dialect.Limit("@Take")};
         """;
 
-    public string Insert { get; } = dialect.InsertReturningId(
-        "observation",
-        """
+    private const string InsertColumns = """
         patient_id, kind, code, instrument_version, value, qualifier, body_side, onset_on, serious, detail, answered_at,
         answered_offset_min, received_at, submission_id, payload_hash, recorded_by, recorded_role, supersedes_id, root_id,
         entered_in_error, change_reason
-        """,
-        """
+        """;
+
+    private const string InsertValues = """
         @PatientId, @Kind, @Code, @InstrumentVersion, @Value, @Qualifier, @BodySide, @OnsetOn, @Serious, @Detail, @AnsweredAt,
         @AnsweredOffsetMin, @ReceivedAt, @SubmissionId, @PayloadHash, @RecordedBy, @RecordedRole, @SupersedesId, @RootId,
         @EnteredInError, @ChangeReason
-        """);
+        """;
+
+    /// <summary>Bulk import: stores the record unless its submission is already there (then 0 rows).</summary>
+    public string InsertIfAbsent { get; } = $"""
+        INSERT INTO observation ({InsertColumns})
+        SELECT {InsertValues}
+        WHERE NOT EXISTS (SELECT 1 FROM observation {dialect.KeyRangeLock}
+                          WHERE patient_id = @PatientId AND submission_id = @SubmissionId);
+        """;
+
+    public string HashOfSubmission { get; } =
+        "SELECT payload_hash FROM observation WHERE patient_id = @PatientId AND submission_id = @SubmissionId;";
+
+    public string Insert { get; } = dialect.InsertReturningId("observation", InsertColumns, InsertValues);
 }
 
 public enum SubmitOutcome
@@ -132,30 +144,8 @@ public sealed class ObservationStore(Database db, ObservationSql sql, PatientAcc
         long id;
         try
         {
-            id = await connection.ExecuteScalarAsync<long>(db.Command(sql.Insert, new
-            {
-                PatientId = patientId,
-                Kind = EnumCode<ObservationKind>.Of(o.Kind),
-                o.Code,
-                o.InstrumentVersion,
-                o.Value,
-                o.Qualifier,
-                o.BodySide,
-                o.OnsetOn,
-                o.Serious,
-                Detail = o.Detail is null ? null : JsonSerializer.Serialize(o.Detail, InstrumentJson.Options),
-                AnsweredAt = o.AnsweredAt.ToUniversalTime(),
-                AnsweredOffsetMin = (int)o.AnsweredAt.Offset.TotalMinutes,
-                ReceivedAt = now,
-                SubmissionId = o.SubmissionId.ToString("D"),
-                PayloadHash = hash,
-                RecordedBy = user.Subject,
-                RecordedRole = user.Role,
-                SupersedesId = o.Amends,
-                RootId = rootId,
-                o.EnteredInError,
-                ChangeReason = o.Reason,
-            }, ct, tx));
+            id = await connection.ExecuteScalarAsync<long>(db.Command(sql.Insert,
+                InsertParameters(user, patientId, o, hash, now, rootId), ct, tx));
             await audit.AppendAsync(connection, o.EnteredInError ? "mark_entered_in_error" : o.Amends is null ? AuditActions.Create : "amend",
                 Resource, id, patientId, ct, tx);
             await tx.CommitAsync(ct);
@@ -173,6 +163,32 @@ public sealed class ObservationStore(Database db, ObservationSql sql, PatientAcc
         var stored = await connection.QuerySingleAsync<ObservationRow>(db.Command(sql.ById, new { Id = id, PatientId = patientId }, ct));
         return new SubmitResult(SubmitOutcome.Created, stored.ToResponse());
     }
+
+    /// <summary>The parameters of <see cref="ObservationSql.Insert"/> and <see cref="ObservationSql.InsertIfAbsent"/>.</summary>
+    internal static object InsertParameters(CurrentUser user, long patientId, NewObservation o, string hash, DateTimeOffset now, long? rootId) => new
+    {
+        PatientId = patientId,
+        Kind = EnumCode<ObservationKind>.Of(o.Kind),
+        o.Code,
+        o.InstrumentVersion,
+        o.Value,
+        o.Qualifier,
+        o.BodySide,
+        o.OnsetOn,
+        o.Serious,
+        Detail = o.Detail is null ? null : JsonSerializer.Serialize(o.Detail, InstrumentJson.Options),
+        AnsweredAt = o.AnsweredAt.ToUniversalTime(),
+        AnsweredOffsetMin = (int)o.AnsweredAt.Offset.TotalMinutes,
+        ReceivedAt = now,
+        SubmissionId = o.SubmissionId.ToString("D"),
+        PayloadHash = hash,
+        RecordedBy = user.Subject,
+        RecordedRole = user.Role,
+        SupersedesId = o.Amends,
+        RootId = rootId,
+        o.EnteredInError,
+        ChangeReason = o.Reason,
+    };
 
     internal async Task<ObservationRow?> FindAsync(DbConnection connection, long patientId, long id, CancellationToken ct) =>
         await connection.QuerySingleOrDefaultAsync<ObservationRow>(db.Command(sql.ById, new { Id = id, PatientId = patientId }, ct));

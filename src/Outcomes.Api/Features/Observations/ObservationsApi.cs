@@ -190,10 +190,10 @@ public static class ObservationsApi
             return Problems.Invalid("observationId", "a practitioner's measurement can only be withdrawn by clinic staff");
         }
         var copy = target.ToResponse();
-        return await SubmissionsApi.SubmitAsync(store, http, patientId, new NewObservation(
+        return await SubmissionsApi.SubmitAsync(store, http, patientId, new Validated(new NewObservation(
             kind, target.Code, copy.AnsweredAt, request.SubmissionId!.Value, target.Value, target.InstrumentVersion, target.Qualifier,
             target.BodySide, target.OnsetOn, target.Serious, copy.Detail, Amends: observationId, Reason: request.Reason,
-            EnteredInError: true), ct);
+            EnteredInError: true), errors), ct);
     }
 
     private static string FormatCursor(ObservationRow last) =>

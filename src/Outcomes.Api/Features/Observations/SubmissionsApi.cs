@@ -116,7 +116,59 @@ public static class SubmissionsApi
 
     public static async Task<Results<Created<ObservationResponse>, Ok<ObservationResponse>, ValidationProblem, NotFoundProblem, ConflictProblem>> SubmitPainScore(
         [Description("The patient's id.")] long patientId, PainScoreRequest request, HttpContext http, ObservationStore store,
-        TimeProvider clock, CancellationToken ct)
+        TimeProvider clock, CancellationToken ct) =>
+        await SubmitAsync(store, http, patientId, SubmissionValidation.PainScore(request, clock), ct);
+
+    public static async Task<Results<Created<ObservationResponse>, Ok<ObservationResponse>, ValidationProblem, NotFoundProblem, ConflictProblem>> SubmitQuestionnaireResponse(
+        [Description("The patient's id.")] long patientId, QuestionnaireResponseRequest request, HttpContext http, ObservationStore store,
+        InstrumentCatalog instruments, TimeProvider clock, CancellationToken ct) =>
+        await SubmitAsync(store, http, patientId, await SubmissionValidation.QuestionnaireAsync(request, clock, instruments, ct), ct);
+
+    public static async Task<Results<Created<ObservationResponse>, Ok<ObservationResponse>, ValidationProblem, NotFoundProblem, ConflictProblem>> SubmitRangeOfMotion(
+        [Description("The patient's id.")] long patientId, RangeOfMotionRequest request, HttpContext http, ObservationStore store,
+        TimeProvider clock, CancellationToken ct) =>
+        await SubmitAsync(store, http, patientId, SubmissionValidation.RangeOfMotion(request, clock), ct);
+
+    public static async Task<Results<Created<ObservationResponse>, Ok<ObservationResponse>, ValidationProblem, NotFoundProblem, ConflictProblem>> SubmitPressurePainThreshold(
+        [Description("The patient's id.")] long patientId, PressurePainThresholdRequest request, HttpContext http, ObservationStore store,
+        TimeProvider clock, CancellationToken ct) =>
+        await SubmitAsync(store, http, patientId, SubmissionValidation.PressurePainThreshold(request, clock), ct);
+
+    public static async Task<Results<Created<ObservationResponse>, Ok<ObservationResponse>, ValidationProblem, NotFoundProblem, ConflictProblem>> SubmitSideEffect(
+        [Description("The patient's id.")] long patientId, SideEffectRequest request, HttpContext http, ObservationStore store,
+        TimeProvider clock, CancellationToken ct) =>
+        await SubmitAsync(store, http, patientId, SubmissionValidation.SideEffect(request, clock), ct);
+
+    internal static async Task<Results<Created<ObservationResponse>, Ok<ObservationResponse>, ValidationProblem, NotFoundProblem, ConflictProblem>> SubmitAsync(
+        ObservationStore store, HttpContext http, long patientId, Validated validated, CancellationToken ct)
+    {
+        if (validated.Observation is not { } observation)
+        {
+            return Problems.Invalid(validated.Errors);
+        }
+        var result = await store.SubmitAsync(CurrentUser.From(http.User), patientId, observation, ct);
+        return result.Outcome switch
+        {
+            SubmitOutcome.Created => TypedResults.Created(
+                $"/api/v1/patients/{patientId}/observations/{result.Observation!.Id}", result.Observation),
+            SubmitOutcome.Replayed => TypedResults.Ok(result.Observation),
+            SubmitOutcome.Invalid => Problems.Invalid(result.Errors!),
+            SubmitOutcome.Conflict => Problems.Conflict(result.Detail!),
+            _ => Problems.NotFound("patient"),
+        };
+    }
+}
+
+/// <summary>A submission after validation: the observation to store, or why there is none.</summary>
+public sealed record Validated(NewObservation? Observation, ValidationErrors Errors);
+
+/// <summary>
+/// Turns each kind of submission into an observation, or names what is wrong with it. Shared by
+/// the HTTP endpoints and the bulk import, so both accept exactly the same records.
+/// </summary>
+public static class SubmissionValidation
+{
+    public static Validated PainScore(PainScoreRequest request, TimeProvider clock)
     {
         var errors = new ValidationErrors();
         var common = Common(errors, request.SubmissionId, request.AnsweredAt, request.Amends, request.Reason, clock);
@@ -125,23 +177,18 @@ public static class SubmissionsApi
             errors.Check(request.Score is >= 0 and <= 10, "score", "must be a whole number from 0 to 10");
         }
         errors.Required(request.Recall, "recall");
-        if (!errors.IsEmpty)
-        {
-            return Problems.Invalid(errors);
-        }
-        return await SubmitAsync(store, http, patientId, common with
+        return Result(errors, () => common with
         {
             Kind = ObservationKind.PainScore,
             Code = "pain_nrs",
             InstrumentVersion = "1",
             Value = request.Score,
             Qualifier = EnumCode<PainRecall>.Of(request.Recall!.Value),
-        }, ct);
+        });
     }
 
-    public static async Task<Results<Created<ObservationResponse>, Ok<ObservationResponse>, ValidationProblem, NotFoundProblem, ConflictProblem>> SubmitQuestionnaireResponse(
-        [Description("The patient's id.")] long patientId, QuestionnaireResponseRequest request, HttpContext http, ObservationStore store,
-        InstrumentCatalog instruments, TimeProvider clock, CancellationToken ct)
+    public static async Task<Validated> QuestionnaireAsync(
+        QuestionnaireResponseRequest request, TimeProvider clock, InstrumentCatalog instruments, CancellationToken ct)
     {
         var errors = new ValidationErrors();
         var common = Common(errors, request.SubmissionId, request.AnsweredAt, request.Amends, request.Reason, clock);
@@ -156,24 +203,18 @@ public static class SubmissionsApi
         {
             scored = Scoring.Score(definition, request.Answers!, errors);
         }
-        if (!errors.IsEmpty || scored is null)
-        {
-            return Problems.Invalid(errors);
-        }
-        var answers = request.Answers!.OfType<ItemAnswer>().OrderBy(a => a.Item, StringComparer.Ordinal).ToList();
-        return await SubmitAsync(store, http, patientId, common with
+        return Result(errors, () => common with
         {
             Kind = ObservationKind.Questionnaire,
             Code = definition!.Code,
             InstrumentVersion = definition.Version,
-            Value = scored.Score,
-            Detail = new ObservationDetail(answers, scored.RawSum, scored.AnsweredItems),
-        }, ct);
+            Value = scored!.Score,
+            Detail = new ObservationDetail(
+                [.. request.Answers!.OfType<ItemAnswer>().OrderBy(a => a.Item, StringComparer.Ordinal)], scored.RawSum, scored.AnsweredItems),
+        });
     }
 
-    public static async Task<Results<Created<ObservationResponse>, Ok<ObservationResponse>, ValidationProblem, NotFoundProblem, ConflictProblem>> SubmitRangeOfMotion(
-        [Description("The patient's id.")] long patientId, RangeOfMotionRequest request, HttpContext http, ObservationStore store,
-        TimeProvider clock, CancellationToken ct)
+    public static Validated RangeOfMotion(RangeOfMotionRequest request, TimeProvider clock)
     {
         var errors = new ValidationErrors();
         var common = Common(errors, request.SubmissionId, request.AnsweredAt, request.Amends, request.Reason, clock);
@@ -189,22 +230,16 @@ public static class SubmissionsApi
             errors.Check(decimal.Round(request.Degrees!.Value, 1) == request.Degrees, "degrees", "must have at most one decimal");
         }
         errors.Required(request.Method, "method");
-        if (!errors.IsEmpty)
-        {
-            return Problems.Invalid(errors);
-        }
-        return await SubmitAsync(store, http, patientId, common with
+        return Result(errors, () => common with
         {
             Kind = ObservationKind.RangeOfMotion,
             Code = movement!.Code,
             Value = request.Degrees,
             Qualifier = EnumCode<RomMethod>.Of(request.Method!.Value),
-        }, ct);
+        });
     }
 
-    public static async Task<Results<Created<ObservationResponse>, Ok<ObservationResponse>, ValidationProblem, NotFoundProblem, ConflictProblem>> SubmitPressurePainThreshold(
-        [Description("The patient's id.")] long patientId, PressurePainThresholdRequest request, HttpContext http, ObservationStore store,
-        TimeProvider clock, CancellationToken ct)
+    public static Validated PressurePainThreshold(PressurePainThresholdRequest request, TimeProvider clock)
     {
         var errors = new ValidationErrors();
         var common = Common(errors, request.SubmissionId, request.AnsweredAt, request.Amends, request.Reason, clock);
@@ -219,22 +254,16 @@ public static class SubmissionsApi
                 $"must be greater than 0 and at most {ObservationRules.MaxPressurePainThreshold}");
             errors.Check(SessionRules.HasValidPrecision(request.KgPerCm2!.Value), "kgPerCm2", "must have at most two decimals");
         }
-        if (!errors.IsEmpty)
-        {
-            return Problems.Invalid(errors);
-        }
-        return await SubmitAsync(store, http, patientId, common with
+        return Result(errors, () => common with
         {
             Kind = ObservationKind.PressurePainThreshold,
             Code = request.Muscle!,
             BodySide = EnumCode<BodySide>.Of(request.Side!.Value),
             Value = request.KgPerCm2,
-        }, ct);
+        });
     }
 
-    public static async Task<Results<Created<ObservationResponse>, Ok<ObservationResponse>, ValidationProblem, NotFoundProblem, ConflictProblem>> SubmitSideEffect(
-        [Description("The patient's id.")] long patientId, SideEffectRequest request, HttpContext http, ObservationStore store,
-        TimeProvider clock, CancellationToken ct)
+    public static Validated SideEffect(SideEffectRequest request, TimeProvider clock)
     {
         var errors = new ValidationErrors();
         var common = Common(errors, request.SubmissionId, request.AnsweredAt, request.Amends, request.Reason, clock);
@@ -246,30 +275,27 @@ public static class SubmissionsApi
         }
         if (request.Note is not null)
         {
-            errors.Check(request.Effect == SideEffect.Other, "note", "is only for effect 'other'");
+            errors.Check(request.Effect == Core.Clinic.SideEffect.Other, "note", "is only for effect 'other'");
             errors.Check(request.Note.Length <= ObservationRules.MaxNoteLength && !request.Note.Any(char.IsControl), "note",
                 $"must be at most {ObservationRules.MaxNoteLength} characters without control characters");
         }
-        else if (request.Effect == SideEffect.Other)
+        else if (request.Effect == Core.Clinic.SideEffect.Other)
         {
             errors.Add("note", "is required for effect 'other'");
         }
-        if (!errors.IsEmpty)
-        {
-            return Problems.Invalid(errors);
-        }
-        var effect = request.Effect!.Value;
-        var severity = request.Severity!.Value;
-        return await SubmitAsync(store, http, patientId, common with
+        return Result(errors, () => common with
         {
             Kind = ObservationKind.SideEffect,
-            Code = EnumCode<SideEffect>.Of(effect),
-            Qualifier = EnumCode<Severity>.Of(severity),
+            Code = EnumCode<SideEffect>.Of(request.Effect!.Value),
+            Qualifier = EnumCode<Severity>.Of(request.Severity!.Value),
             OnsetOn = request.OnsetOn,
-            Serious = ObservationRules.IsSerious(effect, severity),
+            Serious = ObservationRules.IsSerious(request.Effect.Value, request.Severity.Value),
             Detail = request.Note is { } note ? new ObservationDetail(Note: note) : null,
-        }, ct);
+        });
     }
+
+    private static Validated Result(ValidationErrors errors, Func<NewObservation> build) =>
+        errors.IsEmpty ? new Validated(build(), errors) : new Validated(null, errors);
 
     /// <summary>
     /// Checks the fields every submission shares and returns an observation holding them; each kind
@@ -304,20 +330,5 @@ public static class SubmissionsApi
         var at = answeredAt ?? default;
         at = new DateTimeOffset(at.Ticks - at.Ticks % TimeSpan.TicksPerSecond, at.Offset);
         return new NewObservation(ObservationKind.PainScore, "", at, submissionId ?? Guid.Empty, Amends: amends, Reason: reason);
-    }
-
-    internal static async Task<Results<Created<ObservationResponse>, Ok<ObservationResponse>, ValidationProblem, NotFoundProblem, ConflictProblem>> SubmitAsync(
-        ObservationStore store, HttpContext http, long patientId, NewObservation observation, CancellationToken ct)
-    {
-        var result = await store.SubmitAsync(CurrentUser.From(http.User), patientId, observation, ct);
-        return result.Outcome switch
-        {
-            SubmitOutcome.Created => TypedResults.Created(
-                $"/api/v1/patients/{patientId}/observations/{result.Observation!.Id}", result.Observation),
-            SubmitOutcome.Replayed => TypedResults.Ok(result.Observation),
-            SubmitOutcome.Invalid => Problems.Invalid(result.Errors!),
-            SubmitOutcome.Conflict => Problems.Conflict(result.Detail!),
-            _ => Problems.NotFound("patient"),
-        };
     }
 }

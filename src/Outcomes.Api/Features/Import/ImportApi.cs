@@ -1,0 +1,344 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Dapper;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+using Outcomes.Api.Data;
+using Outcomes.Api.Features.Audit;
+using Outcomes.Api.Features.Instruments;
+using Outcomes.Api.Features.Observations;
+using Outcomes.Api.Infrastructure;
+using Outcomes.Core.Clinic;
+using Outcomes.Core.Validation;
+
+namespace Outcomes.Api.Features.Import;
+
+/// <summary>One rejected line of an import.</summary>
+/// <param name="Line">1-based line number in the file.</param>
+/// <param name="Errors">Field → reasons, as in a validation problem.</param>
+public sealed record ImportLineError(long Line, IDictionary<string, string[]> Errors);
+
+/// <param name="Lines">Non-empty lines read.</param>
+/// <param name="Stored">Records stored by this import.</param>
+/// <param name="Duplicates">Records already stored (same submissionId and content): a re-sent file stores nothing twice.</param>
+/// <param name="Rejected">Invalid records; none of them was stored.</param>
+/// <param name="Errors">The first 1,000 rejected lines with their reasons.</param>
+/// <param name="ErrorsTruncated">True when more lines were rejected than <paramref name="Errors"/> lists.</param>
+public sealed record ImportReport(long Lines, long Stored, long Duplicates, long Rejected, IReadOnlyList<ImportLineError> Errors, bool ErrorsTruncated);
+
+public sealed class ImportSql(SqlDialect dialect) : SqlTexts(dialect)
+{
+    public string Patient { get; } = "SELECT site_id, enrolled_on FROM patient WHERE id = @Id;";
+}
+
+internal sealed class ImportPatientRow
+{
+    public long SiteId { get; init; }
+    public DateOnly EnrolledOn { get; init; }
+}
+
+public static class ImportApi
+{
+    public const long MaxBodyBytes = 2L * 1024 * 1024 * 1024;
+
+    public static RouteHandlerBuilder MapImport(this IEndpointRouteBuilder app) =>
+        app.MapPost("/api/v1/imports/observations", ImportObservations)
+            .WithTags("Import")
+            .RequireAuthorization(Policies.Clinician)
+            .Accepts<string>("application/x-ndjson")
+            .WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes))
+            .WithName("ImportObservations")
+            .WithSummary("Import a clinic's history: newline-delimited JSON submissions")
+            .WithDescription("""
+                One JSON object per line: "type" (painScore, questionnaire, rangeOfMotion, pressurePainThreshold, sideEffect),
+                "patientId", and the fields of that kind's submission endpoint. Each line is validated on its own: valid ones are
+                stored, invalid ones reported with their line number and reasons. Records already stored (same patient and
+                submissionId) are counted as duplicates, so a re-sent file stores nothing twice. The file is streamed, never held
+                in memory. Practitioners import for their own site's patients; admins for any. Amendments go through the
+                submission endpoints, not the import.
+                """);
+
+    public static async Task<Results<Ok<ImportReport>, ProblemHttpResult>> ImportObservations(
+        HttpContext http, ImportWriter writer, CancellationToken ct)
+    {
+        if (http.Request.ContentType is not { } type
+            || !(type.StartsWith("application/x-ndjson", StringComparison.OrdinalIgnoreCase)
+                 || type.StartsWith("application/jsonl", StringComparison.OrdinalIgnoreCase)))
+        {
+            return TypedResults.Problem(new ProblemDetails
+            {
+                Status = StatusCodes.Status415UnsupportedMediaType,
+                Title = "Unsupported media type",
+                Detail = "Send newline-delimited JSON as application/x-ndjson.",
+            });
+        }
+        return TypedResults.Ok(await writer.ImportAsync(CurrentUser.From(http.User), http.Request.Body, ct));
+    }
+}
+
+/// <summary>
+/// Streams an NDJSON file: reads a line, validates it exactly as the submission endpoints would,
+/// and writes valid records in batches of <see cref="BatchSize"/>, each batch one transaction with
+/// its audit events.
+/// </summary>
+public sealed class ImportWriter(
+    Database db, ImportSql sql, ObservationSql observationSql, InstrumentCatalog instruments, TimeProvider clock,
+    IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, IHttpContextAccessor accessor)
+{
+    public const int BatchSize = 500;
+    public const int MaxLineChars = 64 * 1024;
+    public const int MaxReportedErrors = 1000;
+
+    private readonly Dictionary<long, ImportPatientRow?> _patients = [];
+    private readonly List<(long Line, long PatientId, NewObservation Observation)> _batch = [];
+    private readonly List<ImportLineError> _errors = [];
+    private long _lines;
+    private long _stored;
+    private long _duplicates;
+    private long _rejected;
+
+    public async Task<ImportReport> ImportAsync(CurrentUser user, Stream body, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        using var reader = new StreamReader(body, Encoding.UTF8);
+        await foreach (var (number, line, tooLong) in ReadLinesAsync(reader, ct))
+        {
+            _lines++;
+            if (tooLong)
+            {
+                Reject(number, "$", $"the line is longer than {MaxLineChars} characters");
+                continue;
+            }
+            var (patientId, validated) = await ParseAsync(line, ct);
+            if (validated.Observation is not { } observation)
+            {
+                Reject(number, validated.Errors);
+                continue;
+            }
+            var patient = await PatientAsync(connection, user, patientId, ct);
+            if (patient is null)
+            {
+                Reject(number, "patientId", "no such patient, or not one you may import for");
+                continue;
+            }
+            if (DateOnly.FromDateTime(observation.AnsweredAt.DateTime) < patient.EnrolledOn)
+            {
+                Reject(number, "answeredAt", $"is before the patient's enrolment on {patient.EnrolledOn.ToString("O", CultureInfo.InvariantCulture)}");
+                continue;
+            }
+            _batch.Add((number, patientId, observation));
+            if (_batch.Count >= BatchSize)
+            {
+                await FlushAsync(connection, user, ct);
+            }
+        }
+        await FlushAsync(connection, user, ct);
+        return new ImportReport(_lines, _stored, _duplicates, _rejected, _errors, _rejected > _errors.Count);
+    }
+
+    private async Task<(long PatientId, Validated Validated)> ParseAsync(string line, CancellationToken ct)
+    {
+        var errors = new ValidationErrors();
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(line, new JsonDocumentOptions { MaxDepth = 32 });
+        }
+        catch (JsonException)
+        {
+            errors.Add("$", "the line is not valid JSON");
+            return (0, new Validated(null, errors));
+        }
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                errors.Add("$", "each line must be a JSON object");
+                return (0, new Validated(null, errors));
+            }
+            long patientId = 0;
+            if (!root.TryGetProperty("patientId", out var pid) || !pid.TryGetInt64(out patientId) || patientId <= 0)
+            {
+                errors.Add("patientId", "is required: a patient id");
+            }
+            ObservationKind? kind = root.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String
+                && EnumCode<ObservationKind>.TryParse(t.GetString(), out var k) ? k : null;
+            if (kind is null)
+            {
+                errors.Add("type", $"must be one of {string.Join(", ", EnumCode<ObservationKind>.All)}");
+            }
+            if (root.TryGetProperty("amends", out var amends) && amends.ValueKind != JsonValueKind.Null)
+            {
+                errors.Add("amends", "amendments go through the submission endpoints, not the import");
+            }
+            if (!errors.IsEmpty)
+            {
+                return (patientId, new Validated(null, errors));
+            }
+            try
+            {
+                var options = json.Value.SerializerOptions;
+                var validated = kind switch
+                {
+                    ObservationKind.PainScore => SubmissionValidation.PainScore(root.Deserialize<PainScoreRequest>(options)!, clock),
+                    ObservationKind.Questionnaire => await SubmissionValidation.QuestionnaireAsync(
+                        root.Deserialize<QuestionnaireResponseRequest>(options)!, clock, instruments, ct),
+                    ObservationKind.RangeOfMotion => SubmissionValidation.RangeOfMotion(root.Deserialize<RangeOfMotionRequest>(options)!, clock),
+                    ObservationKind.PressurePainThreshold => SubmissionValidation.PressurePainThreshold(
+                        root.Deserialize<PressurePainThresholdRequest>(options)!, clock),
+                    _ => SubmissionValidation.SideEffect(root.Deserialize<SideEffectRequest>(options)!, clock),
+                };
+                return (patientId, validated);
+            }
+            catch (JsonException e)
+            {
+                errors.Add(OutcomesExceptionHandler.JsonPathToField(e.Path), "has a value of the wrong type or format");
+                return (patientId, new Validated(null, errors));
+            }
+        }
+    }
+
+    private async Task<ImportPatientRow?> PatientAsync(DbConnection connection, CurrentUser user, long patientId, CancellationToken ct)
+    {
+        if (!_patients.TryGetValue(patientId, out var patient))
+        {
+            patient = await connection.QuerySingleOrDefaultAsync<ImportPatientRow>(db.Command(sql.Patient, new { Id = patientId }, ct));
+            if (patient is not null && !(user.IsAdmin || (user.Role == Roles.Practitioner && user.SiteId == patient.SiteId)))
+            {
+                patient = null;
+            }
+            _patients[patientId] = patient;
+        }
+        return patient;
+    }
+
+    private async Task FlushAsync(DbConnection connection, CurrentUser user, CancellationToken ct)
+    {
+        if (_batch.Count == 0)
+        {
+            return;
+        }
+        var now = clock.GetUtcNow();
+        var stored = 0;
+        var duplicates = 0;
+        var rejected = new List<ImportLineError>();
+        await using (var tx = await connection.BeginTransactionAsync(ct))
+        {
+            foreach (var (line, patientId, observation) in _batch)
+            {
+                var hash = observation.PayloadHash();
+                var inserted = await connection.ExecuteAsync(db.Command(observationSql.InsertIfAbsent,
+                    ObservationStore.InsertParameters(user, patientId, observation, hash, now, rootId: null), ct, tx));
+                if (inserted == 1)
+                {
+                    stored++;
+                    continue;
+                }
+                var existing = await connection.ExecuteScalarAsync<string>(db.Command(observationSql.HashOfSubmission,
+                    new { PatientId = patientId, SubmissionId = observation.SubmissionId.ToString("D") }, ct, tx));
+                if (existing == hash)
+                {
+                    duplicates++;
+                }
+                else
+                {
+                    rejected.Add(new ImportLineError(line, new Dictionary<string, string[]>
+                    {
+                        ["submissionId"] = ["was already used for a different submission"],
+                    }));
+                }
+            }
+            var audit = new AuditSql(db.Dialect);
+            foreach (var patientId in _batch.Select(b => b.PatientId).Distinct())
+            {
+                await connection.ExecuteAsync(db.Command(audit.Insert, new
+                {
+                    OccurredAt = now,
+                    Actor = user.Subject,
+                    user.Role,
+                    Action = "import",
+                    ResourceType = "observation",
+                    ResourceId = (string?)null,
+                    PatientId = patientId,
+                    Outcome = AuditOutcomes.Success,
+                    RequestId = accessor.HttpContext?.TraceIdentifier,
+                }, ct, tx));
+            }
+            await tx.CommitAsync(ct);
+        }
+        _stored += stored;
+        _duplicates += duplicates;
+        foreach (var error in rejected)
+        {
+            Reject(error.Line, error.Errors);
+        }
+        _batch.Clear();
+    }
+
+    private void Reject(long line, string field, string message)
+    {
+        var errors = new ValidationErrors();
+        errors.Add(field, message);
+        Reject(line, errors);
+    }
+
+    private void Reject(long line, ValidationErrors errors) => Reject(line, errors.ToDictionary());
+
+    private void Reject(long line, IDictionary<string, string[]> errors)
+    {
+        _rejected++;
+        if (_errors.Count < MaxReportedErrors)
+        {
+            _errors.Add(new ImportLineError(line, errors));
+        }
+    }
+
+    /// <summary>Lines of at most <see cref="MaxLineChars"/> characters; a longer one is skipped and flagged, never buffered whole.</summary>
+    private static async IAsyncEnumerable<(long Number, string Line, bool TooLong)> ReadLinesAsync(
+        StreamReader reader, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        var buffer = new char[8192];
+        var line = new StringBuilder();
+        var tooLong = false;
+        long number = 0;
+        int read;
+        while ((read = await reader.ReadAsync(buffer.AsMemory(), ct)) > 0)
+        {
+            for (var i = 0; i < read; i++)
+            {
+                var c = buffer[i];
+                if (c == '\n')
+                {
+                    number++;
+                    if (tooLong || line.ToString().Trim().Length > 0)
+                    {
+                        yield return (number, tooLong ? "" : line.ToString(), tooLong);
+                    }
+                    line.Clear();
+                    tooLong = false;
+                }
+                else if (!tooLong)
+                {
+                    if (line.Length >= MaxLineChars)
+                    {
+                        tooLong = true;
+                        line.Clear();
+                    }
+                    else
+                    {
+                        line.Append(c);
+                    }
+                }
+            }
+        }
+        number++;
+        if (tooLong || line.ToString().Trim().Length > 0)
+        {
+            yield return (number, tooLong ? "" : line.ToString(), tooLong);
+        }
+    }
+}

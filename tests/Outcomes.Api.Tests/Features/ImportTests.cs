@@ -1,0 +1,125 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Outcomes.Api.Data;
+using Outcomes.Api.Tests.Infrastructure;
+
+namespace Outcomes.Api.Tests.Features;
+
+public abstract class ImportTests(DatabaseProvider provider) : ApiTestBase(provider)
+{
+    public sealed class OnSqlite() : ImportTests(DatabaseProvider.Sqlite);
+
+    public sealed class OnSqlServer() : ImportTests(DatabaseProvider.SqlServer);
+
+    private static StringContent Ndjson(string text) => new(text, Encoding.UTF8, "application/x-ndjson");
+
+    private static string PainLine(long patientId, Guid id, int score, string at = "2025-03-03T08:30:00Z") =>
+        $$"""{"type":"painScore","patientId":{{patientId}},"submissionId":"{{id}}","answeredAt":"{{at}}","score":{{score}},"recall":"average7Days"}""";
+
+    private static string MixedFile(long patientId) => string.Join('\n',
+        PainLine(patientId, Guid.Parse("11111111-1111-4111-8111-111111111111"), 6),
+        $$"""{"type":"questionnaire","patientId":{{patientId}},"submissionId":"22222222-2222-4222-8222-222222222222","answeredAt":"2025-02-01T09:00:00Z","instrument":"ndi","version":"1","answers":[{"item":"ndi_01","value":2},{"item":"ndi_02","value":3},{"item":"ndi_03","value":1},{"item":"ndi_04","value":2},{"item":"ndi_05","value":0},{"item":"ndi_06","value":2},{"item":"ndi_07","value":3},{"item":"ndi_08","value":1},{"item":"ndi_09","value":2}]}""",
+        PainLine(patientId, Guid.Parse("33333333-3333-4333-8333-333333333333"), 11),
+        PainLine(987654, Guid.Parse("44444444-4444-4444-8444-444444444444"), 5),
+        """{"type":"painScore", "patientId": """,
+        "",
+        $$"""{"type":"sideEffect","patientId":{{patientId}},"submissionId":"55555555-5555-4555-8555-555555555555","answeredAt":"2025-02-03T10:00:00Z","effect":"bruising","severity":"mild","onsetOn":"2025-02-02"}""",
+        $$"""{"type":"painScore","patientId":{{patientId}},"submissionId":"66666666-6666-4666-8666-666666666666","answeredAt":"2025-03-03T08:30:00Z","score":"six","recall":"current"}""") + "\n";
+
+    [SkippableFact]
+    public async Task Import_StoresValidLines_AndReportsEachInvalidOneByLine()
+    {
+        var f = await PatientFixture.CreateAsync(App);
+
+        var response = await f.Practitioner.PostAsync("/api/v1/imports/observations", Ndjson(MixedFile(f.PatientId)));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var report = await PatientFixture.BodyAsync(response);
+        Assert.Equal(7, report.GetProperty("lines").GetInt64());
+        Assert.Equal(3, report.GetProperty("stored").GetInt64());
+        Assert.Equal(0, report.GetProperty("duplicates").GetInt64());
+        Assert.Equal(4, report.GetProperty("rejected").GetInt64());
+        var errors = report.GetProperty("errors").EnumerateArray()
+            .Select(e => (Line: e.GetProperty("line").GetInt64(), Fields: string.Join(",", e.GetProperty("errors").EnumerateObject().Select(p => p.Name))))
+            .ToList();
+        Assert.Equal([(3L, "score"), (4L, "patientId"), (5L, "$"), (8L, "score")], errors);
+        Assert.Equal(3, await f.CountObservationsAsync());
+        var ndi = await f.Practitioner.GetFromJsonAsync<JsonElement>(f.PathOf("observations") + "?kind=questionnaire", OutcomesApp.Json);
+        Assert.Equal(35.56m, ndi.GetProperty("items")[0].GetProperty("value").GetDecimal());
+    }
+
+    [SkippableFact]
+    public async Task Import_ResentFile_DuplicatesNothing()
+    {
+        var f = await PatientFixture.CreateAsync(App);
+        await f.Practitioner.PostAsync("/api/v1/imports/observations", Ndjson(MixedFile(f.PatientId)));
+
+        var again = await PatientFixture.BodyAsync(await f.Practitioner.PostAsync("/api/v1/imports/observations", Ndjson(MixedFile(f.PatientId))));
+
+        Assert.Equal(0, again.GetProperty("stored").GetInt64());
+        Assert.Equal(3, again.GetProperty("duplicates").GetInt64());
+        Assert.Equal(3, await f.CountObservationsAsync());
+    }
+
+    [SkippableFact]
+    public async Task Import_ReusedSubmissionIdWithOtherContent_IsRejected()
+    {
+        var f = await PatientFixture.CreateAsync(App);
+        var id = Guid.NewGuid();
+
+        var report = await PatientFixture.BodyAsync(await f.Practitioner.PostAsync("/api/v1/imports/observations",
+            Ndjson(PainLine(f.PatientId, id, 6) + "\n" + PainLine(f.PatientId, id, 2) + "\n")));
+
+        Assert.Equal(1, report.GetProperty("stored").GetInt64());
+        Assert.Equal(2, report.GetProperty("errors")[0].GetProperty("line").GetInt64());
+        Assert.True(report.GetProperty("errors")[0].GetProperty("errors").TryGetProperty("submissionId", out _));
+    }
+
+    [SkippableFact]
+    public async Task Import_ForAnotherSitesPatient_RejectsTheLines()
+    {
+        var f = await PatientFixture.CreateAsync(App);
+        var otherSite = await App.CreateSiteAsync();
+
+        var report = await PatientFixture.BodyAsync(await App.Practitioner(otherSite).PostAsync("/api/v1/imports/observations",
+            Ndjson(PainLine(f.PatientId, Guid.NewGuid(), 6))));
+
+        Assert.Equal(1, report.GetProperty("rejected").GetInt64());
+        Assert.Equal(0, await f.CountObservationsAsync());
+    }
+
+    [SkippableFact]
+    public async Task Import_ManyLines_AreWrittenAcrossBatches()
+    {
+        var f = await PatientFixture.CreateAsync(App);
+        var start = new DateTimeOffset(2025, 1, 20, 8, 0, 0, TimeSpan.Zero);
+        var file = new StringBuilder();
+        for (var i = 0; i < 1234; i++)
+        {
+            file.Append(PainLine(f.PatientId, Guid.NewGuid(), i % 11, start.AddHours(i).ToString("O", System.Globalization.CultureInfo.InvariantCulture))).Append('\n');
+        }
+
+        var report = await PatientFixture.BodyAsync(await App.Admin().PostAsync("/api/v1/imports/observations", Ndjson(file.ToString())));
+
+        Assert.Equal(1234, report.GetProperty("stored").GetInt64());
+        Assert.Equal(1234, await f.CountObservationsAsync());
+        Assert.True(await App.CountAuditAsync("import", "observation", f.PatientId) >= 3, "one audit event per patient per batch");
+    }
+
+    [SkippableFact]
+    public async Task Import_WrongMediaType_Returns415()
+    {
+        var response = await App.Admin().PostAsync("/api/v1/imports/observations", new StringContent("{}", Encoding.UTF8, "application/json"));
+
+        await ProblemAssert.IsProblem(response, HttpStatusCode.UnsupportedMediaType);
+    }
+
+    [SkippableFact]
+    public async Task Import_NotForPatientsOrAuditors()
+    {
+        await ProblemAssert.IsProblem(await App.Patient(1).PostAsync("/api/v1/imports/observations", Ndjson("")), HttpStatusCode.Forbidden);
+        await ProblemAssert.IsProblem(await App.Auditor().PostAsync("/api/v1/imports/observations", Ndjson("")), HttpStatusCode.Forbidden);
+    }
+}
