@@ -48,6 +48,51 @@ public abstract class DemoDataTests(DatabaseProvider provider) : ApiTestBase(pro
             WHERE t.total_units <> (SELECT SUM(s.units) FROM injection_site s WHERE s.session_id = t.id)
             """);
         Assert.Equal(0, mismatched);
+
+        Assert.Equal(summary.Observations, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM observation"));
+        var kinds = (await connection.QueryAsync<string>("SELECT DISTINCT kind FROM observation")).Order(StringComparer.Ordinal);
+        Assert.Equal(["painScore", "questionnaire", "rangeOfMotion", "sideEffect"], kinds);
+    }
+
+    [SkippableFact]
+    public async Task Generate_HasRespondersAndNonResponders_WithEarlyOnsetAndWearOff()
+    {
+        var db = App.Services.GetRequiredService<Database>();
+        await DemoDataCommand.GenerateAsync(db, TimeProvider.System, 200, seed: 11, CancellationToken.None);
+        await using var connection = await App.OpenDatabaseAsync();
+        var firstSessions = (await connection.QueryAsync<(long PatientId, DateOnly Date)>(
+            "SELECT patient_id, MIN(session_date) FROM treatment_session GROUP BY patient_id")).ToDictionary(r => r.PatientId, r => r.Date);
+        var secondSessions = (await connection.QueryAsync<(long PatientId, DateOnly Date)>("""
+            SELECT t.patient_id, MIN(t.session_date) FROM treatment_session t
+            WHERE t.session_date > (SELECT MIN(f.session_date) FROM treatment_session f WHERE f.patient_id = t.patient_id)
+            GROUP BY t.patient_id
+            """)).ToDictionary(r => r.PatientId, r => r.Date);
+        var scores = (await connection.QueryAsync<(long PatientId, DateTimeOffset At, decimal Value)>(
+            "SELECT patient_id, answered_at, value FROM observation WHERE kind = 'painScore'")).ToList();
+
+        // Relief in a window of days after the first session, against the weeks before it.
+        double? Relief(long patient, int fromDay, int toDay)
+        {
+            var first = firstSessions[patient];
+            var end = secondSessions.TryGetValue(patient, out var second) ? second : DateOnly.MaxValue;
+            var mine = scores.Where(s => s.PatientId == patient).Select(s => (Day: DateOnly.FromDateTime(s.At.UtcDateTime), s.Value)).ToList();
+            var before = mine.Where(s => s.Day < first).Select(s => (double)s.Value).ToList();
+            var after = mine.Where(s => s.Day.DayNumber - first.DayNumber >= fromDay && s.Day.DayNumber - first.DayNumber <= toDay && s.Day < end)
+                .Select(s => (double)s.Value).ToList();
+            return before.Count >= 2 && after.Count >= 2 && before.Average() > 0 ? 1 - after.Average() / before.Average() : null;
+        }
+
+        var early = firstSessions.Keys.Select(p => (Patient: p, Relief: Relief(p, 3, 28))).Where(r => r.Relief is not null).ToList();
+        Assert.True(early.Count >= 40, $"enough patients with scores around their first session ({early.Count})");
+        var responders = early.Where(r => r.Relief >= 0.3).ToList();
+        var nonResponders = early.Count(r => r.Relief < 0.1);
+        Assert.InRange(responders.Count / (double)early.Count, 0.25, 0.75);
+        Assert.True(nonResponders / (double)early.Count >= 0.15, $"non-responders: {nonResponders} of {early.Count}");
+
+        // Wear-off: responders still untreated 22–26 weeks on have lost much of their relief.
+        var late = responders.Select(r => (r.Relief, Late: Relief(r.Patient, 154, 182))).Where(r => r.Late is not null).ToList();
+        Assert.True(late.Count >= 5, $"responders followed to week 26 ({late.Count})");
+        Assert.True(late.Average(r => r.Late!.Value) < late.Average(r => r.Relief!.Value) - 0.15, "relief wears off over months");
     }
 
     [SkippableFact]

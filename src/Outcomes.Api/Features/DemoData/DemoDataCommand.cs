@@ -2,18 +2,24 @@ using System.Globalization;
 using Dapper;
 using Outcomes.Api.Data;
 using Outcomes.Api.Features.Audit;
+using Outcomes.Api.Features.Observations;
 using Outcomes.Api.Features.Patients;
 using Outcomes.Api.Features.Practitioners;
 using Outcomes.Api.Features.Sites;
 using Outcomes.Api.Features.TreatmentSessions;
+using Outcomes.Api.Infrastructure;
 using Outcomes.Core.Clinic;
+using Outcomes.Core.Instruments;
 
 namespace Outcomes.Api.Features.DemoData;
 
 /// <summary>
 /// Fills an empty database with a synthetic clinic network: sites, practitioners, pseudonymous
-/// patients across the conditions, and treatment sessions every 3 to 6 months. Deterministic for a
-/// given seed. Every value is invented; none comes from a real person.
+/// patients across the conditions, treatment sessions every 3 to 6 months, weekly pain scores,
+/// the conditions' questionnaires around each session, range of motion for neck patients and a few
+/// side effects. Patients respond, partly respond or do not (<see cref="DemoResponse"/>), with
+/// relief within days and wear-off over months. Deterministic for a given seed. Every value is
+/// invented; none comes from a real person.
 /// </summary>
 public static class DemoDataCommand
 {
@@ -40,7 +46,7 @@ public static class DemoDataCommand
         return 0;
     }
 
-    public sealed record Summary(int Sites, int Practitioners, int Patients, int Sessions, int InjectionSites);
+    public sealed record Summary(int Sites, int Practitioners, int Patients, int Sessions, int InjectionSites, int Observations);
 
     /// <summary>Generates the data in one transaction; null when the database is not empty.</summary>
     public static async Task<Summary?> GenerateAsync(Database db, TimeProvider clock, int patientCount, int seed, CancellationToken ct)
@@ -51,6 +57,7 @@ public static class DemoDataCommand
         var patientSql = new PatientSql(d);
         var sessionSql = new TreatmentSessionSql(d);
         var auditSql = new AuditSql(d);
+        var observationSql = new ObservationSql(d);
         var random = new Random(seed);
         var now = clock.GetUtcNow();
         var today = DateOnly.FromDateTime(now.UtcDateTime);
@@ -88,6 +95,7 @@ public static class DemoDataCommand
         var conditions = Enum.GetValues<Condition>();
         var sessionCount = 0;
         var injectionSiteCount = 0;
+        var observationCount = 0;
         for (var p = 0; p < patientCount; p++)
         {
             var siteId = siteIds[random.Next(siteIds.Length)];
@@ -102,13 +110,14 @@ public static class DemoDataCommand
                 CreatedAt = now,
                 CreatedBy = Actor,
             }, ct, tx));
-            var patientConditions = conditions.OrderBy(_ => random.Next()).Take(random.NextDouble() < 0.75 ? 1 : 2);
+            var patientConditions = conditions.OrderBy(_ => random.Next()).Take(random.NextDouble() < 0.75 ? 1 : 2).ToList();
             await connection.ExecuteAsync(db.Command(patientSql.InsertCondition,
                 patientConditions.Select(c => new { PatientId = patientId, Condition = EnumCode<Condition>.Of(c) }), ct, tx));
 
             var product = (Product)random.Next(3);
             var guidance = (Guidance)random.Next(3);
             var practitioners = practitionersBySite[siteId];
+            var sessionDates = new List<DateOnly>();
             for (var date = enrolledOn.AddDays(random.Next(0, 21)); date <= today; date = date.AddDays(random.Next(90, 184)))
             {
                 var sites = DemoInjectionSites(random, product);
@@ -133,7 +142,12 @@ public static class DemoDataCommand
                 }), ct, tx));
                 sessionCount++;
                 injectionSiteCount += sites.Count;
+                sessionDates.Add(date);
             }
+
+            var observations = DemoObservations(random, patientId, enrolledOn, today, patientConditions, sessionDates);
+            await connection.ExecuteAsync(db.Command(observationSql.InsertIfAbsent, observations, ct, tx));
+            observationCount += observations.Count;
         }
 
         await connection.ExecuteAsync(db.Command(auditSql.Insert, new
@@ -149,7 +163,103 @@ public static class DemoDataCommand
             RequestId = (string?)null,
         }, ct, tx));
         await tx.CommitAsync(ct);
-        return new Summary(siteIds.Length, practitionerCount, patientCount, sessionCount, injectionSiteCount);
+        return new Summary(siteIds.Length, practitionerCount, patientCount, sessionCount, injectionSiteCount, observationCount);
+    }
+
+    private static List<object> DemoObservations(
+        Random random, long patientId, DateOnly enrolledOn, DateOnly today, IReadOnlyList<Condition> conditions, List<DateOnly> sessions)
+    {
+        var patient = new CurrentUser(Actor, "patient", patientId, null);
+        var practitioner = new CurrentUser(Actor, "practitioner", null, null);
+        var response = DemoResponse.Draw(random);
+        var rows = new List<object>();
+        var received = new DateTimeOffset(today.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+
+        DateOnly? LatestSession(DateOnly day) => sessions.LastOrDefault(s => s <= day) is var s && s != default ? s : null;
+        double Pain(DateOnly day) => LatestSession(day) is { } s ? response.PainAt(day.DayNumber - s.DayNumber) : response.BaselinePain;
+        DateTimeOffset At(DateOnly day) => new(day.ToDateTime(new TimeOnly(17 + random.Next(0, 5), random.Next(0, 60))), TimeSpan.Zero);
+        void Add(CurrentUser by, NewObservation o) =>
+            rows.Add(ObservationStore.InsertParameters(by, patientId, o, o.PayloadHash(), received, rootId: null));
+        Guid NewId()
+        {
+            var bytes = new byte[16];
+            random.NextBytes(bytes);
+            return new Guid(bytes);
+        }
+
+        // Weekly pain scores, about one week in ten missed.
+        for (var week = enrolledOn; week <= today; week = week.AddDays(7))
+        {
+            var day = week.AddDays(random.Next(0, 7));
+            if (day > today || random.NextDouble() < 0.1)
+            {
+                continue;
+            }
+            var score = Math.Clamp((int)Math.Round(Pain(day) + DemoResponse.Normal(random, 0, 0.8)), 0, 10);
+            Add(patient, new NewObservation(ObservationKind.PainScore, "pain_nrs", At(day), NewId(), score, "1",
+                EnumCode<PainRecall>.Of(PainRecall.Average7Days)));
+        }
+
+        // Questionnaires at baseline (a few days before each session) and weeks 6, 12 and 24 after it.
+        var instruments = DueSchedule.InstrumentsFor(conditions)
+            .Select(code => InstrumentJson.Shipped.Single(i => i.Code == code)).ToList();
+        var pgic = InstrumentJson.Shipped.Single(i => i.Code == "pgic");
+        var neck = conditions.Contains(Condition.NeckShoulderPain) || conditions.Contains(Condition.MyofascialPainSyndrome);
+        for (var i = 0; i < sessions.Count; i++)
+        {
+            var session = sessions[i];
+            var next = i + 1 < sessions.Count ? sessions[i + 1] : DateOnly.MaxValue;
+            var timepoints = new[] { -3, 42, 84, 168 }.Select(d => session.AddDays(d + random.Next(-2, 3)))
+                .Where(day => day >= enrolledOn && day <= today && day < next);
+            foreach (var day in timepoints)
+            {
+                var pain = Pain(day);
+                foreach (var instrument in day < session ? instruments : [.. instruments, pgic])
+                {
+                    var answers = instrument == pgic
+                        ? [new ItemAnswer("change", Option: DemoAnswers.Pgic(1 - pain / response.BaselinePain))]
+                        : DemoAnswers.For(instrument, pain / 10, random);
+                    var scored = Scoring.Score(instrument, answers, new Core.Validation.ValidationErrors())!;
+                    Add(patient, new NewObservation(ObservationKind.Questionnaire, instrument.Code, At(day), NewId(), scored.Score,
+                        instrument.Version, Detail: new ObservationDetail(answers, scored.RawSum, scored.AnsweredItems)));
+                }
+            }
+
+            // Cervical rotation measured at the session and at week 6, for neck and shoulder patients.
+            if (neck)
+            {
+                foreach (var day in new[] { session, session.AddDays(42) }.Where(d => d <= today && d < next))
+                {
+                    var relief = 1 - Pain(day) / response.BaselinePain;
+                    foreach (var movement in new[] { "cervical_rotation_left", "cervical_rotation_right" })
+                    {
+                        var degrees = Math.Clamp(Math.Round(52 + 25 * relief + DemoResponse.Normal(random, 0, 4)), 20, 90);
+                        Add(practitioner, new NewObservation(ObservationKind.RangeOfMotion, movement, At(day), NewId(), (decimal)degrees,
+                            Qualifier: EnumCode<RomMethod>.Of(RomMethod.CromDevice)));
+                    }
+                }
+            }
+
+            // About one session in seven brings a side effect; difficulty swallowing is rare and follows neck injections.
+            if (random.NextDouble() < 0.15)
+            {
+                var roll = random.NextDouble();
+                var effect = neck && roll < 0.03 ? SideEffect.DifficultySwallowing
+                    : roll < 0.45 ? SideEffect.InjectionSitePain
+                    : roll < 0.75 ? SideEffect.Bruising
+                    : roll < 0.9 ? SideEffect.MuscleWeakness
+                    : SideEffect.Headache;
+                var severity = effect == SideEffect.DifficultySwallowing ? Severity.Moderate : random.NextDouble() < 0.8 ? Severity.Mild : Severity.Moderate;
+                var onset = session.AddDays(random.Next(1, 5));
+                var reported = onset.AddDays(random.Next(0, 3));
+                if (reported <= today && reported < next)
+                {
+                    Add(patient, new NewObservation(ObservationKind.SideEffect, EnumCode<SideEffect>.Of(effect), At(reported), NewId(),
+                        Qualifier: EnumCode<Severity>.Of(severity), OnsetOn: onset, Serious: ObservationRules.IsSerious(effect, severity)));
+                }
+            }
+        }
+        return rows;
     }
 
     private static readonly string[] _neckAndShoulder =
