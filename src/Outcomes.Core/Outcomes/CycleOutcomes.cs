@@ -1,0 +1,265 @@
+using Outcomes.Core.Clinic;
+using Outcomes.Core.Instruments;
+
+namespace Outcomes.Core.Outcomes;
+
+/// <summary>One current value of a measure on a day (UTC).</summary>
+public sealed record Point(DateOnly Day, decimal Value);
+
+/// <summary>What a measure is and how its change is judged.</summary>
+/// <param name="Key">Measure key, e.g. <c>pain_nrs</c>, <c>ndi</c>, <c>cervical_rotation_left</c>.</param>
+/// <param name="ImportantChange">Smallest improvement in points that matters (MCID, or for range of motion
+/// and pressure thresholds the minimal detectable change); null when none is established.</param>
+/// <param name="ImportantChangePercent">The same as a percentage of baseline, used when no points value exists.</param>
+/// <param name="ResponderMaxScore">For a global impression of change (PGIC): a score at or below this is a
+/// response, and no baseline applies.</param>
+public sealed record MeasureDefinition(
+    string Key,
+    string Name,
+    Direction Direction,
+    string? Unit,
+    decimal? ImportantChange = null,
+    decimal? ImportantChangePercent = null,
+    decimal? ResponderMaxScore = null);
+
+/// <summary>
+/// The baseline of a cycle: the mean of the last <see cref="MaxValues"/> values within
+/// <see cref="WindowDays"/> days up to and including the session day (DOMAIN.md: the last report or
+/// the mean of the last two within 14 days — our choice, configurable).
+/// </summary>
+public sealed record BaselineRule(int WindowDays = 14, int MaxValues = 2);
+
+/// <param name="Value">The baseline; null when no value lies in the window.</param>
+/// <param name="Used">The values it is the mean of.</param>
+public sealed record Baseline(decimal? Value, IReadOnlyList<Point> Used, DateOnly From, DateOnly Until);
+
+/// <summary>Change from baseline, direction-aware: <see cref="Improvement"/> is positive when the patient is better.</summary>
+/// <param name="Percent">Change as a percentage of baseline; null when the baseline is 0 (undefined, see <see cref="Note"/>).</param>
+/// <param name="Responder30">Improvement of at least 30% of baseline; null when undefined.</param>
+/// <param name="Responder50">Improvement of at least 50% of baseline; null when undefined.</param>
+/// <param name="ImportantChange">Improvement of at least the measure's important change; null when it has none.</param>
+public sealed record Change(
+    decimal Absolute,
+    decimal? Percent,
+    decimal Improvement,
+    decimal? ImprovementPercent,
+    bool? Responder30,
+    bool? Responder50,
+    bool? ImportantChange,
+    string? Note);
+
+public enum WindowStatus
+{
+    /// <summary>A value lies in the window.</summary>
+    Value,
+
+    /// <summary>The window has passed within the cycle with no value in it (never carried forward).</summary>
+    NoValueInWindow,
+
+    /// <summary>The window has not closed yet and holds no value so far.</summary>
+    NotYetReached,
+
+    /// <summary>The next session came before the window opened.</summary>
+    CycleEndedBefore,
+}
+
+/// <param name="Value">The value closest to the target day (the earlier one on a tie).</param>
+/// <param name="Responder">For PGIC-like measures: whether the value is a response.</param>
+public sealed record WindowOutcome(int Week, DateOnly From, DateOnly Until, WindowStatus Status, Point? Value, Change? Change, bool? Responder);
+
+public enum ResponseStatus
+{
+    /// <summary>No value in the baseline window: nothing is invented.</summary>
+    NoBaseline,
+
+    /// <summary>Baseline 0 and lower is better: no percentage improvement is defined.</summary>
+    Undefined,
+
+    /// <summary>No value after the session yet.</summary>
+    NoDataYet,
+
+    /// <summary>No report after the session has met the 30% test.</summary>
+    NotResponding,
+
+    Responding,
+
+    /// <summary>Still responding, but relief has fallen by more than a third from the cycle's best.</summary>
+    WearingOff,
+
+    /// <summary>Two consecutive reports have failed the 30% test after onset.</summary>
+    Lost,
+}
+
+/// <summary>Outcome of one treatment cycle for one measure.</summary>
+/// <param name="End">The next session's date; null for the current cycle.</param>
+/// <param name="OnsetDays">Days from the session to the first report meeting the 30% test.</param>
+/// <param name="LossOn">Day of the first of two consecutive reports failing it after onset.</param>
+/// <param name="DurationDays">Onset to loss; when censored, onset to the next session or the last report.</param>
+/// <param name="DurationCensored">True when the cycle ended (re-treatment or last contact) before any loss.</param>
+public sealed record CycleOutcome(
+    int Number,
+    DateOnly Session,
+    DateOnly? End,
+    Baseline? Baseline,
+    IReadOnlyList<WindowOutcome> Windows,
+    DateOnly? OnsetOn,
+    int? OnsetDays,
+    DateOnly? LossOn,
+    int? DurationDays,
+    bool DurationCensored,
+    ResponseStatus Status);
+
+/// <summary>
+/// Per-cycle outcomes of one measure: baseline, follow-up windows, change, responder status,
+/// onset, loss and duration of response. Pure: the caller passes the current values only.
+/// </summary>
+public static class CycleOutcomes
+{
+    /// <summary>Relief that counts as a response (DOMAIN.md: ≥30% moderately important).</summary>
+    public const decimal ResponsePercent = 30m;
+
+    public static IReadOnlyList<CycleOutcome> Compute(
+        MeasureDefinition measure,
+        IReadOnlyList<DateOnly> sessions,
+        IReadOnlyList<Point> points,
+        DateOnly today,
+        BaselineRule? baselineRule = null,
+        IReadOnlyList<FollowUpWindow>? windows = null)
+    {
+        var rule = baselineRule ?? new BaselineRule();
+        var followUps = windows ?? FollowUpWindow.Standard;
+        var ordered = points.OrderBy(p => p.Day).ToList();
+        var sorted = sessions.Distinct().Order().ToList();
+        var outcomes = new List<CycleOutcome>(sorted.Count);
+        for (var i = 0; i < sorted.Count; i++)
+        {
+            DateOnly? next = i + 1 < sorted.Count ? sorted[i + 1] : null;
+            outcomes.Add(Cycle(measure, i + 1, sorted[i], next, ordered, today, rule, followUps));
+        }
+        return outcomes;
+    }
+
+    public static Baseline BaselineOf(DateOnly session, IReadOnlyList<Point> ordered, BaselineRule rule)
+    {
+        var from = session.AddDays(-rule.WindowDays);
+        var used = ordered.Where(p => p.Day >= from && p.Day <= session).TakeLast(rule.MaxValues).ToList();
+        return new Baseline(used.Count == 0 ? null : used.Average(p => p.Value), used, from, session);
+    }
+
+    public static Change ChangeFrom(MeasureDefinition measure, decimal baseline, decimal value)
+    {
+        var absolute = value - baseline;
+        var improvement = measure.Direction == Direction.HigherIsWorse ? -absolute : absolute;
+        if (baseline == 0)
+        {
+            return new Change(absolute, null, improvement, null, null, null, ImportantChangeMet(measure, improvement, null),
+                "Baseline is 0: percent change is undefined.");
+        }
+        var percent = absolute / Math.Abs(baseline) * 100m;
+        var improvementPercent = improvement / Math.Abs(baseline) * 100m;
+        return new Change(absolute, Round(percent), improvement, Round(improvementPercent),
+            improvementPercent >= ResponsePercent, improvementPercent >= 50m,
+            ImportantChangeMet(measure, improvement, improvementPercent), null);
+    }
+
+    private static bool? ImportantChangeMet(MeasureDefinition measure, decimal improvement, decimal? improvementPercent) =>
+        measure.ImportantChange is { } points ? improvement >= points
+        : measure.ImportantChangePercent is { } percent ? improvementPercent is { } p ? p >= percent : null
+        : null;
+
+    private static CycleOutcome Cycle(
+        MeasureDefinition measure, int number, DateOnly session, DateOnly? next, List<Point> ordered, DateOnly today,
+        BaselineRule rule, IReadOnlyList<FollowUpWindow> followUps)
+    {
+        var isImpression = measure.ResponderMaxScore is not null;
+        var baseline = isImpression ? null : BaselineOf(session, ordered, rule);
+        // Reports that belong to this cycle: after the session day, before the next session.
+        var after = ordered.Where(p => p.Day > session && (next is null || p.Day < next)).ToList();
+
+        Func<Point, bool?> responds = isImpression
+            ? p => p.Value <= measure.ResponderMaxScore
+            : baseline!.Value is { } b ? p => ChangeFrom(measure, b, p.Value).Responder30 : _ => null;
+
+        var windows = followUps.Select(w => Window(measure, w, session, next, after, today, baseline?.Value, isImpression ? responds : null)).ToList();
+
+        if (!isImpression && baseline!.Value is null)
+        {
+            return new CycleOutcome(number, session, next, baseline, windows, null, null, null, null, false, ResponseStatus.NoBaseline);
+        }
+        if (after.Count == 0)
+        {
+            return new CycleOutcome(number, session, next, baseline, windows, null, null, null, null, false, ResponseStatus.NoDataYet);
+        }
+        if (after.All(p => responds(p) is null))
+        {
+            return new CycleOutcome(number, session, next, baseline, windows, null, null, null, null, false, ResponseStatus.Undefined);
+        }
+
+        var onsetIndex = after.FindIndex(p => responds(p) == true);
+        if (onsetIndex < 0)
+        {
+            return new CycleOutcome(number, session, next, baseline, windows, null, null, null, null, false, ResponseStatus.NotResponding);
+        }
+        var onset = after[onsetIndex];
+        var onsetDays = onset.Day.DayNumber - session.DayNumber;
+
+        for (var i = onsetIndex + 1; i + 1 < after.Count; i++)
+        {
+            if (responds(after[i]) == false && responds(after[i + 1]) == false)
+            {
+                var loss = after[i].Day;
+                return new CycleOutcome(number, session, next, baseline, windows, onset.Day, onsetDays, loss,
+                    loss.DayNumber - onset.Day.DayNumber, false, ResponseStatus.Lost);
+            }
+        }
+
+        var censorAt = next ?? after[^1].Day;
+        var status = !isImpression && IsWearingOff(measure, baseline!.Value!.Value, after.Skip(onsetIndex).ToList())
+            ? ResponseStatus.WearingOff
+            : ResponseStatus.Responding;
+        return new CycleOutcome(number, session, next, baseline, windows, onset.Day, onsetDays, null,
+            censorAt.DayNumber - onset.Day.DayNumber, true, status);
+    }
+
+    /// <summary>
+    /// Our definition: the mean relief of the latest two reports is still a response but has
+    /// fallen below two thirds of the best mean relief of two consecutive reports in the cycle.
+    /// </summary>
+    private static bool IsWearingOff(MeasureDefinition measure, decimal baseline, List<Point> sinceOnset)
+    {
+        if (sinceOnset.Count < 3 || baseline == 0)
+        {
+            return false;
+        }
+        var relief = sinceOnset.Select(p => ChangeFrom(measure, baseline, p.Value).ImprovementPercent!.Value).ToList();
+        var pairs = relief.Zip(relief.Skip(1), (a, b) => (a + b) / 2).ToList();
+        var latest = pairs[^1];
+        return latest >= ResponsePercent && latest < pairs.Max() * 2 / 3;
+    }
+
+    private static WindowOutcome Window(
+        MeasureDefinition measure, FollowUpWindow w, DateOnly session, DateOnly? next, List<Point> after, DateOnly today,
+        decimal? baseline, Func<Point, bool?>? impressionResponds)
+    {
+        var from = w.Start(session);
+        var until = w.End(session);
+        if (next is { } n && n <= from)
+        {
+            return new WindowOutcome(w.Week, from, until, WindowStatus.CycleEndedBefore, null, null, null);
+        }
+        var target = session.AddDays(w.Week * 7);
+        var value = after.Where(p => p.Day >= from && p.Day <= until)
+            .OrderBy(p => Math.Abs(p.Day.DayNumber - target.DayNumber)).ThenBy(p => p.Day)
+            .FirstOrDefault();
+        if (value is null)
+        {
+            var closed = today > until || (next is { } n2 && n2 <= until);
+            return new WindowOutcome(w.Week, from, until, closed ? WindowStatus.NoValueInWindow : WindowStatus.NotYetReached, null, null, null);
+        }
+        return new WindowOutcome(w.Week, from, until, WindowStatus.Value, value,
+            baseline is { } b ? ChangeFrom(measure, b, value.Value) : null,
+            impressionResponds?.Invoke(value));
+    }
+
+    private static decimal Round(decimal value) => decimal.Round(value, 2, MidpointRounding.AwayFromZero);
+}

@@ -1,0 +1,230 @@
+using Outcomes.Core.Instruments;
+using Outcomes.Core.Outcomes;
+
+namespace Outcomes.Core.Tests.Outcomes;
+
+public class CycleOutcomesTests
+{
+    private static readonly MeasureDefinition _pain = new("pain_nrs", "Pain", Direction.HigherIsWorse, "score", 2m, 30m);
+    private static readonly MeasureDefinition _rotation = new("cervical_rotation_left", "Rotation", Direction.HigherIsBetter, "deg", 14m);
+    private static readonly MeasureDefinition _pgic = new("pgic", "PGIC", Direction.HigherIsWorse, "score", ResponderMaxScore: 2m);
+
+    private static DateOnly D(int month, int day) => new(2025, month, day);
+
+    private static Point P(int month, int day, decimal value) => new(D(month, day), value);
+
+    // Patient A: session 2025-03-01, a response from day 7, lost in May, re-treated 2025-06-01.
+    private static readonly Point[] _historyA =
+    [
+        P(2, 14, 9),  // 15 days before the session: outside the 14-day baseline window
+        P(2, 20, 8),
+        P(2, 27, 6),  // baseline = mean of the last two in the window = (8 + 6) / 2 = 7
+        P(3, 4, 6),   // day 3: relief 1/7 = 14.3%: not yet
+        P(3, 8, 4),   // day 7: relief 3/7 = 42.9%: onset
+        P(3, 15, 3),  // day 14 (week 2 target): relief 4/7 = 57.1%
+        P(4, 12, 4),  // day 42 (week 6 target): relief 3/7 = 42.9%
+        P(5, 10, 5),  // relief 2/7 = 28.6%: fails
+        P(5, 17, 6),  // fails again: response lost on 05-10, the first of the two
+    ];
+
+    [Fact]
+    public void HistoryA_BaselineUsesTheLastTwoValuesWithin14Days()
+    {
+        var cycle = CycleOutcomes.Compute(_pain, [D(3, 1), D(6, 1)], _historyA, D(11, 1))[0];
+
+        Assert.Equal(7m, cycle.Baseline!.Value);
+        Assert.Equal([D(2, 20), D(2, 27)], cycle.Baseline.Used.Select(p => p.Day));
+        Assert.Equal((D(2, 15), D(3, 1)), (cycle.Baseline.From, cycle.Baseline.Until));
+    }
+
+    [Fact]
+    public void HistoryA_FollowUpWindows()
+    {
+        var windows = CycleOutcomes.Compute(_pain, [D(3, 1), D(6, 1)], _historyA, D(11, 1))[0].Windows;
+
+        // Week 2: value 3; change 3 - 7 = -4 = -57.14%; improvement 4 (57.14%): responder at 30% and 50%, and >= 2 points.
+        var week2 = windows[0];
+        Assert.Equal((2, WindowStatus.Value, 3m), (week2.Week, week2.Status, week2.Value!.Value));
+        Assert.Equal((D(3, 12), D(3, 22)), (week2.From, week2.Until));
+        Assert.Equal(-4m, week2.Change!.Absolute);
+        Assert.Equal(-57.14m, week2.Change.Percent);
+        Assert.Equal(57.14m, week2.Change.ImprovementPercent);
+        Assert.Equal((true, true, true), (week2.Change.Responder30, week2.Change.Responder50, week2.Change.ImportantChange));
+
+        // Week 6: value 4; improvement 3 = 42.86%: responder at 30% not 50%, >= 2 points.
+        var week6 = windows[1];
+        Assert.Equal(4m, week6.Value!.Value);
+        Assert.Equal(42.86m, week6.Change!.ImprovementPercent);
+        Assert.Equal((true, false, true), (week6.Change.Responder30, week6.Change.Responder50, week6.Change.ImportantChange));
+
+        // Week 12: target 05-24, window 05-21 .. 05-31, passed with nothing in it (05-17 is not carried forward).
+        Assert.Equal(WindowStatus.NoValueInWindow, windows[2].Status);
+        Assert.Null(windows[2].Value);
+
+        // Week 24: window opens 08-13, after the next session on 06-01.
+        Assert.Equal(WindowStatus.CycleEndedBefore, windows[3].Status);
+    }
+
+    [Fact]
+    public void HistoryA_OnsetLossAndDuration()
+    {
+        var cycle = CycleOutcomes.Compute(_pain, [D(3, 1), D(6, 1)], _historyA, D(11, 1))[0];
+
+        // Onset 03-08 = day 7; loss 05-10; duration 05-10 - 03-08 = 63 days, not censored.
+        Assert.Equal((D(3, 8), 7), (cycle.OnsetOn!.Value, cycle.OnsetDays!.Value));
+        Assert.Equal(D(5, 10), cycle.LossOn);
+        Assert.Equal(63, cycle.DurationDays);
+        Assert.False(cycle.DurationCensored);
+        Assert.Equal(ResponseStatus.Lost, cycle.Status);
+        Assert.Equal(D(6, 1), cycle.End);
+    }
+
+    [Fact]
+    public void HistoryA_SecondCycleHasNoBaseline_AndSaysSo()
+    {
+        // Baseline window of 06-01 is 05-18 .. 06-01: the last value (05-17) lies one day outside it.
+        var second = CycleOutcomes.Compute(_pain, [D(3, 1), D(6, 1)], _historyA, D(11, 1))[1];
+
+        Assert.Null(second.Baseline!.Value);
+        Assert.Empty(second.Baseline.Used);
+        Assert.Equal(ResponseStatus.NoBaseline, second.Status);
+        Assert.Null(second.End);
+        Assert.All(second.Windows, w => Assert.Null(w.Change));
+    }
+
+    // Patient B: baseline 8 on 01-05; session 01-10; relief 50%, 50%, 32.5%, 32.5%; re-treated 02-20.
+    private static readonly Point[] _historyB = [P(1, 5, 8), P(1, 17, 4), P(1, 24, 4), P(1, 31, 5.4m), P(2, 7, 5.4m)];
+
+    [Fact]
+    public void HistoryB_EndsInRetreatment_SoTheDurationIsCensored_AndTheEffectIsWearingOff()
+    {
+        var cycle = CycleOutcomes.Compute(_pain, [D(1, 10), D(2, 20)], _historyB, D(11, 1))[0];
+
+        // Onset 01-17 (day 7). No two failing reports; censored at the next session: 02-20 - 01-17 = 34 days.
+        Assert.Equal(7, cycle.OnsetDays);
+        Assert.Null(cycle.LossOn);
+        Assert.Equal(34, cycle.DurationDays);
+        Assert.True(cycle.DurationCensored);
+        // Relief 50, 50, 32.5, 32.5 -> two-report means 50, 41.25, 32.5. The latest (32.5) still responds (>= 30)
+        // but is below two thirds of the best (33.3): wearing off.
+        Assert.Equal(ResponseStatus.WearingOff, cycle.Status);
+    }
+
+    [Fact]
+    public void OpenCycle_IsCensoredAtTheLastReport()
+    {
+        // Baseline 8; reports 4 on 01-17 and 01-24; no next session: censored at 01-24, 7 days after onset.
+        var cycle = CycleOutcomes.Compute(_pain, [D(1, 10)], [P(1, 5, 8), P(1, 17, 4), P(1, 24, 4)], D(2, 1))[0];
+
+        Assert.Equal((7, true, ResponseStatus.Responding), (cycle.DurationDays!.Value, cycle.DurationCensored, cycle.Status));
+        // Week 6 (window 02-18 .. 02-28) has not opened by 02-01.
+        Assert.Equal(WindowStatus.NotYetReached, cycle.Windows[1].Status);
+    }
+
+    [Fact]
+    public void SessionWithNoScoreAfterIt_HasNoDataYet()
+    {
+        var cycle = CycleOutcomes.Compute(_pain, [D(1, 10)], [P(1, 5, 8)], D(1, 12))[0];
+
+        Assert.Equal(ResponseStatus.NoDataYet, cycle.Status);
+        Assert.Null(cycle.OnsetDays);
+    }
+
+    [Fact]
+    public void NeverReachingThirtyPercent_IsNotResponding()
+    {
+        // Baseline 6; reports 5 and 5: relief 16.7%.
+        var cycle = CycleOutcomes.Compute(_pain, [D(1, 10)], [P(1, 5, 6), P(1, 17, 5), P(1, 24, 5)], D(2, 1))[0];
+
+        Assert.Equal(ResponseStatus.NotResponding, cycle.Status);
+    }
+
+    [Fact]
+    public void BaselineOfZero_LeavesPercentChangeUndefined_NeverDividingByZero()
+    {
+        // Baseline 0; week 2 value 1: change +1, percent undefined; still 1 point worse (improvement -1 < 2).
+        var cycle = CycleOutcomes.Compute(_pain, [D(1, 10)], [P(1, 8, 0), P(1, 9, 0), P(1, 24, 1)], D(3, 1))[0];
+
+        var week2 = cycle.Windows[0].Change!;
+        Assert.Equal(0m, cycle.Baseline!.Value);
+        Assert.Equal(1m, week2.Absolute);
+        Assert.Null(week2.Percent);
+        Assert.Null(week2.Responder30);
+        Assert.False(week2.ImportantChange);
+        Assert.Contains("undefined", week2.Note, StringComparison.Ordinal);
+        Assert.Equal(ResponseStatus.Undefined, cycle.Status);
+    }
+
+    [Fact]
+    public void RangeOfMotion_ARiseIsImprovement()
+    {
+        // Baseline 50 degrees; week 2 value 65: +15 = +30%, improvement 15 >= 14 (detectable change).
+        var cycle = CycleOutcomes.Compute(_rotation, [D(1, 10)], [P(1, 10, 50), P(1, 24, 65)], D(3, 1))[0];
+
+        var change = cycle.Windows[0].Change!;
+        Assert.Equal((15m, 30m, 15m), (change.Absolute, change.Percent!.Value, change.Improvement));
+        Assert.Equal((true, false, true), (change.Responder30, change.Responder50, change.ImportantChange));
+        Assert.Equal(14, cycle.OnsetDays);
+    }
+
+    [Fact]
+    public void Pgic_RespondsAtMuchImprovedWithoutABaseline()
+    {
+        // 4 = no change on 01-17; 2 = much improved on 01-24 (day 14): onset.
+        var cycle = CycleOutcomes.Compute(_pgic, [D(1, 10)], [P(1, 17, 4), P(1, 24, 2)], D(3, 1))[0];
+
+        Assert.Null(cycle.Baseline);
+        Assert.Equal(14, cycle.OnsetDays);
+        Assert.True(cycle.Windows[0].Responder);
+        Assert.Equal(ResponseStatus.Responding, cycle.Status);
+    }
+
+    [Fact]
+    public void WindowValue_IsTheOneClosestToTheTarget_TheEarlierOnATie()
+    {
+        // Week 2 target 01-24: 01-22 and 01-26 are both two days off; 01-22 wins.
+        var cycle = CycleOutcomes.Compute(_pain, [D(1, 10)], [P(1, 9, 8), P(1, 22, 5), P(1, 26, 3)], D(3, 1))[0];
+
+        Assert.Equal(D(1, 22), cycle.Windows[0].Value!.Day);
+    }
+}
+
+public class LinearTrendTests
+{
+    [Fact]
+    public void Fit_MatchesR()
+    {
+        // R 4.2: x <- c(3,10,17,24,31,38,45,52); y <- c(7,6,5,5,4,4.5,3,3.5); confint(lm(y ~ x))
+        //   (Intercept) 6.7142857142857126; x -0.0714285714285714
+        //   x 2.5 % -0.0983976211209722, 97.5 % -0.0444595217361705
+        var fit = LinearTrend.Fit([3, 10, 17, 24, 31, 38, 45, 52], [7, 6, 5, 5, 4, 4.5, 3, 3.5])!;
+
+        Assert.Equal(6.7142857142857126, fit.Intercept, 10);
+        Assert.Equal(-0.0714285714285714, fit.Slope, 12);
+        Assert.Equal(-0.0983976211209722, fit.SlopeLower!.Value, 10);
+        Assert.Equal(-0.0444595217361705, fit.SlopeUpper!.Value, 10);
+        Assert.Equal(8, fit.Points);
+    }
+
+    [Fact]
+    public void Fit_ThreePoints_MatchesR()
+    {
+        // R 4.2: confint(lm(c(2,3,7) ~ c(1,2,4))): slope 1.71428571428571, x -1.42968459634670 .. 4.85825602491812
+        var fit = LinearTrend.Fit([1, 2, 4], [2, 3, 7])!;
+
+        Assert.Equal(1.71428571428571, fit.Slope, 10);
+        Assert.Equal(-1.42968459634670, fit.SlopeLower!.Value, 9);
+        Assert.Equal(4.85825602491812, fit.SlopeUpper!.Value, 9);
+    }
+
+    [Fact]
+    public void Fit_TwoPoints_HasASlopeButNoInterval_AndOnePointHasNone()
+    {
+        var two = LinearTrend.Fit([0, 7], [6, 4])!;
+
+        Assert.Equal(-2.0 / 7, two.Slope, 12);
+        Assert.Null(two.SlopeLower);
+        Assert.Null(LinearTrend.Fit([1], [5]));
+        Assert.Null(LinearTrend.Fit([3, 3, 3], [1, 2, 3]));
+    }
+}
