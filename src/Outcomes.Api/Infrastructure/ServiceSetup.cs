@@ -5,6 +5,7 @@ using Outcomes.Api.Features.Health;
 using Outcomes.Api.Features.Import;
 using Outcomes.Api.Features.Instruments;
 using Outcomes.Api.Features.Observations;
+using Outcomes.Api.Features.PatientOutcomes;
 using Outcomes.Api.Features.Patients;
 using Outcomes.Api.Features.Practitioners;
 using Outcomes.Api.Features.Sites;
@@ -39,7 +40,16 @@ public static class ServiceSetup
         services.AddSingleton(sp => new ObservationSql(Dialect(sp)));
         services.AddSingleton(sp => new DueSql(Dialect(sp)));
         services.AddSingleton(sp => new ImportSql(Dialect(sp)));
+        services.AddSingleton(sp => new MeasureSql(Dialect(sp)));
+        services.AddSingleton(sp => new PatientOutcomesSql(Dialect(sp)));
+        services.AddSingleton(sp => new PatientSummarySql(Dialect(sp)));
         services.AddSingleton<InstrumentCatalog>();
+        services.AddSingleton<MeasureCatalog>();
+        services.AddScoped<OutcomesReader>();
+        services.AddOptions<OutcomesOptions>()
+            .BindConfiguration(OutcomesOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
         services.AddScoped<ImportWriter>();
         services.AddScoped<ObservationStore>();
         services.AddScoped<AuditLog>();

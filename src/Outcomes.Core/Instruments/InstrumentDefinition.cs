@@ -53,6 +53,8 @@ public sealed record InstrumentItem(string Code, int? Min = null, int? Max = nul
 /// <param name="LoincPanel">LOINC code of the panel, where one exists.</param>
 /// <param name="LoincScore">LOINC code of the total score, where one exists.</param>
 /// <param name="Source">Where the scoring rule and thresholds come from.</param>
+/// <param name="ResponderMaxScore">For a global impression of change (PGIC): a score at or below this is a
+/// response; such an instrument measures change itself, so no baseline applies.</param>
 public sealed record InstrumentDefinition(
     string Code,
     string Version,
@@ -67,4 +69,5 @@ public sealed record InstrumentDefinition(
     decimal? MinimalImportantChangePercent = null,
     string? LoincPanel = null,
     string? LoincScore = null,
-    string? Source = null);
+    string? Source = null,
+    decimal? ResponderMaxScore = null);

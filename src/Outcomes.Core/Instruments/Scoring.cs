@@ -154,6 +154,8 @@ public static class Scoring
         errors.Check(d.MinimalImportantChange is null or > 0, "minimalImportantChange", "must be positive");
         errors.Check(d.MinimalImportantChangePercent is null or > 0 and <= 100, "minimalImportantChangePercent",
             "must be between 0 and 100");
+        errors.Check(d.ResponderMaxScore is null || (d.ResponderMaxScore >= d.ScoreMin && d.ResponderMaxScore <= d.ScoreMax),
+            "responderMaxScore", "must lie within the score range");
         if (d.Scoring == ScoringRule.PercentOfAnswered)
         {
             errors.Check(d.Items.All(i => i is not null && i.MaxValue > 0), "scoring",

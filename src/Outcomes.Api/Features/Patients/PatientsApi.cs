@@ -276,6 +276,20 @@ public static class PatientsApi
         AuditLog audit,
         CancellationToken ct)
     {
+        var errors = ValidateListQuery(query);
+        if (!errors.IsEmpty)
+        {
+            return Problems.Invalid(errors);
+        }
+        await using var connection = await db.OpenAsync(ct);
+        var (rows, next) = await ListPageAsync(connection, db, sql, CurrentUser.From(http.User), query, ct);
+        var items = await WithConditionsAsync(connection, db, sql, rows, ct);
+        await audit.AppendAsync(connection, AuditActions.List, Resource, null, null, ct);
+        return TypedResults.Ok(new Page<PatientResponse>(items, next));
+    }
+
+    internal static ValidationErrors ValidateListQuery(PatientListQuery query)
+    {
         var errors = new ValidationErrors();
         errors.Check(Paging.IsValidLimit(query.Limit), "limit", $"must be between 1 and {Paging.MaxLimit}");
         errors.Check(query.After is null or >= 0, "after", "must not be negative");
@@ -284,14 +298,14 @@ public static class PatientsApi
             $"must be one of {string.Join(", ", EnumCode<Condition>.All)}");
         errors.Check(query.Sex is null || EnumCode<Sex>.TryParse(query.Sex, out _), "sex",
             $"must be one of {string.Join(", ", EnumCode<Sex>.All)}");
-        if (!errors.IsEmpty)
-        {
-            return Problems.Invalid(errors);
-        }
+        return errors;
+    }
 
-        var user = CurrentUser.From(http.User);
+    /// <summary>One keyset page of patient rows the caller may see, and the cursor of the next page.</summary>
+    internal static async Task<(List<PatientRow> Rows, long? Next)> ListPageAsync(
+        DbConnection connection, Database db, PatientSql sql, CurrentUser user, PatientListQuery query, CancellationToken ct)
+    {
         var limit = query.Limit ?? Paging.DefaultLimit;
-        await using var connection = await db.OpenAsync(ct);
         // A practitioner's list is confined to their site: another site's filter simply matches nobody.
         var siteId = user.Role == Roles.Practitioner
             ? (query.SiteId is null || query.SiteId == user.SiteId ? user.SiteId ?? -1 : -1)
@@ -308,18 +322,15 @@ public static class PatientsApi
             SeriousOnly = query.SeriousSideEffects == true,
             Take = limit + 1,
         }, ct))).ToList();
-
-        var hasMore = rows.Count > limit;
-        if (hasMore)
+        if (rows.Count <= limit)
         {
-            rows.RemoveAt(rows.Count - 1);
+            return (rows, null);
         }
-        var items = await WithConditionsAsync(connection, db, sql, rows, ct);
-        await audit.AppendAsync(connection, AuditActions.List, Resource, null, null, ct);
-        return TypedResults.Ok(new Page<PatientResponse>(items, hasMore ? rows[^1].Id : null));
+        rows.RemoveAt(rows.Count - 1);
+        return (rows, rows[^1].Id);
     }
 
-    private static async Task<List<PatientResponse>> WithConditionsAsync(
+    internal static async Task<List<PatientResponse>> WithConditionsAsync(
         DbConnection connection, Database db, PatientSql sql, List<PatientRow> rows, CancellationToken ct)
     {
         if (rows.Count == 0)

@@ -1,0 +1,251 @@
+using System.ComponentModel;
+using Dapper;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Outcomes.Api.Data;
+using Outcomes.Api.Features.Audit;
+using Outcomes.Api.Features.Patients;
+using Outcomes.Api.Infrastructure;
+using Outcomes.Core.Clinic;
+using Outcomes.Core.Instruments;
+using Outcomes.Core.Outcomes;
+
+namespace Outcomes.Api.Features.PatientOutcomes;
+
+/// <summary>A treatment session on the trend's time axis.</summary>
+public sealed record SessionMark(long Id, DateOnly Date, Product Product, Guidance Guidance, decimal TotalUnits);
+
+/// <param name="Weekly">True when <paramref name="Series"/> holds ISO-week means (pain), false for single values.</param>
+/// <param name="Cycles">Per cycle, the least-squares slope per week with its 95% interval and the number of points.</param>
+public sealed record TrendResponse(
+    string Measure,
+    string Name,
+    string? Unit,
+    Direction Direction,
+    bool Weekly,
+    IReadOnlyList<SeriesPoint> Series,
+    IReadOnlyList<SessionMark> Sessions,
+    IReadOnlyList<CycleTrend> Cycles);
+
+public sealed record MeasureOutcomes(
+    string Measure,
+    string Name,
+    string? Unit,
+    Direction Direction,
+    decimal? ImportantChange,
+    decimal? ImportantChangePercent,
+    IReadOnlyList<CycleOutcome> Cycles);
+
+/// <param name="Today">The day (UTC) windows were judged against.</param>
+/// <param name="Baseline">The baseline rule in force.</param>
+public sealed record OutcomesResponse(long PatientId, DateOnly Today, BaselineRule Baseline, IReadOnlyList<SessionMark> Sessions, IReadOnlyList<MeasureOutcomes> Measures);
+
+public sealed class PatientOutcomesSql(SqlDialect dialect) : SqlTexts(dialect)
+{
+    public string Sessions { get; } =
+        "SELECT id, session_date, product, guidance, total_units FROM treatment_session WHERE patient_id = @PatientId ORDER BY session_date, id;";
+
+    private const string Current = """
+        o.entered_in_error = 0 AND NOT EXISTS (SELECT 1 FROM observation s WHERE s.supersedes_id = o.id)
+        """;
+
+    public string MeasurePoints { get; } = $"""
+        SELECT o.answered_at, o.value
+        FROM observation o
+        WHERE o.patient_id = @PatientId AND o.kind = @Kind AND o.code = @Code
+          AND (@Qualifier IS NULL OR o.qualifier = @Qualifier)
+          AND (@BodySide IS NULL OR o.body_side = @BodySide)
+          AND o.value IS NOT NULL AND {Current}
+        ORDER BY o.answered_at, o.id;
+        """;
+
+    public string AllPoints { get; } = $"""
+        SELECT o.kind, o.code, o.qualifier, o.body_side, o.answered_at, o.value
+        FROM observation o
+        WHERE o.patient_id = @PatientId AND o.kind <> 'sideEffect' AND o.value IS NOT NULL AND {Current}
+        ORDER BY o.answered_at, o.id;
+        """;
+}
+
+internal sealed class SessionRow
+{
+    public long Id { get; init; }
+    public DateOnly SessionDate { get; init; }
+    public string Product { get; init; } = "";
+    public string Guidance { get; init; } = "";
+    public decimal TotalUnits { get; init; }
+
+    public SessionMark ToMark() =>
+        new(Id, SessionDate, EnumCode<Product>.Parse(Product), EnumCode<Guidance>.Parse(Guidance), TotalUnits);
+}
+
+internal sealed class PointRow
+{
+    public string Kind { get; init; } = "";
+    public string Code { get; init; } = "";
+    public string? Qualifier { get; init; }
+    public string? BodySide { get; init; }
+    public DateTimeOffset AnsweredAt { get; init; }
+    public decimal Value { get; init; }
+
+    public Point ToPoint() => new(DateOnly.FromDateTime(AnsweredAt.UtcDateTime), Value);
+}
+
+public static class PatientOutcomesApi
+{
+    public static RouteGroupBuilder MapPatientOutcomes(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/patients/{patientId:long}").WithTags("Patient outcomes")
+            .RequireAuthorization(Policies.PatientRecord);
+
+        group.MapGet("/trend", GetTrend)
+            .WithName("GetTrend")
+            .WithSummary("One measure's series with the treatment sessions and each cycle's slope")
+            .WithDescription("The patient, practitioners of the patient's site, and admins. Pain is aggregated per ISO week (UTC); "
+                + "other measures are single values. Current versions only.");
+
+        group.MapGet("/trend.png", GetTrendPng)
+            .WithName("GetTrendPng")
+            .WithSummary("The pain trend as a PNG chart")
+            .WithDescription("Weekly pain with sessions marked and each cycle's baseline and 30%/50% response lines. Same access as the JSON.");
+
+        group.MapGet("/trend.svg", GetTrendSvg)
+            .WithName("GetTrendSvg")
+            .WithSummary("The pain trend as an SVG chart")
+            .WithDescription("As the PNG, in SVG.");
+
+        group.MapGet("/outcomes", GetOutcomes)
+            .WithName("GetOutcomes")
+            .WithSummary("Per treatment cycle and measure: baseline, follow-up windows, change, responders, onset, loss, duration")
+            .WithDescription("The patient, practitioners of the patient's site, and admins. Every measure the patient has values for. "
+                + "Weeks 2, 6, 12 and 24 (3 days early, 7 days late); responder at 30% and 50% relief and the measure's important "
+                + "change, direction-aware; a cycle without a baseline says so.");
+
+        return group;
+    }
+
+    public static async Task<Results<Ok<TrendResponse>, ValidationProblem, NotFoundProblem>> GetTrend(
+        [Description("The patient's id.")] long patientId,
+        [Description("Measure key: pain_nrs (default), an instrument code, a movement code, or ppt:{muscle}:{side}.")] string? measure,
+        HttpContext http, OutcomesReader reader, CancellationToken ct)
+    {
+        var result = await reader.TrendAsync(CurrentUser.From(http.User), patientId, measure ?? "pain_nrs", ct);
+        return result switch
+        {
+            { Trend: { } trend } => TypedResults.Ok(trend),
+            { UnknownMeasure: true } => Problems.Invalid("measure", $"'{measure}' is not a measure key"),
+            _ => Problems.NotFound("patient"),
+        };
+    }
+
+    public static async Task<Results<FileContentHttpResult, NotFoundProblem>> GetTrendPng(
+        [Description("The patient's id.")] long patientId, HttpContext http, OutcomesReader reader, CancellationToken ct) =>
+        await ChartAsync(patientId, http, reader, TrendChart.Format.Png, ct);
+
+    public static async Task<Results<FileContentHttpResult, NotFoundProblem>> GetTrendSvg(
+        [Description("The patient's id.")] long patientId, HttpContext http, OutcomesReader reader, CancellationToken ct) =>
+        await ChartAsync(patientId, http, reader, TrendChart.Format.Svg, ct);
+
+    private static async Task<Results<FileContentHttpResult, NotFoundProblem>> ChartAsync(
+        long patientId, HttpContext http, OutcomesReader reader, TrendChart.Format format, CancellationToken ct)
+    {
+        var result = await reader.TrendAsync(CurrentUser.From(http.User), patientId, "pain_nrs", ct);
+        if (result.Trend is not { } trend)
+        {
+            return Problems.NotFound("patient");
+        }
+        var cycles = await reader.PainCyclesAsync(patientId, ct);
+        var (bytes, contentType) = TrendChart.Render(trend, cycles, format);
+        return TypedResults.File(bytes, contentType);
+    }
+
+    public static async Task<Results<Ok<OutcomesResponse>, NotFoundProblem>> GetOutcomes(
+        [Description("The patient's id.")] long patientId, HttpContext http, OutcomesReader reader, CancellationToken ct) =>
+        await reader.OutcomesAsync(CurrentUser.From(http.User), patientId, ct) is { } outcomes
+            ? TypedResults.Ok(outcomes)
+            : Problems.NotFound("patient");
+}
+
+public sealed record TrendResult(TrendResponse? Trend, bool UnknownMeasure = false);
+
+/// <summary>Reads one patient's values (and nobody else's) and hands them to the Core computations.</summary>
+public sealed class OutcomesReader(
+    Database db, PatientOutcomesSql sql, PatientAccess access, AuditLog audit, MeasureCatalog measures,
+    IOptions<OutcomesOptions> options, TimeProvider clock)
+{
+    public async Task<TrendResult> TrendAsync(CurrentUser user, long patientId, string key, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        if (await access.SiteIfVisibleAsync(connection, user, patientId, ct) is null)
+        {
+            await access.AuditRefusalAsync(connection, AuditActions.Read, "trend", patientId, ct);
+            return new TrendResult(null);
+        }
+        if (await measures.ResolveAsync(key, ct) is not { } measure)
+        {
+            return new TrendResult(null, UnknownMeasure: true);
+        }
+        var sessions = await SessionsAsync(connection, patientId, ct);
+        var points = await PointsAsync(connection, patientId, measure.Source, ct);
+        var dates = sessions.Select(s => s.Date).ToList();
+        await audit.AppendAsync(connection, AuditActions.Read, "trend", key, patientId, ct);
+        var d = measure.Definition;
+        return new TrendResult(new TrendResponse(d.Key, d.Name, d.Unit, d.Direction, measure.Weekly,
+            measure.Weekly ? Trends.Weekly(points) : Trends.Daily(points), sessions, Trends.PerCycle(dates, points, measure.Weekly)));
+    }
+
+    /// <summary>Pain outcomes per cycle, for the chart's baseline lines (access already checked by the caller).</summary>
+    public async Task<IReadOnlyList<CycleOutcome>> PainCyclesAsync(long patientId, CancellationToken ct)
+    {
+        var measure = (await measures.ResolveAsync("pain_nrs", ct))!;
+        await using var connection = await db.OpenAsync(ct);
+        var sessions = await SessionsAsync(connection, patientId, ct);
+        var points = await PointsAsync(connection, patientId, measure.Source, ct);
+        return CycleOutcomes.Compute(measure.Definition, [.. sessions.Select(s => s.Date)], points, Today(), options.Value.Rule);
+    }
+
+    public async Task<OutcomesResponse?> OutcomesAsync(CurrentUser user, long patientId, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        if (await access.SiteIfVisibleAsync(connection, user, patientId, ct) is null)
+        {
+            await access.AuditRefusalAsync(connection, AuditActions.Read, "outcomes", patientId, ct);
+            return null;
+        }
+        var sessions = await SessionsAsync(connection, patientId, ct);
+        var dates = sessions.Select(s => s.Date).ToList();
+        var rows = await connection.QueryAsync<PointRow>(db.Command(sql.AllPoints, new { PatientId = patientId }, ct));
+        var byMeasure = rows.GroupBy(r => MeasureCatalog.KeyOf(r.Kind, r.Code, r.Qualifier, r.BodySide))
+            .Where(g => g.Key is not null)
+            .OrderBy(g => g.Key == "pain_nrs" ? 0 : 1).ThenBy(g => g.Key, StringComparer.Ordinal);
+        var today = Today();
+        var results = new List<MeasureOutcomes>();
+        foreach (var group in byMeasure)
+        {
+            if (await measures.ResolveAsync(group.Key!, ct) is not { } measure)
+            {
+                continue;
+            }
+            var d = measure.Definition;
+            var cycles = CycleOutcomes.Compute(d, dates, [.. group.Select(r => r.ToPoint())], today, options.Value.Rule);
+            results.Add(new MeasureOutcomes(d.Key, d.Name, d.Unit, d.Direction, d.ImportantChange, d.ImportantChangePercent, cycles));
+        }
+        await audit.AppendAsync(connection, AuditActions.Read, "outcomes", null, patientId, ct);
+        return new OutcomesResponse(patientId, today, options.Value.Rule, sessions, results);
+    }
+
+    private DateOnly Today() => DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
+
+    private async Task<List<SessionMark>> SessionsAsync(System.Data.Common.DbConnection connection, long patientId, CancellationToken ct) =>
+        [.. (await connection.QueryAsync<SessionRow>(db.Command(sql.Sessions, new { PatientId = patientId }, ct))).Select(r => r.ToMark())];
+
+    private async Task<List<Point>> PointsAsync(System.Data.Common.DbConnection connection, long patientId, MeasureSource source, CancellationToken ct) =>
+        [.. (await connection.QueryAsync<PointRow>(db.Command(sql.MeasurePoints, new
+        {
+            PatientId = patientId,
+            Kind = EnumCode<ObservationKind>.Of(source.Kind),
+            source.Code,
+            source.Qualifier,
+            source.BodySide,
+        }, ct))).Select(r => r.ToPoint())];
+}

@@ -1,0 +1,141 @@
+using Dapper;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Outcomes.Api.Data;
+using Outcomes.Api.Features.Audit;
+using Outcomes.Api.Features.Patients;
+using Outcomes.Api.Infrastructure;
+using Outcomes.Core.Clinic;
+using Outcomes.Core.Outcomes;
+
+namespace Outcomes.Api.Features.PatientOutcomes;
+
+/// <summary>One line of a practitioner's patient list.</summary>
+/// <param name="LatestPainScore">The latest weekly pain score (7-day average), and when it was given.</param>
+/// <param name="WeeksSinceLastSession">Whole weeks since the latest treatment session.</param>
+/// <param name="CurrentCycleStatus">Pain response in the cycle of the latest session.</param>
+/// <param name="SeriousSideEffects">Current serious side-effect reports.</param>
+/// <param name="Due">Submissions due now (see <c>GET /patients/{id}/due</c>).</param>
+public sealed record PatientSummary(
+    long Id,
+    string ExternalReference,
+    IReadOnlyList<Condition> Conditions,
+    decimal? LatestPainScore,
+    DateTimeOffset? LatestPainScoreAt,
+    DateOnly? LastSession,
+    int? WeeksSinceLastSession,
+    ResponseStatus? CurrentCycleStatus,
+    int? CurrentCycleOnsetDays,
+    int SeriousSideEffects,
+    IReadOnlyList<DueItem> Due);
+
+public sealed class PatientSummarySql(SqlDialect dialect) : SqlTexts(dialect)
+{
+    public string Sessions { get; } =
+        "SELECT patient_id, session_date FROM treatment_session WHERE patient_id IN @Ids ORDER BY patient_id, session_date;";
+
+    private const string Current = """
+        o.entered_in_error = 0 AND NOT EXISTS (SELECT 1 FROM observation s WHERE s.supersedes_id = o.id)
+        """;
+
+    public string LatestPain { get; } = $"""
+        SELECT patient_id, answered_at, value FROM (
+            SELECT o.patient_id, o.answered_at, o.value,
+                   ROW_NUMBER() OVER (PARTITION BY o.patient_id ORDER BY o.answered_at DESC, o.id DESC) AS rn
+            FROM observation o
+            WHERE o.patient_id IN @Ids AND o.kind = 'painScore' AND o.qualifier = 'average7Days' AND {Current}
+        ) latest
+        WHERE rn = 1;
+        """;
+
+    public string Recent { get; } = $"""
+        SELECT o.patient_id, o.kind, o.code, o.qualifier, o.answered_at, o.value
+        FROM observation o
+        WHERE o.patient_id IN @Ids AND o.kind IN ('painScore', 'questionnaire') AND o.answered_at >= @From AND {Current};
+        """;
+}
+
+internal sealed class PatientDateRow
+{
+    public long PatientId { get; init; }
+    public DateOnly SessionDate { get; init; }
+}
+
+internal sealed class PatientValueRow
+{
+    public long PatientId { get; init; }
+    public string Kind { get; init; } = "";
+    public string Code { get; init; } = "";
+    public string? Qualifier { get; init; }
+    public DateTimeOffset AnsweredAt { get; init; }
+    public decimal Value { get; init; }
+}
+
+public static class PatientSummariesApi
+{
+    public static RouteHandlerBuilder MapPatientSummaries(this IEndpointRouteBuilder app) =>
+        app.MapGet("/api/v1/patients/summaries", ListSummaries)
+            .WithTags("Patient outcomes")
+            .RequireAuthorization(Policies.Clinician)
+            .WithName("ListPatientSummaries")
+            .WithSummary("The patient list with each patient's state at a glance")
+            .WithDescription("Practitioners see their own site. Same filters and keyset paging as GET /patients; per patient the latest "
+                + "pain score, the current cycle's pain response, weeks since the last session, serious side effects and what is due. "
+                + "A fixed number of queries per page, whatever its size.");
+
+    public static async Task<Results<Ok<Page<PatientSummary>>, ValidationProblem>> ListSummaries(
+        [AsParameters] PatientListQuery query,
+        HttpContext http, Database db, PatientSql patientSql, PatientSummarySql sql, AuditLog audit,
+        IOptions<OutcomesOptions> options, TimeProvider clock, CancellationToken ct)
+    {
+        var errors = PatientsApi.ValidateListQuery(query);
+        if (!errors.IsEmpty)
+        {
+            return Problems.Invalid(errors);
+        }
+        var user = CurrentUser.From(http.User);
+        await using var connection = await db.OpenAsync(ct);
+        var (rows, next) = await PatientsApi.ListPageAsync(connection, db, patientSql, user, query, ct);
+        var patients = await PatientsApi.WithConditionsAsync(connection, db, patientSql, rows, ct);
+        var ids = patients.Select(p => p.Id).ToArray();
+        var today = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
+        if (ids.Length == 0)
+        {
+            return TypedResults.Ok(new Page<PatientSummary>([], null));
+        }
+
+        var sessions = (await connection.QueryAsync<PatientDateRow>(db.Command(sql.Sessions, new { Ids = ids }, ct)))
+            .ToLookup(r => r.PatientId, r => r.SessionDate);
+        var latest = (await connection.QueryAsync<PatientValueRow>(db.Command(sql.LatestPain, new { Ids = ids }, ct)))
+            .ToDictionary(r => r.PatientId);
+        var from = patients.Min(p => DueSchedule.LookBackFrom(p.EnrolledOn, sessions[p.Id].Cast<DateOnly?>().LastOrDefault()));
+        var weekStart = DueSchedule.WeekStart(today);
+        var since = from < weekStart ? from : weekStart;
+        var recent = (await connection.QueryAsync<PatientValueRow>(db.Command(sql.Recent, new
+        {
+            Ids = ids,
+            From = new DateTimeOffset(since.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero),
+        }, ct))).ToLookup(r => r.PatientId);
+
+        var pain = new MeasureDefinition("pain_nrs", "Pain", Core.Instruments.Direction.HigherIsWorse, "score", 2m, 30m);
+        var summaries = patients.Select(p =>
+        {
+            var mine = recent[p.Id].ToList();
+            var lastSession = sessions[p.Id].Cast<DateOnly?>().LastOrDefault();
+            var painPoints = mine.Where(r => r.Kind == "painScore" && r.Qualifier == "average7Days")
+                .Select(r => new Point(DateOnly.FromDateTime(r.AnsweredAt.UtcDateTime), r.Value)).ToList();
+            var cycle = lastSession is { } s ? CycleOutcomes.Compute(pain, [s], painPoints, today, options.Value.Rule).Single() : null;
+            var due = DueSchedule.Due(new DueInput(today, p.EnrolledOn, p.Conditions, lastSession,
+                [.. mine.Where(r => r.Kind == "painScore").Select(r => DateOnly.FromDateTime(r.AnsweredAt.UtcDateTime))],
+                mine.Where(r => r.Kind == "questionnaire").GroupBy(r => r.Code)
+                    .ToDictionary(g => g.Key, g => (IReadOnlyCollection<DateOnly>)[.. g.Select(r => DateOnly.FromDateTime(r.AnsweredAt.UtcDateTime))])));
+            var latestPain = latest.GetValueOrDefault(p.Id);
+            return new PatientSummary(p.Id, p.ExternalReference, p.Conditions, latestPain?.Value, latestPain?.AnsweredAt,
+                lastSession, lastSession is { } ls ? (today.DayNumber - ls.DayNumber) / 7 : null,
+                cycle?.Status, cycle?.OnsetDays, p.SeriousSideEffects, due);
+        }).ToList();
+
+        await audit.AppendAsync(connection, AuditActions.List, "patient_summary", null, null, ct);
+        return TypedResults.Ok(new Page<PatientSummary>(summaries, next));
+    }
+}
