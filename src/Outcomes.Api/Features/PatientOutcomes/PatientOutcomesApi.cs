@@ -105,11 +105,13 @@ public static class PatientOutcomesApi
                 + "other measures are single values. Current versions only.");
 
         group.MapGet("/trend.png", GetTrendPng)
+            .Produces(StatusCodes.Status200OK, contentType: "image/png")
             .WithName("GetTrendPng")
             .WithSummary("The pain trend as a PNG chart")
             .WithDescription("Weekly pain with sessions marked and each cycle's baseline and 30%/50% response lines. Same access as the JSON.");
 
         group.MapGet("/trend.svg", GetTrendSvg)
+            .Produces(StatusCodes.Status200OK, contentType: "image/svg+xml")
             .WithName("GetTrendSvg")
             .WithSummary("The pain trend as an SVG chart")
             .WithDescription("As the PNG, in SVG.");
