@@ -99,7 +99,7 @@ public static class DemoDataCommand
         for (var p = 0; p < patientCount; p++)
         {
             var siteId = siteIds[random.Next(siteIds.Length)];
-            var enrolledOn = today.AddDays(-random.Next(30, 365 * 4));
+            var enrolledOn = today.AddDays(-random.Next(30, 365 * 5 + 1));
             var patientId = await connection.ExecuteScalarAsync<long>(db.Command(patientSql.Insert, new
             {
                 SiteId = siteId,
