@@ -58,7 +58,7 @@ public abstract class DemoDataTests(DatabaseProvider provider) : ApiTestBase(pro
     public async Task Generate_HasRespondersAndNonResponders_WithEarlyOnsetAndWearOff()
     {
         var db = App.Services.GetRequiredService<Database>();
-        await DemoDataCommand.GenerateAsync(db, TimeProvider.System, 200, seed: 11, CancellationToken.None);
+        await DemoDataCommand.GenerateAsync(db, TimeProvider.System, 400, seed: 11, CancellationToken.None);
         await using var connection = await App.OpenDatabaseAsync();
         var firstSessions = (await connection.QueryAsync<(long PatientId, DateOnly Date)>(
             "SELECT patient_id, MIN(session_date) FROM treatment_session GROUP BY patient_id")).ToDictionary(r => r.PatientId, r => r.Date);
@@ -68,14 +68,15 @@ public abstract class DemoDataTests(DatabaseProvider provider) : ApiTestBase(pro
             GROUP BY t.patient_id
             """)).ToDictionary(r => r.PatientId, r => r.Date);
         var scores = (await connection.QueryAsync<(long PatientId, DateTimeOffset At, decimal Value)>(
-            "SELECT patient_id, answered_at, value FROM observation WHERE kind = 'painScore'")).ToList();
+            "SELECT patient_id, answered_at, value FROM observation WHERE kind = 'painScore'"))
+            .ToLookup(s => s.PatientId, s => (Day: DateOnly.FromDateTime(s.At.UtcDateTime), s.Value));
 
         // Relief in a window of days after the first session, against the weeks before it.
         double? Relief(long patient, int fromDay, int toDay)
         {
             var first = firstSessions[patient];
             var end = secondSessions.TryGetValue(patient, out var second) ? second : DateOnly.MaxValue;
-            var mine = scores.Where(s => s.PatientId == patient).Select(s => (Day: DateOnly.FromDateTime(s.At.UtcDateTime), s.Value)).ToList();
+            var mine = scores[patient].ToList();
             var before = mine.Where(s => s.Day < first).Select(s => (double)s.Value).ToList();
             var after = mine.Where(s => s.Day.DayNumber - first.DayNumber >= fromDay && s.Day.DayNumber - first.DayNumber <= toDay && s.Day < end)
                 .Select(s => (double)s.Value).ToList();
