@@ -1,0 +1,97 @@
+using MathNet.Numerics.Distributions;
+using MathNet.Numerics.Statistics;
+
+namespace Outcomes.Core.Statistics;
+
+/// <summary>A proportion k of n with its 95% interval.</summary>
+public sealed record Proportion(int K, int N, double? Rate, double? Lower, double? Upper);
+
+/// <summary>A difference of two proportions with its 95% interval.</summary>
+public sealed record Difference(double Estimate, double Lower, double Upper);
+
+/// <summary>A mean with its t-based 95% interval.</summary>
+public sealed record MeanInterval(int N, double Mean, double? Lower, double? Upper, double? StandardDeviation);
+
+/// <summary>Median and interquartile range (R's default quantile definition, type 7).</summary>
+public sealed record MedianIqr(int N, double Median, double Q1, double Q3);
+
+/// <summary>Confidence intervals auditors expect (DOMAIN.md).</summary>
+public static class Intervals
+{
+    /// <summary>z for a two-sided 95% interval.</summary>
+    public static readonly double Z95 = Normal.InvCDF(0, 1, 0.975);
+
+    /// <summary>
+    /// Wilson score interval (Brown, Cai &amp; DasGupta 2001). With n = 0 there is no rate and no
+    /// interval; 0 of n and n of n get their proper one-sided-looking bounds.
+    /// </summary>
+    public static Proportion Wilson(int k, int n, double z = double.NaN)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(k);
+        ArgumentOutOfRangeException.ThrowIfLessThan(n, k);
+        if (n == 0)
+        {
+            return new Proportion(0, 0, null, null, null);
+        }
+        if (double.IsNaN(z))
+        {
+            z = Z95;
+        }
+        var p = (double)k / n;
+        var z2 = z * z;
+        var denominator = 1 + z2 / n;
+        var centre = (p + z2 / (2 * n)) / denominator;
+        var half = z * Math.Sqrt(p * (1 - p) / n + z2 / (4.0 * n * n)) / denominator;
+        return new Proportion(k, n, p, Math.Max(0, centre - half), Math.Min(1, centre + half));
+    }
+
+    /// <summary>
+    /// Newcombe's hybrid score interval for p1 − p2 (method 10, Stat Med 1998;17:873), built from the
+    /// two Wilson intervals. Null when either group is empty.
+    /// </summary>
+    public static Difference? Newcombe(int k1, int n1, int k2, int n2)
+    {
+        var a = Wilson(k1, n1);
+        var b = Wilson(k2, n2);
+        if (a.Rate is not { } p1 || b.Rate is not { } p2)
+        {
+            return null;
+        }
+        var d = p1 - p2;
+        var lower = d - Math.Sqrt(Square(p1 - a.Lower!.Value) + Square(b.Upper!.Value - p2));
+        var upper = d + Math.Sqrt(Square(a.Upper!.Value - p1) + Square(p2 - b.Lower!.Value));
+        return new Difference(d, lower, upper);
+    }
+
+    /// <summary>Mean with mean ± t(0.975, n − 1) × sd / √n; no interval below two values, nothing for none.</summary>
+    public static MeanInterval? Mean(IReadOnlyList<double> values)
+    {
+        if (values.Count == 0)
+        {
+            return null;
+        }
+        var mean = values.Average();
+        if (values.Count < 2)
+        {
+            return new MeanInterval(1, mean, null, null, null);
+        }
+        var sd = values.StandardDeviation();
+        var half = StudentT.InvCDF(0, 1, values.Count - 1, 0.975) * sd / Math.Sqrt(values.Count);
+        return new MeanInterval(values.Count, mean, mean - half, mean + half, sd);
+    }
+
+    public static MedianIqr? Median(IReadOnlyList<double> values)
+    {
+        if (values.Count == 0)
+        {
+            return null;
+        }
+        var data = values.ToArray();
+        return new MedianIqr(values.Count,
+            data.QuantileCustom(0.5, QuantileDefinition.R7),
+            data.QuantileCustom(0.25, QuantileDefinition.R7),
+            data.QuantileCustom(0.75, QuantileDefinition.R7));
+    }
+
+    private static double Square(double x) => x * x;
+}
