@@ -1,0 +1,118 @@
+using Outcomes.Core.Clinic;
+using Outcomes.Core.Outcomes;
+
+namespace Outcomes.Core.Cohorts;
+
+public sealed record CohortPatient(long Id, long SiteId, Sex Sex, int BirthYear, IReadOnlyList<Condition> Conditions);
+
+public sealed record CohortSession(DateOnly Date, long PractitionerId, Product Product, Guidance Guidance, decimal TotalUnits);
+
+public sealed record SideEffectReport(DateOnly Day, bool Serious);
+
+/// <summary>Everything the cohort needs about one patient: current values of one measure only.</summary>
+public sealed record PatientHistory(
+    CohortPatient Patient,
+    IReadOnlyList<CohortSession> Sessions,
+    IReadOnlyList<Point> Points,
+    IReadOnlyList<SideEffectReport> SideEffects);
+
+public enum CycleKind
+{
+    First,
+    Repeat,
+}
+
+/// <summary>Which cycles belong to a cohort. Every filter is optional; units are compared within one product only.</summary>
+public sealed record CohortFilter(
+    Condition? Condition = null,
+    long? SiteId = null,
+    long? PractitionerId = null,
+    Product? Product = null,
+    Guidance? Guidance = null,
+    decimal? MinUnits = null,
+    decimal? MaxUnits = null,
+    CycleKind? Cycle = null,
+    DateOnly? SessionFrom = null,
+    DateOnly? SessionTo = null,
+    int? MinAge = null,
+    int? MaxAge = null,
+    Sex? Sex = null);
+
+/// <summary>One treatment cycle of a cohort, with its outcome in the chosen follow-up window.</summary>
+/// <param name="Age">Age at the session, from the birth year (a whole-year approximation).</param>
+/// <param name="SideEffect">Any side effect reported during the cycle.</param>
+public sealed record CohortCycle(
+    CohortPatient Patient,
+    int Number,
+    CohortSession Session,
+    DateOnly? End,
+    int Age,
+    string DoseBand,
+    CycleOutcome Outcome,
+    WindowOutcome Window,
+    bool SideEffect,
+    bool SeriousSideEffect);
+
+public static class CohortCycles
+{
+    /// <summary>The cycles of one patient that match <paramref name="filter"/>, each with its outcome.</summary>
+    public static IEnumerable<CohortCycle> Of(
+        PatientHistory history, MeasureDefinition measure, CohortFilter filter, FollowUpWindow window, DateOnly today, BaselineRule rule)
+    {
+        var patient = history.Patient;
+        if ((filter.Condition is { } c && !patient.Conditions.Contains(c))
+            || (filter.SiteId is { } site && patient.SiteId != site)
+            || (filter.Sex is { } sex && patient.Sex != sex))
+        {
+            yield break;
+        }
+        var sessions = history.Sessions.OrderBy(s => s.Date).ToList();
+        var outcomes = CycleOutcomes.Compute(measure, [.. sessions.Select(s => s.Date)], history.Points, today, rule, [window]);
+        for (var i = 0; i < sessions.Count && i < outcomes.Count; i++)
+        {
+            var session = sessions[i];
+            var age = session.Date.Year - patient.BirthYear;
+            if (!Matches(filter, session, i + 1, age))
+            {
+                continue;
+            }
+            var outcome = outcomes[i];
+            var end = outcome.End;
+            var effects = history.SideEffects.Where(e => e.Day >= session.Date && (end is null || e.Day < end)).ToList();
+            yield return new CohortCycle(patient, i + 1, session, end, age, DoseBands.Of(session.Product, session.TotalUnits),
+                outcome, outcome.Windows[0], effects.Count > 0, effects.Any(e => e.Serious));
+        }
+    }
+
+    private static bool Matches(CohortFilter f, CohortSession s, int number, int age) =>
+        (f.PractitionerId is null || s.PractitionerId == f.PractitionerId)
+        && (f.Product is null || s.Product == f.Product)
+        && (f.Guidance is null || s.Guidance == f.Guidance)
+        && (f.MinUnits is null || s.TotalUnits >= f.MinUnits)
+        && (f.MaxUnits is null || s.TotalUnits <= f.MaxUnits)
+        && (f.Cycle is null || (f.Cycle == CycleKind.First) == (number == 1))
+        && (f.SessionFrom is null || s.Date >= f.SessionFrom)
+        && (f.SessionTo is null || s.Date <= f.SessionTo)
+        && (f.MinAge is null || age >= f.MinAge)
+        && (f.MaxAge is null || age <= f.MaxAge);
+}
+
+/// <summary>
+/// Dose bands of total units per session, within one product (units are never compared across
+/// products). Our bands: abobotulinumtoxinA is dosed about 2.5–3 times higher per unit.
+/// </summary>
+public static class DoseBands
+{
+    private static readonly decimal[] _onaInco = [50, 100, 200];
+    private static readonly decimal[] _abo = [150, 300, 600];
+
+    public static string Of(Product product, decimal totalUnits)
+    {
+        var cuts = product == Product.AbobotulinumtoxinA ? _abo : _onaInco;
+        var label = totalUnits < cuts[0] ? $"<{cuts[0]}"
+            : totalUnits < cuts[1] ? $"{cuts[0]}-{cuts[1] - 1}"
+            : totalUnits < cuts[2] ? $"{cuts[1]}-{cuts[2] - 1}"
+            : $">={cuts[2]}";
+        return $"{EnumCode<Product>.Of(product)} {label}";
+    }
+}
