@@ -1,5 +1,6 @@
 using Outcomes.Api.Data;
 using Outcomes.Api.Features.Catalogue;
+using Outcomes.Api.Features.Cohorts;
 using Outcomes.Api.Features.DemoData;
 using Outcomes.Api.Features.Due;
 using Outcomes.Api.Features.Health;
@@ -48,6 +49,7 @@ app.MapObservations();
 app.MapDue();
 app.MapImport();
 app.MapPatientOutcomes();
+app.MapCohorts();
 
 app.Run();
 return 0;

@@ -36,6 +36,9 @@ public static class Policies
     /// <summary>Staff who may read reference data such as sites: practitioners, auditors, admins.</summary>
     public const string Staff = "staff";
 
+    /// <summary>De-identified cohort outcomes and the audit trail: auditors and admins.</summary>
+    public const string Auditor = "auditor";
+
     /// <summary>Any authenticated caller of any role (catalogues that hold no personal data).</summary>
     public const string AnyRole = "any-role";
 }
@@ -86,6 +89,7 @@ public static class AuthSetup
             .AddPolicy(Policies.Admin, p => p.RequireRole(Roles.Admin))
             .AddPolicy(Policies.Clinician, p => p.RequireRole(Roles.Practitioner, Roles.Admin))
             .AddPolicy(Policies.PatientRecord, p => p.RequireRole(Roles.Patient, Roles.Practitioner, Roles.Admin))
+            .AddPolicy(Policies.Auditor, p => p.RequireRole(Roles.Auditor, Roles.Admin))
             .AddPolicy(Policies.Staff, p => p.RequireRole(Roles.Practitioner, Roles.Auditor, Roles.Admin))
             .AddPolicy(Policies.AnyRole, p => p.RequireRole(Roles.Patient, Roles.Practitioner, Roles.Auditor, Roles.Admin));
         return services;

@@ -1,5 +1,6 @@
 using Outcomes.Api.Data;
 using Outcomes.Api.Features.Audit;
+using Outcomes.Api.Features.Cohorts;
 using Outcomes.Api.Features.Due;
 using Outcomes.Api.Features.Health;
 using Outcomes.Api.Features.Import;
@@ -43,6 +44,13 @@ public static class ServiceSetup
         services.AddSingleton(sp => new MeasureSql(Dialect(sp)));
         services.AddSingleton(sp => new PatientOutcomesSql(Dialect(sp)));
         services.AddSingleton(sp => new PatientSummarySql(Dialect(sp)));
+        services.AddSingleton(sp => new CohortSql(Dialect(sp)));
+        services.AddSingleton<CohortReader>();
+        services.AddScoped<CohortService>();
+        services.AddOptions<CohortOptions>()
+            .BindConfiguration(CohortOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
         services.AddSingleton<InstrumentCatalog>();
         services.AddSingleton<MeasureCatalog>();
         services.AddScoped<OutcomesReader>();

@@ -166,7 +166,7 @@ public sealed class CohortAggregate
         var mean = Intervals.Mean(_changes);
         var median = Intervals.Median(_changes);
         return new CohortSummary(
-            tooSmall ? _withheld : new CountCell(_patients.Count, _patients.Count, false),
+            tooSmall ? _withheld : new CountCell(null, _patients.Count, false),
             total,
             parts[0].Cell, parts[1].Cell, parts[2].Cell, parts[3].Cell,
             RateOf(_responders[ResponderRule.Relief30], _judged[ResponderRule.Relief30], threshold, tooSmall),

@@ -21,8 +21,8 @@ public static class AuditOutcomes
 public sealed class AuditSql(SqlDialect dialect) : SqlTexts(dialect)
 {
     public string Insert { get; } = """
-        INSERT INTO audit_event (occurred_at, actor, role, action, resource_type, resource_id, patient_id, outcome, request_id)
-        VALUES (@OccurredAt, @Actor, @Role, @Action, @ResourceType, @ResourceId, @PatientId, @Outcome, @RequestId);
+        INSERT INTO audit_event (occurred_at, actor, role, action, resource_type, resource_id, patient_id, outcome, request_id, detail)
+        VALUES (@OccurredAt, @Actor, @Role, @Action, @ResourceType, @ResourceId, @PatientId, @Outcome, @RequestId, @Detail);
         """;
 }
 
@@ -40,7 +40,8 @@ public sealed class AuditLog(Database database, AuditSql sql, TimeProvider clock
         long? patientId,
         CancellationToken ct,
         IDbTransaction? transaction = null,
-        string outcome = AuditOutcomes.Success)
+        string outcome = AuditOutcomes.Success,
+        string? detail = null)
     {
         var http = accessor.HttpContext;
         var user = http is null ? null : CurrentUser.From(http.User);
@@ -55,6 +56,7 @@ public sealed class AuditLog(Database database, AuditSql sql, TimeProvider clock
             PatientId = patientId,
             Outcome = outcome,
             RequestId = http?.TraceIdentifier,
+            Detail = detail,
         }, ct, transaction));
     }
 }

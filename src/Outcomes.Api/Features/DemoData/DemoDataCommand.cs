@@ -161,6 +161,7 @@ public static class DemoDataCommand
             PatientId = (long?)null,
             Outcome = AuditOutcomes.Success,
             RequestId = (string?)null,
+            Detail = (string?)null,
         }, ct, tx));
         await tx.CommitAsync(ct);
         return new Summary(siteIds.Length, practitionerCount, patientCount, sessionCount, injectionSiteCount, observationCount);

@@ -266,6 +266,7 @@ public sealed class ImportWriter(
                     PatientId = patientId,
                     Outcome = AuditOutcomes.Success,
                     RequestId = accessor.HttpContext?.TraceIdentifier,
+                    Detail = (string?)null,
                 }, ct, tx));
             }
             await tx.CommitAsync(ct);

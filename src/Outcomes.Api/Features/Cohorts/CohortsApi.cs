@@ -1,0 +1,430 @@
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+using Outcomes.Api.Data;
+using Outcomes.Api.Features.Audit;
+using Outcomes.Api.Features.PatientOutcomes;
+using Outcomes.Api.Infrastructure;
+using Outcomes.Core.Clinic;
+using Outcomes.Core.Cohorts;
+using Outcomes.Core.Validation;
+
+namespace Outcomes.Api.Features.Cohorts;
+
+/// <summary>The <c>Cohorts</c> configuration section.</summary>
+public sealed class CohortOptions
+{
+    public const string Section = "Cohorts";
+
+    /// <summary>Cells describing 1 to this many patients are suppressed (the CMS cell-size rule: 10).</summary>
+    [Range(0, 1000)]
+    public int SmallCellThreshold { get; set; } = 10;
+
+    /// <summary>Secret behind the pseudonymous patient keys of exports; exports are refused while it is unset.</summary>
+    public string? PseudonymSecret { get; set; }
+}
+
+/// <summary>Which cycles form the cohort, and what is measured when.</summary>
+public sealed record CohortQuery(
+    [property: Description("Condition code, e.g. neckShoulderPain.")] string? Condition,
+    [property: Description("Site id.")] long? SiteId,
+    [property: Description("Practitioner id (of the session).")] long? PractitionerId,
+    [property: Description("Product: onabotulinumtoxinA, abobotulinumtoxinA, incobotulinumtoxinA.")] string? Product,
+    [property: Description("Guidance: palpation, emg, ultrasound.")] string? Guidance,
+    [property: Description("Least total units of the session; needs product (units are never compared across products).")] decimal? MinUnits,
+    [property: Description("Most total units of the session; needs product.")] decimal? MaxUnits,
+    [property: Description("first or repeat cycle.")] string? Cycle,
+    [property: Description("Sessions on or after this date.")] DateOnly? From,
+    [property: Description("Sessions on or before this date.")] DateOnly? To,
+    [property: Description("Youngest age at the session.")] int? MinAge,
+    [property: Description("Oldest age at the session.")] int? MaxAge,
+    [property: Description("Sex: female, male, other, unknown.")] string? Sex,
+    [property: Description("Measure key (default pain_nrs).")] string? Measure,
+    [property: Description("Follow-up week: 2, 6, 12 (default) or 24.")] int? Week);
+
+public sealed record CohortOutcomesResponse(string Measure, int Week, int SmallCellThreshold, string UnitOfAnalysis, CohortSummary Summary);
+
+public sealed record GroupRate(string Group, CountCell Cycles, RateCell Rate);
+
+/// <param name="Estimate">Rate of group a minus rate of group b.</param>
+/// <param name="Lower">Newcombe hybrid score interval (method 10), 95%.</param>
+public sealed record GroupDifference(string A, string B, double? Estimate, double? Lower, double? Upper, bool Suppressed);
+
+public sealed record CompareResponse(string By, string Measure, int Week, ResponderRule Responder, int SmallCellThreshold, IReadOnlyList<GroupRate> Groups, GroupDifference? Difference);
+
+public sealed record DurationResponse(string Measure, int SmallCellThreshold, DurationSummary Duration);
+
+public sealed record OverTimeResponse(string Measure, int Week, ResponderRule Responder, int SmallCellThreshold, IReadOnlyList<GroupRate> Quarters);
+
+public static class CohortsApi
+{
+    private static readonly int[] _curveWeeks = [4, 8, 12, 16, 20, 24, 32, 40, 52];
+    private static readonly string[] _groupings = ["guidance", "product", "doseBand", "condition", "site", "practitioner", "cycle"];
+
+    public static RouteGroupBuilder MapCohorts(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/cohorts").WithTags("Cohorts").RequireAuthorization(Policies.Auditor);
+        const string Safe = " Auditors and admins; every call is audited with its filters. De-identified: counts and rates only, "
+            + "and any cell describing 1 to 10 patients (configurable) is suppressed with whatever could recover it.";
+
+        group.MapGet("/outcomes", GetOutcomes)
+            .WithName("GetCohortOutcomes")
+            .WithSummary("Response rates, change and side effects of a cohort's treatment cycles")
+            .WithDescription("Cycles with a value in the follow-up window and without; responders at 30%, 50% and the important change "
+                + "as k of n with 95% Wilson intervals; mean change with a t interval; median and IQR; side-effect rates." + Safe);
+
+        group.MapGet("/compare", Compare)
+            .WithName("CompareCohorts")
+            .WithSummary("Response rate per group, and the difference between two groups")
+            .WithDescription("Groups by guidance, product, doseBand, condition, site, practitioner or cycle (first/repeat); the difference "
+                + "a − b with Newcombe's hybrid score interval (method 10)." + Safe);
+
+        group.MapGet("/duration", Duration)
+            .WithName("GetCohortDuration")
+            .WithSummary("Kaplan–Meier duration of response")
+            .WithDescription("From onset to loss of response, censored at re-treatment or last contact; the median with its 95% interval "
+                + "and the curve at weeks 4 to 52." + Safe);
+
+        group.MapGet("/over-time", OverTime)
+            .WithName("GetCohortOverTime")
+            .WithSummary("Response rate per quarter of session date")
+            .WithDescription("So a clinic sees whether its protocol changes help." + Safe);
+
+        group.MapGet("/export.csv", Export)
+            .Produces(StatusCodes.Status200OK, contentType: "text/csv")
+            .WithName("ExportCohortCycles")
+            .WithSummary("The per-cycle outcome rows behind a cohort, as CSV")
+            .WithDescription("Pseudonymous patient keys, stable for one export salt; session quarter instead of dates, 10-year age bands "
+                + "instead of birth years. Auditors and admins; audited with its filters.");
+
+        return group;
+    }
+
+    public static async Task<Results<Ok<CohortOutcomesResponse>, ValidationProblem>> GetOutcomes(
+        [AsParameters] CohortQuery query, HttpContext http, CohortService cohorts, CancellationToken ct)
+    {
+        var (spec, errors) = await cohorts.ParseAsync(query, ct);
+        if (spec is null)
+        {
+            return Problems.Invalid(errors);
+        }
+        var aggregate = new CohortAggregate();
+        await foreach (var cycle in cohorts.CyclesAsync(spec, ct))
+        {
+            aggregate.Add(cycle);
+        }
+        await cohorts.AuditAsync(http, "cohort_outcomes", query, ct);
+        return TypedResults.Ok(new CohortOutcomesResponse(spec.Measure.Definition.Key, spec.Window.Week, cohorts.Threshold,
+            "treatment cycle (a patient may contribute several)", aggregate.Summarise(cohorts.Threshold)));
+    }
+
+    public static async Task<Results<Ok<CompareResponse>, ValidationProblem>> Compare(
+        [AsParameters] CohortQuery query,
+        [Description("Grouping: guidance, product, doseBand, condition, site, practitioner, cycle.")] string? by,
+        [Description("First group of the difference (a group key, e.g. emg).")] string? a,
+        [Description("Second group of the difference (e.g. palpation).")] string? b,
+        [Description("Responder rule: relief30 (default), relief50, importantChange.")] string? responder,
+        HttpContext http, CohortService cohorts, CancellationToken ct)
+    {
+        var (spec, errors) = await cohorts.ParseAsync(query, ct);
+        var grouping = by ?? "guidance";
+        errors.Check(_groupings.Contains(grouping), "by", $"must be one of {string.Join(", ", _groupings)}");
+        var rule = ParseRule(responder, errors);
+        errors.Check((a is null) == (b is null), a is null ? "a" : "b", "a and b are given together");
+        if (spec is null || !errors.IsEmpty)
+        {
+            return Problems.Invalid(errors);
+        }
+        var groups = new SortedDictionary<string, CohortAggregate>(StringComparer.Ordinal);
+        await foreach (var cycle in cohorts.CyclesAsync(spec, ct))
+        {
+            foreach (var key in GroupKeys(grouping, cycle))
+            {
+                if (!groups.TryGetValue(key, out var aggregate))
+                {
+                    groups[key] = aggregate = new CohortAggregate();
+                }
+                aggregate.Add(cycle);
+            }
+        }
+        var rates = Rates(groups, rule, cohorts.Threshold);
+        GroupDifference? difference = null;
+        if (a is not null && b is not null)
+        {
+            var ra = rates.FirstOrDefault(r => r.Group == a)?.Rate;
+            var rb = rates.FirstOrDefault(r => r.Group == b)?.Rate;
+            var d = ra is { Suppressed: false, K: { } k1, N: { } n1 } && rb is { Suppressed: false, K: { } k2, N: { } n2 }
+                ? Core.Statistics.Intervals.Newcombe(k1, n1, k2, n2)
+                : null;
+            difference = new GroupDifference(a, b, d?.Estimate, d?.Lower, d?.Upper, d is null && (ra?.Suppressed == true || rb?.Suppressed == true));
+        }
+        await cohorts.AuditAsync(http, "cohort_compare", new { query, by = grouping, a, b, responder }, ct);
+        return TypedResults.Ok(new CompareResponse(grouping, spec.Measure.Definition.Key, spec.Window.Week, rule, cohorts.Threshold, rates, difference));
+    }
+
+    public static async Task<Results<Ok<DurationResponse>, ValidationProblem>> Duration(
+        [AsParameters] CohortQuery query, HttpContext http, CohortService cohorts, CancellationToken ct)
+    {
+        var (spec, errors) = await cohorts.ParseAsync(query, ct);
+        if (spec is null)
+        {
+            return Problems.Invalid(errors);
+        }
+        var aggregate = new CohortAggregate();
+        await foreach (var cycle in cohorts.CyclesAsync(spec, ct))
+        {
+            aggregate.Add(cycle);
+        }
+        await cohorts.AuditAsync(http, "cohort_duration", query, ct);
+        return TypedResults.Ok(new DurationResponse(spec.Measure.Definition.Key, cohorts.Threshold, aggregate.Duration(cohorts.Threshold, _curveWeeks)));
+    }
+
+    public static async Task<Results<Ok<OverTimeResponse>, ValidationProblem>> OverTime(
+        [AsParameters] CohortQuery query,
+        [Description("Responder rule: relief30 (default), relief50, importantChange.")] string? responder,
+        HttpContext http, CohortService cohorts, CancellationToken ct)
+    {
+        var (spec, errors) = await cohorts.ParseAsync(query, ct);
+        var rule = ParseRule(responder, errors);
+        if (spec is null || !errors.IsEmpty)
+        {
+            return Problems.Invalid(errors);
+        }
+        var quarters = new SortedDictionary<string, CohortAggregate>(StringComparer.Ordinal);
+        await foreach (var cycle in cohorts.CyclesAsync(spec, ct))
+        {
+            var key = Quarter(cycle.Session.Date);
+            if (!quarters.TryGetValue(key, out var aggregate))
+            {
+                quarters[key] = aggregate = new CohortAggregate();
+            }
+            aggregate.Add(cycle);
+        }
+        await cohorts.AuditAsync(http, "cohort_over_time", new { query, responder }, ct);
+        return TypedResults.Ok(new OverTimeResponse(spec.Measure.Definition.Key, spec.Window.Week, rule, cohorts.Threshold,
+            Rates(quarters, rule, cohorts.Threshold)));
+    }
+
+    public static async Task<Results<PushStreamHttpResult, ValidationProblem, ProblemHttpResult>> Export(
+        [AsParameters] CohortQuery query,
+        [Description("Export salt, at least 16 characters: the same salt gives the same patient keys.")] string? salt,
+        HttpContext http, CohortService cohorts, IOptions<CohortOptions> options, CancellationToken ct)
+    {
+        var (spec, errors) = await cohorts.ParseAsync(query, ct);
+        if (errors.Required(salt, "salt"))
+        {
+            errors.Check(salt!.Length is >= 16 and <= 200, "salt", "must be 16 to 200 characters");
+        }
+        if (spec is null || !errors.IsEmpty)
+        {
+            return Problems.Invalid(errors);
+        }
+        if (options.Value.PseudonymSecret is not { Length: >= 32 } secret)
+        {
+            return TypedResults.Problem(new ProblemDetails
+            {
+                Status = StatusCodes.Status503ServiceUnavailable,
+                Title = "Export not configured",
+                Detail = "Set Cohorts:PseudonymSecret (at least 32 characters) to enable exports.",
+            });
+        }
+        await cohorts.AuditAsync(http, "cohort_export", query, ct);
+        var key = Encoding.UTF8.GetBytes(secret);
+        return TypedResults.Stream(async stream =>
+        {
+            await using var writer = new StreamWriter(stream, new UTF8Encoding(false));
+            await writer.WriteLineAsync(CohortCsv.Header);
+            await foreach (var cycle in cohorts.CyclesAsync(spec, ct))
+            {
+                await writer.WriteLineAsync(CohortCsv.Row(cycle, Pseudonym(key, salt!, cycle.Patient.Id)));
+            }
+        }, "text/csv; charset=utf-8", $"cohort-{spec.Measure.Definition.Key}-week{spec.Window.Week}.csv");
+    }
+
+    private static string Pseudonym(byte[] key, string salt, long patientId) =>
+        Convert.ToHexStringLower(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{salt}:{patientId}"))))[..16];
+
+    private static ResponderRule ParseRule(string? responder, ValidationErrors errors)
+    {
+        if (responder is null)
+        {
+            return ResponderRule.Relief30;
+        }
+        errors.Check(EnumCode<ResponderRule>.TryParse(responder, out var rule), "responder",
+            $"must be one of {string.Join(", ", EnumCode<ResponderRule>.All)}");
+        return rule;
+    }
+
+    private static IEnumerable<string> GroupKeys(string by, CohortCycle cycle) => by switch
+    {
+        "product" => [EnumCode<Product>.Of(cycle.Session.Product)],
+        "doseBand" => [cycle.DoseBand],
+        "condition" => cycle.Patient.Conditions.Select(EnumCode<Condition>.Of),
+        "site" => [cycle.Patient.SiteId.ToString(CultureInfo.InvariantCulture)],
+        "practitioner" => [cycle.Session.PractitionerId.ToString(CultureInfo.InvariantCulture)],
+        "cycle" => [cycle.Number == 1 ? "first" : "repeat"],
+        _ => [EnumCode<Guidance>.Of(cycle.Session.Guidance)],
+    };
+
+    public static string Quarter(DateOnly day) => string.Create(CultureInfo.InvariantCulture, $"{day.Year}-Q{(day.Month - 1) / 3 + 1}");
+
+    /// <summary>Each group's rate; when exactly one is suppressed, the next smallest goes too, so it cannot be recovered from the total.</summary>
+    private static List<GroupRate> Rates(SortedDictionary<string, CohortAggregate> groups, ResponderRule rule, int threshold)
+    {
+        var rates = groups.Select(g =>
+        {
+            var summary = g.Value.Summarise(threshold);
+            var rate = rule switch
+            {
+                ResponderRule.Relief50 => summary.Responders50,
+                ResponderRule.ImportantChange => summary.RespondersImportantChange,
+                _ => summary.Responders30,
+            };
+            return new GroupRate(g.Key, summary.Cycles, rate);
+        }).ToList();
+        if (rates.Count(r => r.Rate.Suppressed) == 1
+            && rates.Where(r => !r.Rate.Suppressed).OrderBy(r => r.Rate.N).FirstOrDefault() is { } next)
+        {
+            rates[rates.IndexOf(next)] = next with
+            {
+                Cycles = new CountCell(null, null, true),
+                Rate = new RateCell(null, null, null, null, null, true),
+            };
+        }
+        return rates;
+    }
+}
+
+/// <summary>A parsed cohort request.</summary>
+public sealed record CohortSpec(CohortFilter Filter, ResolvedMeasure Measure, FollowUpWindow Window);
+
+/// <summary>Parses cohort requests, streams their cycles and audits each call.</summary>
+public sealed class CohortService(
+    CohortReader reader, MeasureCatalog measures, IOptions<CohortOptions> cohortOptions, IOptions<OutcomesOptions> outcomeOptions,
+    TimeProvider clock, AuditLog audit, Database db)
+{
+    private static readonly int[] _weeks = [2, 6, 12, 24];
+
+    public int Threshold => cohortOptions.Value.SmallCellThreshold;
+
+    public async Task<(CohortSpec? Spec, ValidationErrors Errors)> ParseAsync(CohortQuery q, CancellationToken ct)
+    {
+        var errors = new ValidationErrors();
+        var condition = Parse<Condition>(q.Condition, "condition", errors);
+        var product = Parse<Product>(q.Product, "product", errors);
+        var guidance = Parse<Guidance>(q.Guidance, "guidance", errors);
+        var sex = Parse<Sex>(q.Sex, "sex", errors);
+        var cycle = Parse<CycleKind>(q.Cycle, "cycle", errors);
+        errors.Check((q.MinUnits is null && q.MaxUnits is null) || q.Product is not null, "product",
+            "is required with minUnits or maxUnits: units are never compared across products");
+        errors.Check(q.MinUnits is null || q.MaxUnits is null || q.MinUnits <= q.MaxUnits, "maxUnits", "must not be below minUnits");
+        errors.Check(q.From is null || q.To is null || q.From <= q.To, "to", "must not be before from");
+        errors.Check(q.MinAge is null || q.MaxAge is null || q.MinAge <= q.MaxAge, "maxAge", "must not be below minAge");
+        errors.Check(q.Week is null || _weeks.Contains(q.Week.Value), "week", "must be 2, 6, 12 or 24");
+        var measure = await measures.ResolveAsync(q.Measure ?? "pain_nrs", ct);
+        errors.Check(measure is not null, "measure", "is not a measure key");
+        if (!errors.IsEmpty)
+        {
+            return (null, errors);
+        }
+        var filter = new CohortFilter(condition, q.SiteId, q.PractitionerId, product, guidance, q.MinUnits, q.MaxUnits, cycle,
+            q.From, q.To, q.MinAge, q.MaxAge, sex);
+        return (new CohortSpec(filter, measure!, FollowUpWindow.Standard.Single(w => w.Week == (q.Week ?? 12))), errors);
+    }
+
+    public async IAsyncEnumerable<CohortCycle> CyclesAsync(CohortSpec spec, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        var today = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
+        await foreach (var history in reader.ReadAsync(spec.Filter, spec.Measure.Source, ct))
+        {
+            foreach (var cycle in CohortCycles.Of(history, spec.Measure.Definition, spec.Filter, spec.Window, today, outcomeOptions.Value.Rule))
+            {
+                yield return cycle;
+            }
+        }
+    }
+
+    public async Task AuditAsync(HttpContext http, string action, object filters, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        await audit.AppendAsync(connection, action, "cohort", null, null, ct,
+            detail: JsonSerializer.Serialize(filters, JsonSerializerOptions.Web));
+    }
+
+    private static T? Parse<T>(string? code, string field, ValidationErrors errors) where T : struct, Enum
+    {
+        if (code is null)
+        {
+            return null;
+        }
+        if (EnumCode<T>.TryParse(code, out var value))
+        {
+            return value;
+        }
+        errors.Add(field, $"must be one of {string.Join(", ", EnumCode<T>.All)}");
+        return null;
+    }
+}
+
+/// <summary>One CSV line per cohort cycle: no external reference, birth year or exact date.</summary>
+public static class CohortCsv
+{
+    public const string Header =
+        "patient_key,cycle,session_quarter,product,guidance,total_units,dose_band,site_id,practitioner_id,sex,age_band,conditions,"
+        + "window_week,window_status,baseline,value,change,percent_change,responder_30,responder_50,important_change,"
+        + "onset_days,duration_days,duration_censored,response_status,side_effect,serious_side_effect";
+
+    public static string Row(CohortCycle c, string patientKey)
+    {
+        var w = c.Window;
+        var o = c.Outcome;
+        string?[] fields =
+        [
+            patientKey,
+            Num(c.Number),
+            CohortsApi.Quarter(c.Session.Date),
+            EnumCode<Product>.Of(c.Session.Product),
+            EnumCode<Guidance>.Of(c.Session.Guidance),
+            Num(c.Session.TotalUnits),
+            c.DoseBand,
+            Num(c.Patient.SiteId),
+            Num(c.Session.PractitionerId),
+            EnumCode<Sex>.Of(c.Patient.Sex),
+            AgeBand(c.Age),
+            string.Join(';', c.Patient.Conditions.Select(EnumCode<Condition>.Of)),
+            Num(w.Week),
+            EnumCode<Core.Outcomes.WindowStatus>.Of(w.Status),
+            Num(o.Baseline?.Value),
+            Num(w.Value?.Value),
+            Num(w.Change?.Absolute),
+            Num(w.Change?.Percent),
+            Bool(w.Change?.Responder30 ?? w.Responder),
+            Bool(w.Change?.Responder50 ?? w.Responder),
+            Bool(w.Change?.ImportantChange ?? w.Responder),
+            Num(o.OnsetDays),
+            Num(o.DurationDays),
+            o.DurationDays is null ? "" : Bool(o.DurationCensored),
+            EnumCode<Core.Outcomes.ResponseStatus>.Of(o.Status),
+            Bool(c.SideEffect),
+            Bool(c.SeriousSideEffect),
+        ];
+        return string.Join(',', fields.Select(Quote));
+    }
+
+    public static string AgeBand(int age) => age < 18 ? "<18" : age >= 90 ? "90+" : $"{age / 10 * 10}-{age / 10 * 10 + 9}";
+
+    private static string Num<T>(T? value) where T : struct, IFormattable => value?.ToString(null, CultureInfo.InvariantCulture) ?? "";
+
+    private static string Num<T>(T value) where T : IFormattable => value.ToString(null, CultureInfo.InvariantCulture);
+
+    private static string Bool(bool? value) => value is null ? "" : value.Value ? "1" : "0";
+
+    private static string Quote(string? field) =>
+        field is null ? "" : field.AsSpan().IndexOfAny(",\"\n\r") >= 0 ? $"\"{field.Replace("\"", "\"\"", StringComparison.Ordinal)}\"" : field;
+}
