@@ -1,4 +1,5 @@
 using Outcomes.Api.Data;
+using Outcomes.Api.Features.Audit;
 using Outcomes.Api.Features.Catalogue;
 using Outcomes.Api.Features.Cohorts;
 using Outcomes.Api.Features.DemoData;
@@ -50,6 +51,7 @@ app.MapDue();
 app.MapImport();
 app.MapPatientOutcomes();
 app.MapCohorts();
+app.MapAudit();
 
 app.Run();
 return 0;

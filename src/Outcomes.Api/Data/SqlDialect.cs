@@ -29,6 +29,9 @@ public abstract class SqlDialect
     /// </summary>
     public abstract string KeyRangeLock { get; }
 
+    /// <summary>The UTC day (yyyy-MM-dd) of an instant column stored in UTC: cheaper to read than the instant.</summary>
+    public abstract string UtcDay(string column);
+
     /// <summary>True when the insert failed on a unique index or primary key.</summary>
     public abstract bool IsUniqueViolation(DbException exception);
 
@@ -45,6 +48,8 @@ public abstract class SqlDialect
         public override string Limit(string countParameter) => $"LIMIT {countParameter}";
 
         public override string KeyRangeLock => "";
+
+        public override string UtcDay(string column) => $"substr({column}, 1, 10)";
 
         // 19 = SQLITE_CONSTRAINT; 2067 = SQLITE_CONSTRAINT_UNIQUE, 1555 = SQLITE_CONSTRAINT_PRIMARYKEY
         public override bool IsUniqueViolation(DbException exception) =>
@@ -66,6 +71,8 @@ public abstract class SqlDialect
             $"OFFSET 0 ROWS FETCH NEXT {countParameter} ROWS ONLY";
 
         public override string KeyRangeLock => "WITH (UPDLOCK, HOLDLOCK)";
+
+        public override string UtcDay(string column) => $"CONVERT(char(10), {column}, 23)";
 
         // 2601 = duplicate key in unique index, 2627 = unique/primary key constraint
         public override bool IsUniqueViolation(DbException exception) =>

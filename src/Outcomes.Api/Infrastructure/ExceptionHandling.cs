@@ -66,8 +66,9 @@ public sealed class OutcomesExceptionHandler(
 
     /// <summary>The matched route template; the exception handler clears the endpoint, so its feature is asked too.</summary>
     public static string RouteTemplate(HttpContext http) =>
-        ((http.GetEndpoint() ?? http.Features.Get<IExceptionHandlerFeature>()?.Endpoint) as RouteEndpoint)?.RoutePattern.RawText
-        ?? "(no route)";
+        ((http.GetEndpoint() ?? http.Features.Get<IExceptionHandlerFeature>()?.Endpoint) as RouteEndpoint)?.RoutePattern.RawText is { } raw
+            ? raw.Length > 1 ? raw.TrimEnd('/') : raw
+            : "(no route)";
 
     private static HttpValidationProblemDetails BodyProblem(JsonException json)
     {

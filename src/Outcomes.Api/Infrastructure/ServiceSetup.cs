@@ -64,6 +64,9 @@ public static class ServiceSetup
         services.AddScoped<PatientAccess>();
 
         services.AddOutcomesAuth();
+        services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, AuditingAuthorizationResultHandler>();
+        services.AddOutcomesAbuseProtection(builder.Configuration);
+        services.AddSingleton(sp => new AuditQuerySql(Dialect(sp)));
         services.AddProblemDetails();
         services.AddExceptionHandler<OutcomesExceptionHandler>();
         services.ConfigureHttpJsonOptions(o => JsonSetup.Configure(o.SerializerOptions));
@@ -87,7 +90,9 @@ public static class ServiceSetup
             o.SwaggerEndpoint("/openapi/v1.json", "Outcomes API v1");
             o.RoutePrefix = "swagger";
         });
+        app.UseCors();
         app.UseAuthentication();
+        app.UseRateLimiter();
         app.UseAuthorization();
 
         app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();

@@ -21,11 +21,21 @@ public sealed class OutcomesApp : WebApplicationFactory<Program>
     private readonly TestDatabase _database;
     private readonly Action<IServiceCollection>? _configureServices;
 
-    public OutcomesApp(TestDatabase database, Action<IServiceCollection>? configureServices = null)
+    private readonly IReadOnlyDictionary<string, string?> _settings;
+
+    public OutcomesApp(
+        TestDatabase database, Action<IServiceCollection>? configureServices = null, IReadOnlyDictionary<string, string?>? settings = null)
     {
         _database = database;
         _configureServices = configureServices;
+        _settings = settings ?? new Dictionary<string, string?>();
     }
+
+    /// <summary>Defaults for every test: a rate limit no test reaches unless it means to.</summary>
+    private static readonly Dictionary<string, string?> _testDefaults = new()
+    {
+        ["RateLimiting:PermitLimit"] = "100000",
+    };
 
     public TestTokens Tokens { get; } = new();
 
@@ -36,7 +46,7 @@ public sealed class OutcomesApp : WebApplicationFactory<Program>
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Production");
-        foreach (var (key, value) in _database.Settings.Concat(Tokens.Settings))
+        foreach (var (key, value) in _database.Settings.Concat(Tokens.Settings).Concat(_testDefaults).Concat(_settings))
         {
             builder.UseSetting(key, value);
         }
@@ -152,12 +162,15 @@ public abstract class ApiTestBase(DatabaseProvider provider) : IAsyncLifetime
 
     protected virtual Action<IServiceCollection>? ConfigureServices => null;
 
+    /// <summary>Configuration this test class needs beyond the defaults.</summary>
+    protected virtual IReadOnlyDictionary<string, string?>? Settings => null;
+
     public Task InitializeAsync()
     {
         _database = TestDatabase.TryCreate(provider);
         if (_database is not null)
         {
-            _app = new OutcomesApp(_database, ConfigureServices);
+            _app = new OutcomesApp(_database, ConfigureServices, Settings);
             _ = _app.Server; // start now: migrations run at start-up
         }
         return Task.CompletedTask;

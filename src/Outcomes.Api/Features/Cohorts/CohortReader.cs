@@ -22,30 +22,33 @@ public sealed class CohortSql(SqlDialect dialect) : SqlTexts(dialect)
 
     public string Patients { get; } = $"SELECT p.id, p.site_id, p.sex, p.birth_year FROM patient p WHERE {PatientFilter} ORDER BY p.id;";
 
+    // The other streams take the cohort's patients as one list subquery, evaluated once.
+    private const string InCohort = $"IN (SELECT p.id FROM patient p WHERE {PatientFilter})";
+
     public string Conditions { get; } = $"""
-        SELECT c.patient_id, c.condition FROM patient_condition c JOIN patient p ON p.id = c.patient_id
-        WHERE {PatientFilter} ORDER BY c.patient_id;
+        SELECT c.patient_id, c.condition FROM patient_condition c
+        WHERE c.patient_id {InCohort} ORDER BY c.patient_id;
         """;
 
     public string Sessions { get; } = $"""
         SELECT t.patient_id, t.session_date, t.practitioner_id, t.product, t.guidance, t.total_units
-        FROM treatment_session t JOIN patient p ON p.id = t.patient_id
-        WHERE {PatientFilter} ORDER BY t.patient_id, t.session_date, t.id;
+        FROM treatment_session t
+        WHERE t.patient_id {InCohort} ORDER BY t.patient_id, t.session_date, t.id;
         """;
 
     public string Points { get; } = $"""
-        SELECT o.patient_id, o.answered_at, o.value
-        FROM observation o JOIN patient p ON p.id = o.patient_id
-        WHERE {PatientFilter} AND o.kind = @Kind AND o.code = @Code
+        SELECT o.patient_id, {dialect.UtcDay("o.answered_at")} AS day, o.value
+        FROM observation o
+        WHERE o.patient_id {InCohort} AND o.kind = @Kind AND o.code = @Code
           AND (@Qualifier IS NULL OR o.qualifier = @Qualifier) AND (@BodySide IS NULL OR o.body_side = @BodySide)
           AND o.value IS NOT NULL AND {Current}
         ORDER BY o.patient_id, o.answered_at;
         """;
 
     public string SideEffects { get; } = $"""
-        SELECT o.patient_id, o.answered_at, o.serious
-        FROM observation o JOIN patient p ON p.id = o.patient_id
-        WHERE {PatientFilter} AND o.kind = 'sideEffect' AND {Current}
+        SELECT o.patient_id, {dialect.UtcDay("o.answered_at")} AS day, o.serious
+        FROM observation o
+        WHERE o.patient_id {InCohort} AND o.kind = 'sideEffect' AND {Current}
         ORDER BY o.patient_id;
         """;
 }
@@ -77,14 +80,14 @@ internal sealed class CohortSessionRow
 internal sealed class CohortPointRow
 {
     public long PatientId { get; init; }
-    public DateTimeOffset AnsweredAt { get; init; }
+    public DateOnly Day { get; init; }
     public decimal Value { get; init; }
 }
 
 internal sealed class CohortSideEffectRow
 {
     public long PatientId { get; init; }
-    public DateTimeOffset AnsweredAt { get; init; }
+    public DateOnly Day { get; init; }
     public bool Serious { get; init; }
 }
 
@@ -133,8 +136,8 @@ public sealed class CohortReader(Database db, CohortSql sql)
                 patient,
                 [.. (await sessions.TakeAsync(p.Id)).Select(s => new CohortSession(s.SessionDate, s.PractitionerId,
                     EnumCode<Product>.Parse(s.Product), EnumCode<Guidance>.Parse(s.Guidance), s.TotalUnits))],
-                [.. (await points.TakeAsync(p.Id)).Select(r => new Point(DateOnly.FromDateTime(r.AnsweredAt.UtcDateTime), r.Value))],
-                [.. (await effects.TakeAsync(p.Id)).Select(r => new SideEffectReport(DateOnly.FromDateTime(r.AnsweredAt.UtcDateTime), r.Serious))]);
+                [.. (await points.TakeAsync(p.Id)).Select(r => new Point(r.Day, r.Value))],
+                [.. (await effects.TakeAsync(p.Id)).Select(r => new SideEffectReport(r.Day, r.Serious))]);
         }
     }
 

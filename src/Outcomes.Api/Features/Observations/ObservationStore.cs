@@ -95,6 +95,18 @@ public sealed class ObservationStore(Database db, ObservationSql sql, PatientAcc
 {
     private const string Resource = "observation";
 
+    /// <summary>Whether the caller may see the patient; a refusal is audited.</summary>
+    public async Task<bool> IsVisibleAsync(CurrentUser user, long patientId, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        if (await access.SiteIfVisibleAsync(connection, user, patientId, ct) is not null)
+        {
+            return true;
+        }
+        await access.AuditRefusalAsync(connection, AuditActions.Create, Resource, patientId, ct);
+        return false;
+    }
+
     public async Task<SubmitResult> SubmitAsync(CurrentUser user, long patientId, NewObservation o, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct);

@@ -154,6 +154,17 @@ public static class ObservationsApi
         EnteredInErrorRequest request,
         HttpContext http, Database db, ObservationStore store, PatientAccess access, TimeProvider clock, CancellationToken ct)
     {
+        var user = CurrentUser.From(http.User);
+        ObservationRow? target;
+        await using (var connection = await db.OpenAsync(ct))
+        {
+            if (await access.SiteIfVisibleAsync(connection, user, patientId, ct) is null)
+            {
+                await access.AuditRefusalAsync(connection, "mark_entered_in_error", Resource, patientId, ct);
+                return Problems.NotFound("patient");
+            }
+            target = await store.FindAsync(connection, patientId, observationId, ct);
+        }
         var errors = new ValidationErrors();
         if (errors.Required(request.SubmissionId, "submissionId"))
         {
@@ -167,18 +178,6 @@ public static class ObservationsApi
         if (!errors.IsEmpty)
         {
             return Problems.Invalid(errors);
-        }
-
-        var user = CurrentUser.From(http.User);
-        ObservationRow? target;
-        await using (var connection = await db.OpenAsync(ct))
-        {
-            if (await access.SiteIfVisibleAsync(connection, user, patientId, ct) is null)
-            {
-                await access.AuditRefusalAsync(connection, "mark_entered_in_error", Resource, patientId, ct);
-                return Problems.NotFound("patient");
-            }
-            target = await store.FindAsync(connection, patientId, observationId, ct);
         }
         if (target is null)
         {

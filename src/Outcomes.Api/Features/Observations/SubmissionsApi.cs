@@ -142,11 +142,13 @@ public static class SubmissionsApi
     internal static async Task<Results<Created<ObservationResponse>, Ok<ObservationResponse>, ValidationProblem, NotFoundProblem, ConflictProblem>> SubmitAsync(
         ObservationStore store, HttpContext http, long patientId, Validated validated, CancellationToken ct)
     {
+        var user = CurrentUser.From(http.User);
         if (validated.Observation is not { } observation)
         {
-            return Problems.Invalid(validated.Errors);
+            // Another patient's record is not found, whatever the body: only a visible patient hears about its fields.
+            return await store.IsVisibleAsync(user, patientId, ct) ? Problems.Invalid(validated.Errors) : Problems.NotFound("patient");
         }
-        var result = await store.SubmitAsync(CurrentUser.From(http.User), patientId, observation, ct);
+        var result = await store.SubmitAsync(user, patientId, observation, ct);
         return result.Outcome switch
         {
             SubmitOutcome.Created => TypedResults.Created(
