@@ -139,9 +139,8 @@ public static class AuditApi
             return Problems.Invalid("limit", $"must be between 1 and {Paging.MaxLimit}");
         }
         await using var connection = await db.OpenAsync(ct);
-        if (await access.SiteIfVisibleAsync(connection, CurrentUser.From(http.User), patientId, ct) is null)
+        if (await access.SiteOrRefuseAsync(connection, CurrentUser.From(http.User), patientId, AuditActions.Read, "access_log", ct) is null)
         {
-            await access.AuditRefusalAsync(connection, AuditActions.Read, "access_log", patientId, ct);
             return Problems.NotFound("patient");
         }
         var take = limit ?? Paging.DefaultLimit;

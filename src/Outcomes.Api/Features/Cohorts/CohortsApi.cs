@@ -114,11 +114,7 @@ public static class CohortsApi
         {
             return Problems.Invalid(errors);
         }
-        var aggregate = new CohortAggregate();
-        await foreach (var cycle in cohorts.CyclesAsync(spec, ct))
-        {
-            aggregate.Add(cycle);
-        }
+        var aggregate = await cohorts.AggregateAsync(spec, ct);
         await cohorts.AuditAsync(http, "cohort_outcomes", query, ct);
         return TypedResults.Ok(new CohortOutcomesResponse(spec.Measure.Definition.Key, spec.Window.Week, cohorts.Threshold,
             "treatment cycle (a patient may contribute several)", aggregate.Summarise(cohorts.Threshold)));
@@ -176,11 +172,7 @@ public static class CohortsApi
         {
             return Problems.Invalid(errors);
         }
-        var aggregate = new CohortAggregate();
-        await foreach (var cycle in cohorts.CyclesAsync(spec, ct))
-        {
-            aggregate.Add(cycle);
-        }
+        var aggregate = await cohorts.AggregateAsync(spec, ct);
         await cohorts.AuditAsync(http, "cohort_duration", query, ct);
         return TypedResults.Ok(new DurationResponse(spec.Measure.Definition.Key, cohorts.Threshold, aggregate.Duration(cohorts.Threshold, _curveWeeks)));
     }
@@ -348,6 +340,17 @@ public sealed class CohortService(
                 yield return cycle;
             }
         }
+    }
+
+    /// <summary>The whole cohort in one aggregate, read one patient at a time.</summary>
+    public async Task<CohortAggregate> AggregateAsync(CohortSpec spec, CancellationToken ct)
+    {
+        var aggregate = new CohortAggregate();
+        await foreach (var cycle in CyclesAsync(spec, ct))
+        {
+            aggregate.Add(cycle);
+        }
+        return aggregate;
     }
 
     public async Task AuditAsync(HttpContext http, string action, object filters, CancellationToken ct)

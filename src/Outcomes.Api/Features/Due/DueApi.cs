@@ -54,9 +54,8 @@ public static class DueApi
         HttpContext http, Database db, DueSql sql, PatientAccess access, AuditLog audit, TimeProvider clock, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct);
-        if (await access.SiteIfVisibleAsync(connection, CurrentUser.From(http.User), patientId, ct) is null)
+        if (await access.SiteOrRefuseAsync(connection, CurrentUser.From(http.User), patientId, AuditActions.Read, "due", ct) is null)
         {
-            await access.AuditRefusalAsync(connection, AuditActions.Read, "due", patientId, ct);
             return Problems.NotFound("patient");
         }
         var today = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);

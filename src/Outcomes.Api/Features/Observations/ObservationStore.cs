@@ -99,20 +99,14 @@ public sealed class ObservationStore(Database db, ObservationSql sql, PatientAcc
     public async Task<bool> IsVisibleAsync(CurrentUser user, long patientId, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct);
-        if (await access.SiteIfVisibleAsync(connection, user, patientId, ct) is not null)
-        {
-            return true;
-        }
-        await access.AuditRefusalAsync(connection, AuditActions.Create, Resource, patientId, ct);
-        return false;
+        return await access.SiteOrRefuseAsync(connection, user, patientId, AuditActions.Create, Resource, ct) is not null;
     }
 
     public async Task<SubmitResult> SubmitAsync(CurrentUser user, long patientId, NewObservation o, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct);
-        if (await access.SiteIfVisibleAsync(connection, user, patientId, ct) is null)
+        if (await access.SiteOrRefuseAsync(connection, user, patientId, AuditActions.Create, Resource, ct) is null)
         {
-            await access.AuditRefusalAsync(connection, AuditActions.Create, Resource, patientId, ct);
             return new SubmitResult(SubmitOutcome.NotFound);
         }
 

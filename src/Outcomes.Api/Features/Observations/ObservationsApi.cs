@@ -79,9 +79,8 @@ public static class ObservationsApi
         }
 
         await using var connection = await db.OpenAsync(ct);
-        if (await access.SiteIfVisibleAsync(connection, CurrentUser.From(http.User), patientId, ct) is null)
+        if (await access.SiteOrRefuseAsync(connection, CurrentUser.From(http.User), patientId, AuditActions.List, Resource, ct) is null)
         {
-            await access.AuditRefusalAsync(connection, AuditActions.List, Resource, patientId, ct);
             return Problems.NotFound("patient");
         }
         var limit = query.Limit ?? DefaultLimit;
@@ -112,9 +111,8 @@ public static class ObservationsApi
         HttpContext http, Database db, ObservationStore store, PatientAccess access, AuditLog audit, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct);
-        if (await access.SiteIfVisibleAsync(connection, CurrentUser.From(http.User), patientId, ct) is null)
+        if (await access.SiteOrRefuseAsync(connection, CurrentUser.From(http.User), patientId, AuditActions.Read, Resource, ct) is null)
         {
-            await access.AuditRefusalAsync(connection, AuditActions.Read, Resource, patientId, ct);
             return Problems.NotFound("patient");
         }
         var row = await store.FindAsync(connection, patientId, observationId, ct);
@@ -132,9 +130,8 @@ public static class ObservationsApi
         HttpContext http, Database db, ObservationSql sql, ObservationStore store, PatientAccess access, AuditLog audit, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct);
-        if (await access.SiteIfVisibleAsync(connection, CurrentUser.From(http.User), patientId, ct) is null)
+        if (await access.SiteOrRefuseAsync(connection, CurrentUser.From(http.User), patientId, AuditActions.Read, Resource, ct) is null)
         {
-            await access.AuditRefusalAsync(connection, AuditActions.Read, Resource, patientId, ct);
             return Problems.NotFound("patient");
         }
         var row = await store.FindAsync(connection, patientId, observationId, ct);
@@ -158,9 +155,8 @@ public static class ObservationsApi
         ObservationRow? target;
         await using (var connection = await db.OpenAsync(ct))
         {
-            if (await access.SiteIfVisibleAsync(connection, user, patientId, ct) is null)
+            if (await access.SiteOrRefuseAsync(connection, user, patientId, "mark_entered_in_error", Resource, ct) is null)
             {
-                await access.AuditRefusalAsync(connection, "mark_entered_in_error", Resource, patientId, ct);
                 return Problems.NotFound("patient");
             }
             target = await store.FindAsync(connection, patientId, observationId, ct);

@@ -178,9 +178,8 @@ public sealed class OutcomesReader(
     public async Task<TrendResult> TrendAsync(CurrentUser user, long patientId, string key, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct);
-        if (await access.SiteIfVisibleAsync(connection, user, patientId, ct) is null)
+        if (await access.SiteOrRefuseAsync(connection, user, patientId, AuditActions.Read, "trend", ct) is null)
         {
-            await access.AuditRefusalAsync(connection, AuditActions.Read, "trend", patientId, ct);
             return new TrendResult(null);
         }
         if (await measures.ResolveAsync(key, ct) is not { } measure)
@@ -209,9 +208,8 @@ public sealed class OutcomesReader(
     public async Task<OutcomesResponse?> OutcomesAsync(CurrentUser user, long patientId, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct);
-        if (await access.SiteIfVisibleAsync(connection, user, patientId, ct) is null)
+        if (await access.SiteOrRefuseAsync(connection, user, patientId, AuditActions.Read, "outcomes", ct) is null)
         {
-            await access.AuditRefusalAsync(connection, AuditActions.Read, "outcomes", patientId, ct);
             return null;
         }
         var sessions = await SessionsAsync(connection, patientId, ct);

@@ -27,9 +27,20 @@ public sealed class PatientAccess(Database database, PatientAccessSql sql, Audit
         return siteId is { } site && MayAccess(user, patientId, site) ? site : null;
     }
 
-    /// <summary>Records a refused or unknown patient id in the audit trail.</summary>
-    public Task AuditRefusalAsync(IDbConnection connection, string action, string resourceType, long patientId, CancellationToken ct) =>
-        audit.AppendAsync(connection, action, resourceType, patientId, patientId, ct, outcome: AuditOutcomes.NotFound);
+    /// <summary>
+    /// The patient's site when <paramref name="user"/> may see the patient; otherwise null, and the
+    /// refused (or unknown) patient id is recorded in the audit trail.
+    /// </summary>
+    public async Task<long?> SiteOrRefuseAsync(
+        IDbConnection connection, CurrentUser user, long patientId, string action, string resourceType, CancellationToken ct)
+    {
+        if (await SiteIfVisibleAsync(connection, user, patientId, ct) is { } site)
+        {
+            return site;
+        }
+        await audit.AppendAsync(connection, action, resourceType, patientId, patientId, ct, outcome: AuditOutcomes.NotFound);
+        return null;
+    }
 
     public static bool MayAccess(CurrentUser user, long patientId, long patientSiteId) => user.Role switch
     {

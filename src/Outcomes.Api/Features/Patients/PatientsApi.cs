@@ -257,9 +257,8 @@ public static class PatientsApi
         CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct);
-        if (await access.SiteIfVisibleAsync(connection, CurrentUser.From(http.User), patientId, ct) is null)
+        if (await access.SiteOrRefuseAsync(connection, CurrentUser.From(http.User), patientId, AuditActions.Read, Resource, ct) is null)
         {
-            await access.AuditRefusalAsync(connection, AuditActions.Read, Resource, patientId, ct);
             return Problems.NotFound(Resource);
         }
         var row = await connection.QuerySingleAsync<PatientRow>(db.Command(sql.ById, new { Id = patientId }, ct));

@@ -137,9 +137,8 @@ public static class TreatmentSessionsApi
     {
         var user = CurrentUser.From(http.User);
         await using var connection = await db.OpenAsync(ct);
-        if (await access.SiteIfVisibleAsync(connection, user, patientId, ct) is not { } patientSite)
+        if (await access.SiteOrRefuseAsync(connection, user, patientId, AuditActions.Create, Resource, ct) is not { } patientSite)
         {
-            await access.AuditRefusalAsync(connection, AuditActions.Create, Resource, patientId, ct);
             return Problems.NotFound("patient");
         }
 
@@ -195,9 +194,8 @@ public static class TreatmentSessionsApi
         HttpContext http, Database db, TreatmentSessionSql sql, PatientAccess access, AuditLog audit, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct);
-        if (await access.SiteIfVisibleAsync(connection, CurrentUser.From(http.User), patientId, ct) is null)
+        if (await access.SiteOrRefuseAsync(connection, CurrentUser.From(http.User), patientId, AuditActions.List, Resource, ct) is null)
         {
-            await access.AuditRefusalAsync(connection, AuditActions.List, Resource, patientId, ct);
             return Problems.NotFound("patient");
         }
         var rows = (await connection.QueryAsync<SessionRow>(db.Command(sql.ByPatient, new { PatientId = patientId }, ct))).ToList();
@@ -212,9 +210,8 @@ public static class TreatmentSessionsApi
         HttpContext http, Database db, TreatmentSessionSql sql, PatientAccess access, AuditLog audit, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct);
-        if (await access.SiteIfVisibleAsync(connection, CurrentUser.From(http.User), patientId, ct) is null)
+        if (await access.SiteOrRefuseAsync(connection, CurrentUser.From(http.User), patientId, AuditActions.Read, Resource, ct) is null)
         {
-            await access.AuditRefusalAsync(connection, AuditActions.Read, Resource, patientId, ct);
             return Problems.NotFound("patient");
         }
         var row = await connection.QuerySingleOrDefaultAsync<SessionRow>(
