@@ -178,6 +178,26 @@ public abstract class CohortsTests(DatabaseProvider provider) : ApiTestBase(prov
     }
 
     [SkippableFact]
+    public async Task RatesOnlyReading_GivesTheSameRatesAsReadingEverything()
+    {
+        _threshold = 0;
+        await Outcomes.Api.Features.DemoData.DemoDataCommand.GenerateAsync(
+            App.Services.GetRequiredService<Database>(), TimeProvider.System, 150, seed: 5, CancellationToken.None);
+        using var scope = App.Services.CreateScope();
+        var cohorts = scope.ServiceProvider.GetRequiredService<CohortService>();
+
+        foreach (var week in new[] { 2, 6, 12, 24 })
+        {
+            var (spec, _) = await cohorts.ParseAsync(new CohortQuery(null, null, null, null, null, null, null, null, null, null, null, null, null, null, week), default);
+            var windowed = (await cohorts.AggregateAsync(spec!, default, ratesOnly: true)).Summarise(0);
+            var full = (await cohorts.AggregateAsync(spec!, default)).Summarise(0);
+
+            Assert.Equal(JsonSerializer.Serialize(full), JsonSerializer.Serialize(windowed));
+            Assert.True(full.WithValue.Cycles > 100, $"week {week}: a real cohort ({full.WithValue.Cycles} cycles with a value)");
+        }
+    }
+
+    [SkippableFact]
     public async Task EveryCall_IsAudited_WithItsFilters()
     {
         await App.Auditor().GetAsync("/api/v1/cohorts/outcomes?guidance=emg&week=6");

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using Dapper;
 using Outcomes.Api.Data;
@@ -43,6 +44,29 @@ public sealed class CohortSql(SqlDialect dialect) : SqlTexts(dialect)
           AND (@Qualifier IS NULL OR o.qualifier = @Qualifier) AND (@BodySide IS NULL OR o.body_side = @BodySide)
           AND o.value IS NOT NULL AND {Current}
         ORDER BY o.patient_id, o.answered_at;
+        """;
+
+    /// <summary>
+    /// For response rates only: the measure's values in each session's baseline window or in its
+    /// follow-up window, found from the sessions by index range (a few rows per session instead of
+    /// every weekly score). Onset, loss and duration need them all (<see cref="Points"/>).
+    /// </summary>
+    public string WindowPoints { get; } = $"""
+        SELECT w.patient_id, {dialect.UtcDay("w.answered_at")} AS day, w.value
+        FROM ({Range(dialect, "BaselineFrom", "BaselineUntil")} UNION {Range(dialect, "WindowFrom", "WindowUntil")}) w
+        WHERE (@Qualifier IS NULL OR w.qualifier = @Qualifier) AND (@BodySide IS NULL OR w.body_side = @BodySide)
+          AND w.value IS NOT NULL AND w.entered_in_error = 0
+          AND NOT EXISTS (SELECT 1 FROM observation s WHERE s.supersedes_id = w.id)
+        ORDER BY w.patient_id, w.answered_at;
+        """;
+
+    /// <summary>The measure's rows in one day range around each cohort session, by index range seek from the session.</summary>
+    private static string Range(SqlDialect dialect, string from, string until) => $"""
+        SELECT o.id, o.patient_id, o.answered_at, o.value, o.qualifier, o.body_side, o.entered_in_error
+        FROM treatment_session t
+        {dialect.DrivingJoin} observation o ON o.patient_id = t.patient_id AND o.kind = @Kind AND o.code = @Code
+            AND o.answered_at >= {dialect.AddDays("t.session_date", from)} AND o.answered_at < {dialect.AddDays("t.session_date", until)}
+        WHERE t.patient_id {InCohort}
         """;
 
     public string SideEffects { get; } = $"""
@@ -98,8 +122,11 @@ internal sealed class CohortSideEffectRow
 /// </summary>
 public sealed class CohortReader(Database db, CohortSql sql)
 {
+    /// <param name="windows">When given, only the values in each session's baseline window and this
+    /// follow-up window are read: enough for response rates, a fraction of the rows.</param>
     public async IAsyncEnumerable<PatientHistory> ReadAsync(
-        CohortFilter filter, MeasureSource measure, [EnumeratorCancellation] CancellationToken ct)
+        CohortFilter filter, MeasureSource measure, (BaselineRule Baseline, FollowUpWindow Window)? windows,
+        [EnumeratorCancellation] CancellationToken ct)
     {
         var patientParameters = new
         {
@@ -107,7 +134,7 @@ public sealed class CohortReader(Database db, CohortSql sql)
             Sex = filter.Sex is { } sex ? EnumCode<Sex>.Of(sex) : null,
             Condition = filter.Condition is { } c ? EnumCode<Condition>.Of(c) : null,
         };
-        var pointParameters = new
+        var pointParameters = new DynamicParameters(new
         {
             patientParameters.SiteId,
             patientParameters.Sex,
@@ -116,7 +143,15 @@ public sealed class CohortReader(Database db, CohortSql sql)
             measure.Code,
             measure.Qualifier,
             measure.BodySide,
-        };
+        });
+        if (windows is var (baseline, window))
+        {
+            // Half-open day ranges: [session - baseline days, session + 1) and [window start, window end + 1).
+            Days(pointParameters, "BaselineFrom", -baseline.WindowDays);
+            Days(pointParameters, "BaselineUntil", 1);
+            Days(pointParameters, "WindowFrom", window.Week * 7 - window.EarlyDays);
+            Days(pointParameters, "WindowUntil", window.Week * 7 + window.LateDays + 1);
+        }
 
         await using var c1 = await db.OpenAsync(ct);
         await using var c2 = await db.OpenAsync(ct);
@@ -125,7 +160,7 @@ public sealed class CohortReader(Database db, CohortSql sql)
         await using var c5 = await db.OpenAsync(ct);
         await using var conditions = new Merge<CohortConditionRow>(c2.QueryUnbufferedAsync<CohortConditionRow>(sql.Conditions, patientParameters, commandTimeout: db.CommandTimeoutSeconds), r => r.PatientId, ct);
         await using var sessions = new Merge<CohortSessionRow>(c3.QueryUnbufferedAsync<CohortSessionRow>(sql.Sessions, patientParameters, commandTimeout: db.CommandTimeoutSeconds), r => r.PatientId, ct);
-        await using var points = new Merge<CohortPointRow>(c4.QueryUnbufferedAsync<CohortPointRow>(sql.Points, pointParameters, commandTimeout: db.CommandTimeoutSeconds), r => r.PatientId, ct);
+        await using var points = new Merge<CohortPointRow>(c4.QueryUnbufferedAsync<CohortPointRow>(windows is null ? sql.Points : sql.WindowPoints, pointParameters, commandTimeout: db.CommandTimeoutSeconds), r => r.PatientId, ct);
         await using var effects = new Merge<CohortSideEffectRow>(c5.QueryUnbufferedAsync<CohortSideEffectRow>(sql.SideEffects, patientParameters, commandTimeout: db.CommandTimeoutSeconds), r => r.PatientId, ct);
 
         await foreach (var p in c1.QueryUnbufferedAsync<CohortPatientRow>(sql.Patients, patientParameters, commandTimeout: db.CommandTimeoutSeconds).WithCancellation(ct))
@@ -139,6 +174,12 @@ public sealed class CohortReader(Database db, CohortSql sql)
                 [.. (await points.TakeAsync(p.Id)).Select(r => new Point(r.Day, r.Value))],
                 [.. (await effects.TakeAsync(p.Id)).Select(r => new SideEffectReport(r.Day, r.Serious))]);
         }
+    }
+
+    private static void Days(DynamicParameters parameters, string name, int days)
+    {
+        parameters.Add($"{name}Modifier", string.Create(CultureInfo.InvariantCulture, $"{days:+0;-0;+0} days"));
+        parameters.Add($"{name}Days", days);
     }
 
     /// <summary>An ordered stream read in step with the patient stream.</summary>
