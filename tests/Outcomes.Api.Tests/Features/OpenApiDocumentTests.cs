@@ -25,7 +25,10 @@ public sealed class OpenApiDocumentTests : ApiTestBase
 
         if (Environment.GetEnvironmentVariable("OUTCOMES_UPDATE_OPENAPI") == "1")
         {
-            await File.WriteAllTextAsync(CommittedPath, served);
+            // Written aside and moved into place: the authorization matrix reads this file in parallel.
+            var staging = CommittedPath + ".tmp";
+            await File.WriteAllTextAsync(staging, served);
+            File.Move(staging, CommittedPath, overwrite: true);
         }
 
         Assert.True(File.Exists(CommittedPath), $"{CommittedPath} is missing; run OUTCOMES_UPDATE_OPENAPI=1 dotnet test.");
