@@ -80,7 +80,7 @@ public sealed class RateLimitTests() : ApiTestBase(DatabaseProvider.Sqlite)
     protected override IReadOnlyDictionary<string, string?>? Settings => new Dictionary<string, string?>
     {
         ["RateLimiting:PermitLimit"] = "3",
-        ["RateLimiting:WindowSeconds"] = "60",
+        ["RateLimiting:WindowSeconds"] = "3600", // one window for the whole test: no reset between its requests
     };
 
     [SkippableFact]
