@@ -31,7 +31,7 @@ for n in "${sizes[@]}"; do
   echo "   pain scores: $(sqlite3 "$db" "SELECT COUNT(*) FROM observation WHERE kind = 'painScore'"), cycles: $(sqlite3 "$db" "SELECT COUNT(*) FROM treatment_session")"
 
   ASPNETCORE_ENVIRONMENT=Development ASPNETCORE_URLS="http://127.0.0.1:$port" Database__SqlitePath="$db" \
-    Logging__LogLevel__Default=Warning Cohorts__PseudonymSecret=bench-secret-bench-secret-bench-secret-01 \
+    Logging__LogLevel__Default=Warning RateLimiting__PermitLimit=1000000 Cohorts__PseudonymSecret=bench-secret-bench-secret-bench-secret-01 \
     dotnet run -c Release --no-build --no-launch-profile --project src/Outcomes.Api >/dev/null 2>&1 &
   server=$!
   for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null && break; sleep 0.5; done

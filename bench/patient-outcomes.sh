@@ -34,7 +34,7 @@ for n in "${sizes[@]}"; do
   echo "== $n patients: generated in ${generated}s, $(du -h "$db" | cut -f1) database; patient $patient has $scores weekly pain scores"
 
   ASPNETCORE_ENVIRONMENT=Development ASPNETCORE_URLS="http://127.0.0.1:$port" Database__SqlitePath="$db" \
-    Logging__LogLevel__Default=Warning \
+    Logging__LogLevel__Default=Warning RateLimiting__PermitLimit=1000000 \
     dotnet run -c Release --no-build --no-launch-profile --project src/Outcomes.Api >"$work/server.log" 2>&1 &
   server=$!
   for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null && break; sleep 0.5; done

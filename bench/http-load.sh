@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# HTTP load with wrk on a 1,000-patient demo database: start-up time to ready, then POST of new
+# weekly pain scores (each request a new submission) at 1, 10 and 64 connections, beside
+# /health/live as the ceiling. Client and service share the machine's cores.
+# Usage: bash bench/http-load.sh [patients]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need() { command -v "$1" >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null; }; }
+need wrk wrk
+need sqlite3 sqlite3
+
+patients=${1:-1000}
+port=5304
+duration=${DURATION:-10s}
+work=$(mktemp -d)
+trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+dotnet build -c Release src/Outcomes.Api -v quiet -nologo >/dev/null
+db="$work/outcomes.db"
+Database__SqlitePath="$db" dotnet run -c Release --no-build --project src/Outcomes.Api -- demo-data --patients "$patients" >/dev/null
+patient=$(sqlite3 "$db" "SELECT id FROM patient ORDER BY id LIMIT 1")
+token=$(dotnet user-jwts create --project src/Outcomes.Api --role patient --claim "patient_id=$patient" -o token | tail -1)
+answered=$(date -u -d '1 hour ago' +%Y-%m-%dT%H:%M:%SZ)
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(date -u +%F); commit $(git rev-parse --short HEAD); $patients patients"
+
+start=$(date +%s%N)
+ASPNETCORE_ENVIRONMENT=Development ASPNETCORE_URLS="http://127.0.0.1:$port" Database__SqlitePath="$db" \
+  Logging__LogLevel__Default=Warning RateLimiting__PermitLimit=1000000 \
+  bash -c 'cd src/Outcomes.Api && exec dotnet bin/Release/net10.0/Outcomes.Api.dll' >"$work/server.log" 2>&1 &
+server=$!
+for _ in $(seq 1 1500); do curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null && break; sleep 0.02; done
+curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null || { echo "the service did not start:"; cat "$work/server.log"; exit 1; }
+echo "start-up to /health/ready on an existing database: $(( ($(date +%s%N) - start) / 1000000 )) ms"
+
+before=$(sqlite3 "$db" "SELECT COUNT(*) FROM observation")
+for c in 1 10 64; do
+  threads=$([ "$c" -eq 1 ] && echo 1 || echo 2)
+  for target in live post; do
+    if [ "$target" = live ]; then
+      result=$(wrk -t"$threads" -c"$c" -d"$duration" --latency "http://127.0.0.1:$port/health/live")
+      label="/health/live"
+    else
+      result=$(wrk -t"$threads" -c"$c" -d"$duration" --latency -H "Authorization: Bearer $token" \
+        -s bench/post-pain-score.lua "http://127.0.0.1:$port/api/v1/patients/$patient/pain-scores" -- "$answered")
+      label="POST pain-scores"
+    fi
+    printf '%-18s c=%-3s %10s req/s  p50 %-9s p99 %-9s %s\n' "$label" "$c" \
+      "$(echo "$result" | awk '/Requests\/sec/ {print $2}')" \
+      "$(echo "$result" | awk '$1 == "50%" {print $2}')" "$(echo "$result" | awk '$1 == "99%" {print $2}')" \
+      "$(echo "$result" | awk '/Non-2xx/ {print "non-2xx: " $NF}')"
+  done
+done
+echo "pain scores stored during the run: $(( $(sqlite3 "$db" "SELECT COUNT(*) FROM observation") - before ))"
