@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using Dapper;
 using Outcomes.Api.Data;
+using Outcomes.Api.Features.Observations;
 using Outcomes.Api.Features.PatientOutcomes;
 using Outcomes.Core.Clinic;
 using Outcomes.Core.Cohorts;
@@ -19,7 +20,7 @@ public sealed class CohortSql(SqlDialect dialect) : SqlTexts(dialect)
         AND EXISTS (SELECT 1 FROM treatment_session t0 WHERE t0.patient_id = p.id)
         """;
 
-    private const string Current = "o.entered_in_error = 0 AND NOT EXISTS (SELECT 1 FROM observation s WHERE s.supersedes_id = o.id)";
+    private const string Current = ObservationSql.IsCurrent;
 
     public string Patients { get; } = $"SELECT p.id, p.site_id, p.sex, p.birth_year FROM patient p WHERE {PatientFilter} ORDER BY p.id;";
 

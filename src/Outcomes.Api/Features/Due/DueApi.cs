@@ -3,6 +3,7 @@ using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Outcomes.Api.Data;
 using Outcomes.Api.Features.Audit;
+using Outcomes.Api.Features.Observations;
 using Outcomes.Api.Features.Patients;
 using Outcomes.Api.Infrastructure;
 using Outcomes.Core.Clinic;
@@ -21,12 +22,11 @@ public sealed class DueSql(SqlDialect dialect) : SqlTexts(dialect)
 
     public string LatestSession { get; } = "SELECT MAX(session_date) FROM treatment_session WHERE patient_id = @Id;";
 
-    public string Answered { get; } = """
+    public string Answered { get; } = $"""
         SELECT o.kind, o.code, o.answered_at
         FROM observation o
         WHERE o.patient_id = @Id AND o.kind IN ('painScore', 'questionnaire') AND o.answered_at >= @From
-          AND o.entered_in_error = 0
-          AND NOT EXISTS (SELECT 1 FROM observation s WHERE s.supersedes_id = o.id);
+          AND {ObservationSql.IsCurrent};
         """;
 }
 

@@ -14,6 +14,13 @@ namespace Outcomes.Api.Features.Observations;
 
 public sealed class ObservationSql(SqlDialect dialect) : SqlTexts(dialect)
 {
+    /// <summary>
+    /// The one definition of a current version, for an observation aliased <c>o</c>: not an
+    /// entered-in-error mark, and not superseded by a later version.
+    /// </summary>
+    public const string IsCurrent =
+        "o.entered_in_error = 0 AND NOT EXISTS (SELECT 1 FROM observation s WHERE s.supersedes_id = o.id)";
+
     private const string Columns = """
         o.id, o.patient_id, o.kind, o.code, o.instrument_version, o.value, o.qualifier, o.body_side, o.onset_on, o.serious,
         o.detail, o.answered_at, o.answered_offset_min, o.received_at, o.submission_id, o.payload_hash, o.recorded_role,
@@ -43,8 +50,7 @@ public sealed class ObservationSql(SqlDialect dialect) : SqlTexts(dialect)
           AND (@From IS NULL OR o.answered_at >= @From)
           AND (@To IS NULL OR o.answered_at < @To)
           AND (@AfterAt IS NULL OR o.answered_at > @AfterAt OR (o.answered_at = @AfterAt AND o.id > @AfterId))
-          AND o.entered_in_error = 0
-          AND NOT EXISTS (SELECT 1 FROM observation s WHERE s.supersedes_id = o.id)
+          AND {IsCurrent}
         ORDER BY o.answered_at, o.id
         {dialect.Limit("@Take")};
         """;

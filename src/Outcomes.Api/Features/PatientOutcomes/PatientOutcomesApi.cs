@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Outcomes.Api.Data;
 using Outcomes.Api.Features.Audit;
+using Outcomes.Api.Features.Observations;
 using Outcomes.Api.Features.Patients;
 using Outcomes.Api.Infrastructure;
 using Outcomes.Core.Clinic;
@@ -45,9 +46,7 @@ public sealed class PatientOutcomesSql(SqlDialect dialect) : SqlTexts(dialect)
     public string Sessions { get; } =
         "SELECT id, session_date, product, guidance, total_units FROM treatment_session WHERE patient_id = @PatientId ORDER BY session_date, id;";
 
-    private const string Current = """
-        o.entered_in_error = 0 AND NOT EXISTS (SELECT 1 FROM observation s WHERE s.supersedes_id = o.id)
-        """;
+    private const string Current = ObservationSql.IsCurrent;
 
     public string MeasurePoints { get; } = $"""
         SELECT o.answered_at, o.value

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Outcomes.Api.Data;
 using Outcomes.Api.Features.Audit;
+using Outcomes.Api.Features.Observations;
 using Outcomes.Api.Features.Patients;
 using Outcomes.Api.Infrastructure;
 using Outcomes.Core.Clinic;
@@ -34,9 +35,7 @@ public sealed class PatientSummarySql(SqlDialect dialect) : SqlTexts(dialect)
     public string Sessions { get; } =
         "SELECT patient_id, session_date FROM treatment_session WHERE patient_id IN @Ids ORDER BY patient_id, session_date;";
 
-    private const string Current = """
-        o.entered_in_error = 0 AND NOT EXISTS (SELECT 1 FROM observation s WHERE s.supersedes_id = o.id)
-        """;
+    private const string Current = ObservationSql.IsCurrent;
 
     public string LatestPain { get; } = $"""
         SELECT patient_id, answered_at, value FROM (

@@ -5,6 +5,7 @@ using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Outcomes.Api.Data;
 using Outcomes.Api.Features.Audit;
+using Outcomes.Api.Features.Observations;
 using Outcomes.Api.Infrastructure;
 using Outcomes.Core.Clinic;
 using Outcomes.Core.Validation;
@@ -71,10 +72,7 @@ public sealed class PatientSql(SqlDialect dialect) : SqlTexts(dialect)
     public string ConditionsOf { get; } =
         "SELECT patient_id, condition FROM patient_condition WHERE patient_id IN @Ids ORDER BY patient_id, condition;";
 
-    private const string CurrentSerious = """
-        o.kind = 'sideEffect' AND o.serious = 1 AND o.entered_in_error = 0
-        AND NOT EXISTS (SELECT 1 FROM observation s WHERE s.supersedes_id = o.id)
-        """;
+    private const string CurrentSerious = $"o.kind = 'sideEffect' AND o.serious = 1 AND {ObservationSql.IsCurrent}";
 
     public string SeriousSideEffectsOf { get; } = $"""
         SELECT o.patient_id, COUNT(*) AS serious_count, MAX(o.answered_at) AS latest_at
