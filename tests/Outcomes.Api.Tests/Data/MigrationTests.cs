@@ -49,7 +49,7 @@ public abstract class MigrationTests(DatabaseProvider provider) : ApiTestBase(pr
         var session = await App.Practitioner(siteId).PostAsync($"/api/v1/patients/{patientId}/treatment-sessions",
             System.Net.Http.Json.JsonContent.Create(new
             {
-                sessionDate = "2025-02-01", practitionerId, product = "incobotulinumtoxinA", guidance = "ultrasound",
+                submissionId = Guid.NewGuid(), sessionDate = "2025-02-01", practitionerId, product = "incobotulinumtoxinA", guidance = "ultrasound",
                 dilutionUnitsPerMl = 50, injectionSites = new[] { new { muscle = "piriformis", side = "right", units = 25 } },
             }));
         Assert.Equal(System.Net.HttpStatusCode.Created, session.StatusCode);

@@ -52,7 +52,7 @@ public abstract class CohortsTests(DatabaseProvider provider) : ApiTestBase(prov
             var patient = App.Patient(patientId);
             var session = await practitioner.PostAsJsonAsync($"/api/v1/patients/{patientId}/treatment-sessions", new
             {
-                sessionDate = "2025-03-03", practitionerId, product = "onabotulinumtoxinA", guidance, dilutionUnitsPerMl = 50,
+                submissionId = Guid.NewGuid(), sessionDate = "2025-03-03", practitionerId, product = "onabotulinumtoxinA", guidance, dilutionUnitsPerMl = 50,
                 injectionSites = new[] { new { muscle = "upper_trapezius", side = "left", units = 40 } },
             }, OutcomesApp.Json);
             Assert.Equal(HttpStatusCode.Created, session.StatusCode);

@@ -27,7 +27,7 @@ public abstract class DueTests(DatabaseProvider provider) : ApiTestBase(provider
         // Session 2025-01-22: week 6 is 2025-03-05, its window 2025-03-02 .. 2025-03-12.
         var session = await App.Practitioner(siteId).PostAsJsonAsync($"/api/v1/patients/{patientId}/treatment-sessions", new
         {
-            sessionDate = "2025-01-22", practitionerId, product = "onabotulinumtoxinA", guidance = "palpation", dilutionUnitsPerMl = 50,
+            submissionId = Guid.NewGuid(), sessionDate = "2025-01-22", practitionerId, product = "onabotulinumtoxinA", guidance = "palpation", dilutionUnitsPerMl = 50,
             injectionSites = new[] { new { muscle = "upper_trapezius", side = "left", units = 20 } },
         }, OutcomesApp.Json);
         Assert.Equal(HttpStatusCode.Created, session.StatusCode);

@@ -31,7 +31,7 @@ public abstract class PatientOutcomesTests(DatabaseProvider provider) : ApiTestB
     {
         var response = await f.Practitioner.PostAsJsonAsync(f.PathOf("treatment-sessions"), new
         {
-            sessionDate = date, practitionerId = f.PractitionerId, product = "onabotulinumtoxinA", guidance = "emg", dilutionUnitsPerMl = 50,
+            submissionId = Guid.NewGuid(), sessionDate = date, practitionerId = f.PractitionerId, product = "onabotulinumtoxinA", guidance = "emg", dilutionUnitsPerMl = 50,
             injectionSites = new[] { new { muscle = "upper_trapezius", side = "left", units = 25 } },
         }, OutcomesApp.Json);
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);

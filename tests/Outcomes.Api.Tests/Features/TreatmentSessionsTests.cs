@@ -12,8 +12,11 @@ public abstract class TreatmentSessionsTests(DatabaseProvider provider) : ApiTes
 
     public sealed class OnSqlServer() : TreatmentSessionsTests(DatabaseProvider.SqlServer);
 
-    private static object Session(long practitionerId, string date, params object[] sites) => new
+    private static object Session(long practitionerId, string date, params object[] sites) => Session(Guid.NewGuid(), practitionerId, date, sites);
+
+    private static object Session(Guid submissionId, long practitionerId, string date, params object[] sites) => new
     {
+        submissionId,
         sessionDate = date,
         practitionerId,
         product = "onabotulinumtoxinA",
@@ -43,6 +46,29 @@ public abstract class TreatmentSessionsTests(DatabaseProvider provider) : ApiTes
         Assert.Equal(3, session.GetProperty("injectionSites").GetArrayLength());
         Assert.Equal(12.5m, session.GetProperty("injectionSites")[2].GetProperty("units").GetDecimal());
         Assert.Equal(1, await App.CountAuditAsync("create", "treatment_session", patientId));
+    }
+
+    [SkippableFact]
+    public async Task RetriedSession_IsRecordedOnce_AndADifferentBodyUnderTheSameIdIs409()
+    {
+        var siteId = await App.CreateSiteAsync();
+        var practitionerId = await App.CreatePractitionerAsync(siteId);
+        var patientId = await App.CreatePatientAsync(siteId);
+        var client = App.Practitioner(siteId);
+        var id = Guid.NewGuid();
+        var path = $"/api/v1/patients/{patientId}/treatment-sessions";
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ =>
+            client.PostAsJsonAsync(path, Session(id, practitionerId, "2025-02-01", Site("upper_trapezius", "left", 20m)), OutcomesApp.Json)));
+        var changed = await client.PostAsJsonAsync(path, Session(id, practitionerId, "2025-02-01", Site("upper_trapezius", "left", 25m)), OutcomesApp.Json);
+
+        Assert.Single(responses, r => r.StatusCode == HttpStatusCode.Created);
+        Assert.All(responses.Where(r => r.StatusCode != HttpStatusCode.Created), r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        var ids = await Task.WhenAll(responses.Select(async r => (await r.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64()));
+        Assert.Single(ids.Distinct());
+        await ProblemAssert.IsProblem(changed, HttpStatusCode.Conflict);
+        var counts = await App.CountRowsAsync();
+        Assert.Equal((1L, 1L), (counts["treatment_session"], counts["injection_site"]));
     }
 
     [SkippableFact]
@@ -92,7 +118,7 @@ public abstract class TreatmentSessionsTests(DatabaseProvider provider) : ApiTes
         var response = await App.Practitioner(siteId).PostAsJsonAsync($"/api/v1/patients/{patientId}/treatment-sessions", new { }, OutcomesApp.Json);
 
         await ProblemAssert.IsValidationProblem(response,
-            "dilutionUnitsPerMl", "guidance", "injectionSites", "practitionerId", "product", "sessionDate");
+            "dilutionUnitsPerMl", "guidance", "injectionSites", "practitionerId", "product", "sessionDate", "submissionId");
     }
 
     [SkippableFact]

@@ -102,7 +102,7 @@ public sealed class AuthorizationMatrixTests() : ApiTestBase(DatabaseProvider.Sq
         var otherSite = await App.CreateSiteAsync();
         var session = await PatientFixture.BodyAsync(await f.Practitioner.PostAsJsonAsync(f.PathOf("treatment-sessions"), new
         {
-            sessionDate = "2025-03-03", practitionerId = f.PractitionerId, product = "onabotulinumtoxinA", guidance = "emg", dilutionUnitsPerMl = 50,
+            submissionId = Guid.NewGuid(), sessionDate = "2025-03-03", practitionerId = f.PractitionerId, product = "onabotulinumtoxinA", guidance = "emg", dilutionUnitsPerMl = 50,
             injectionSites = new[] { new { muscle = "upper_trapezius", side = "left", units = 20 } },
         }, OutcomesApp.Json));
         var observation = await PatientFixture.BodyAsync(await f.PostAsync(f.Patient, "pain-scores", new

@@ -197,7 +197,7 @@ public sealed class LogPrivacyTests() : ApiTestBase(DatabaseProvider.Sqlite)
         var submission = Guid.NewGuid();
         await App.Practitioner(siteId).PostAsJsonAsync($"/api/v1/patients/{patientId}/treatment-sessions", new
         {
-            sessionDate = "2025-02-01", practitionerId, product = "onabotulinumtoxinA", guidance = "emg", dilutionUnitsPerMl = 50,
+            submissionId = Guid.NewGuid(), sessionDate = "2025-02-01", practitionerId, product = "onabotulinumtoxinA", guidance = "emg", dilutionUnitsPerMl = 50,
             injectionSites = new[] { new { muscle = "upper_trapezius", side = "left", units = 20 } },
         }, OutcomesApp.Json);
         await patient.PostAsJsonAsync($"/api/v1/patients/{patientId}/pain-scores",

@@ -132,6 +132,8 @@ public static class DemoDataCommand
                     TotalUnits = SessionRules.TotalUnits(sites),
                     CreatedAt = now,
                     CreatedBy = Actor,
+                    SubmissionId = (string?)null, // generated, not submitted: nothing to retry
+                    PayloadHash = (string?)null,
                 }, ct, tx));
                 await connection.ExecuteAsync(db.Command(sessionSql.InsertSite, sites.Select(s => new
                 {
