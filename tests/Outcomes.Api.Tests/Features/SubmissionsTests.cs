@@ -37,6 +37,37 @@ public abstract class SubmissionsTests(DatabaseProvider provider) : ApiTestBase(
     }
 
     [SkippableFact]
+    public async Task CreatedAnswer_EqualsWhatIsReadBack_ForEveryKind()
+    {
+        var f = await PatientFixture.CreateAsync(App);
+        var created = new List<HttpResponseMessage>
+        {
+            await f.PostAsync(f.Patient, "pain-scores", Pain(Guid.NewGuid(), 7)),
+            await f.PostAsync(f.Patient, "questionnaire-responses", new
+            {
+                submissionId = Guid.NewGuid(), answeredAt = "2025-02-01T10:00:00-05:00", instrument = "hit6", version = "1",
+                answers = Enumerable.Range(1, 6).Select(i => new { item = $"hit6_{i}", option = "sometimes" }),
+            }),
+            await f.PostAsync(f.Practitioner, "range-of-motion", new
+            {
+                submissionId = Guid.NewGuid(), answeredAt = "2025-02-01T10:00:00Z", movement = "cervical_rotation_left", degrees = 61.5m, method = "goniometer",
+            }),
+            await f.PostAsync(f.Patient, "side-effects", new
+            {
+                submissionId = Guid.NewGuid(), answeredAt = "2025-02-03T10:00:00Z", effect = "other", severity = "mild", onsetOn = "2025-02-02", note = "itch",
+            }),
+        };
+
+        foreach (var response in created)
+        {
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            var answered = await response.Content.ReadAsStringAsync();
+            var read = await f.Patient.GetStringAsync(response.Headers.Location);
+            Assert.Equal(read, answered);
+        }
+    }
+
+    [SkippableFact]
     public async Task Retry_WithSameIdAndBody_ReturnsTheOriginal200()
     {
         var f = await PatientFixture.CreateAsync(App);

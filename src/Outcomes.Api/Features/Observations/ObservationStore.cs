@@ -117,7 +117,9 @@ public sealed class ObservationStore(Database db, ObservationSql sql, PatientAcc
         }
 
         var hash = o.PayloadHash();
-        if (await FindBySubmissionAsync(connection, patientId, o.SubmissionId, ct) is { } earlier)
+        // A retried amendment must find its first attempt before the "already amended" check would refuse it;
+        // a plain retry is caught by the unique index at insert, which saves every first attempt a read.
+        if (o.Amends is not null && await FindBySubmissionAsync(connection, patientId, o.SubmissionId, ct) is { } earlier)
         {
             return Replay(earlier, hash);
         }
@@ -151,7 +153,9 @@ public sealed class ObservationStore(Database db, ObservationSql sql, PatientAcc
             return new SubmitResult(SubmitOutcome.Invalid, Errors: errors);
         }
 
-        var now = clock.GetUtcNow();
+        // Milliseconds: what SQL Server's datetimeoffset(3) keeps, so the answer equals every later read.
+        var clockNow = clock.GetUtcNow();
+        var now = new DateTimeOffset(clockNow.Ticks - clockNow.Ticks % TimeSpan.TicksPerMillisecond, clockNow.Offset);
         await using var tx = await connection.BeginTransactionAsync(ct);
         long id;
         try
@@ -172,7 +176,31 @@ public sealed class ObservationStore(Database db, ObservationSql sql, PatientAcc
                     $"Observation {o.Amends} was amended by another request at the same time; amend the current version instead.");
         }
 
-        var stored = await connection.QuerySingleAsync<ObservationRow>(db.Command(sql.ById, new { Id = id, PatientId = patientId }, ct));
+        // What was just written, as a read would return it (a new version supersedes nothing yet).
+        var stored = new ObservationRow
+        {
+            Id = id,
+            PatientId = patientId,
+            Kind = EnumCode<ObservationKind>.Of(o.Kind),
+            Code = o.Code,
+            InstrumentVersion = o.InstrumentVersion,
+            Value = o.Value,
+            Qualifier = o.Qualifier,
+            BodySide = o.BodySide,
+            OnsetOn = o.OnsetOn,
+            Serious = o.Serious,
+            Detail = o.Detail is null ? null : JsonSerializer.Serialize(o.Detail, InstrumentJson.Options),
+            AnsweredAt = o.AnsweredAt.ToUniversalTime(),
+            AnsweredOffsetMin = (int)o.AnsweredAt.Offset.TotalMinutes,
+            ReceivedAt = now,
+            SubmissionId = o.SubmissionId.ToString("D"),
+            PayloadHash = hash,
+            RecordedRole = user.Role,
+            SupersedesId = o.Amends,
+            RootId = rootId,
+            EnteredInError = o.EnteredInError,
+            ChangeReason = o.Reason,
+        };
         return new SubmitResult(SubmitOutcome.Created, stored.ToResponse());
     }
 
