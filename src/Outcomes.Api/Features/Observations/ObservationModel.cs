@@ -85,7 +85,8 @@ public sealed record ObservationResponse(
 
 internal sealed class ObservationRow
 {
-    public long Id { get; init; }
+    /// <summary>Settable: a row about to be inserted learns its id from the insert.</summary>
+    public long Id { get; set; }
     public long PatientId { get; init; }
     public string Kind { get; init; } = "";
     public string Code { get; init; } = "";
@@ -101,6 +102,7 @@ internal sealed class ObservationRow
     public DateTimeOffset ReceivedAt { get; init; }
     public string SubmissionId { get; init; } = "";
     public string PayloadHash { get; init; } = "";
+    public string RecordedBy { get; init; } = "";
     public string RecordedRole { get; init; } = "";
     public long? SupersedesId { get; init; }
     public long? RootId { get; init; }

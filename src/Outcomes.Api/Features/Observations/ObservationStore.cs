@@ -157,13 +157,13 @@ public sealed class ObservationStore(Database db, ObservationSql sql, PatientAcc
         var clockNow = clock.GetUtcNow();
         var now = new DateTimeOffset(clockNow.Ticks - clockNow.Ticks % TimeSpan.TicksPerMillisecond, clockNow.Offset);
         await using var tx = await connection.BeginTransactionAsync(ct);
-        long id;
+        // What is written is also the answer: a new version supersedes nothing yet, so it reads back the same.
+        var stored = InsertParameters(user, patientId, o, hash, now, rootId);
         try
         {
-            id = await connection.ExecuteScalarAsync<long>(db.Command(sql.Insert,
-                InsertParameters(user, patientId, o, hash, now, rootId), ct, tx));
+            stored.Id = await connection.ExecuteScalarAsync<long>(db.Command(sql.Insert, stored, ct, tx));
             await audit.AppendAsync(connection, o.EnteredInError ? "mark_entered_in_error" : o.Amends is null ? AuditActions.Create : "amend",
-                Resource, id, patientId, ct, tx);
+                Resource, stored.Id, patientId, ct, tx);
             await tx.CommitAsync(ct);
         }
         catch (DbException e) when (db.Dialect.IsUniqueViolation(e))
@@ -176,46 +176,21 @@ public sealed class ObservationStore(Database db, ObservationSql sql, PatientAcc
                     $"Observation {o.Amends} was amended by another request at the same time; amend the current version instead.");
         }
 
-        // What was just written, as a read would return it (a new version supersedes nothing yet).
-        var stored = new ObservationRow
-        {
-            Id = id,
-            PatientId = patientId,
-            Kind = EnumCode<ObservationKind>.Of(o.Kind),
-            Code = o.Code,
-            InstrumentVersion = o.InstrumentVersion,
-            Value = o.Value,
-            Qualifier = o.Qualifier,
-            BodySide = o.BodySide,
-            OnsetOn = o.OnsetOn,
-            Serious = o.Serious,
-            Detail = o.Detail is null ? null : JsonSerializer.Serialize(o.Detail, InstrumentJson.Options),
-            AnsweredAt = o.AnsweredAt.ToUniversalTime(),
-            AnsweredOffsetMin = (int)o.AnsweredAt.Offset.TotalMinutes,
-            ReceivedAt = now,
-            SubmissionId = o.SubmissionId.ToString("D"),
-            PayloadHash = hash,
-            RecordedRole = user.Role,
-            SupersedesId = o.Amends,
-            RootId = rootId,
-            EnteredInError = o.EnteredInError,
-            ChangeReason = o.Reason,
-        };
         return new SubmitResult(SubmitOutcome.Created, stored.ToResponse());
     }
 
-    /// <summary>The parameters of <see cref="ObservationSql.Insert"/> and <see cref="ObservationSql.InsertIfAbsent"/>.</summary>
-    internal static object InsertParameters(CurrentUser user, long patientId, NewObservation o, string hash, DateTimeOffset now, long? rootId) => new
+    /// <summary>The row <see cref="ObservationSql.Insert"/> and <see cref="ObservationSql.InsertIfAbsent"/> write (their parameters).</summary>
+    internal static ObservationRow InsertParameters(CurrentUser user, long patientId, NewObservation o, string hash, DateTimeOffset now, long? rootId) => new()
     {
         PatientId = patientId,
         Kind = EnumCode<ObservationKind>.Of(o.Kind),
-        o.Code,
-        o.InstrumentVersion,
-        o.Value,
-        o.Qualifier,
-        o.BodySide,
-        o.OnsetOn,
-        o.Serious,
+        Code = o.Code,
+        InstrumentVersion = o.InstrumentVersion,
+        Value = o.Value,
+        Qualifier = o.Qualifier,
+        BodySide = o.BodySide,
+        OnsetOn = o.OnsetOn,
+        Serious = o.Serious,
         Detail = o.Detail is null ? null : JsonSerializer.Serialize(o.Detail, InstrumentJson.Options),
         AnsweredAt = o.AnsweredAt.ToUniversalTime(),
         AnsweredOffsetMin = (int)o.AnsweredAt.Offset.TotalMinutes,
@@ -226,7 +201,7 @@ public sealed class ObservationStore(Database db, ObservationSql sql, PatientAcc
         RecordedRole = user.Role,
         SupersedesId = o.Amends,
         RootId = rootId,
-        o.EnteredInError,
+        EnteredInError = o.EnteredInError,
         ChangeReason = o.Reason,
     };
 
