@@ -123,7 +123,7 @@ public static class AuditApi
             query.Action,
             Take = limit + 1,
         }, ct))).ToList();
-        var next = Trim(rows, limit);
+        var next = Paging.TrimToPage(rows, limit, r => (long?)r.Id);
         await audit.AppendAsync(connection, AuditActions.List, "audit_event", null, null, ct);
         return TypedResults.Ok(new Page<AuditEventResponse>([.. rows.Select(r => r.ToResponse())], next));
     }
@@ -146,19 +146,9 @@ public static class AuditApi
         var take = limit ?? Paging.DefaultLimit;
         var rows = (await connection.QueryAsync<AuditRow>(db.Command(sql.OfPatient,
             new { PatientId = patientId, After = after ?? 0, Take = take + 1 }, ct))).ToList();
-        var next = Trim(rows, take);
+        var next = Paging.TrimToPage(rows, take, r => (long?)r.Id);
         await audit.AppendAsync(connection, AuditActions.Read, "access_log", null, patientId, ct);
         return TypedResults.Ok(new Page<AccessLogEntry>(
             [.. rows.Select(r => new AccessLogEntry(r.OccurredAt, r.Actor, r.Role, r.Action, r.ResourceType, r.Outcome))], next));
-    }
-
-    private static long? Trim(List<AuditRow> rows, int limit)
-    {
-        if (rows.Count <= limit)
-        {
-            return null;
-        }
-        rows.RemoveAt(rows.Count - 1);
-        return rows[^1].Id;
     }
 }

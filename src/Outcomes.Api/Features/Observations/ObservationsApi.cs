@@ -95,12 +95,7 @@ public static class ObservationsApi
             AfterId = cursor?.Id ?? 0,
             Take = limit + 1,
         }, ct))).ToList();
-        string? next = null;
-        if (rows.Count > limit)
-        {
-            rows.RemoveAt(rows.Count - 1);
-            next = FormatCursor(rows[^1]);
-        }
+        var next = Paging.TrimToPage(rows, limit, FormatCursor);
         await audit.AppendAsync(connection, AuditActions.List, Resource, null, patientId, ct);
         return TypedResults.Ok(new ObservationPage([.. rows.Select(r => r.ToResponse())], next));
     }
@@ -162,15 +157,8 @@ public static class ObservationsApi
             target = await store.FindAsync(connection, patientId, observationId, ct);
         }
         var errors = new ValidationErrors();
-        if (errors.Required(request.SubmissionId, "submissionId"))
-        {
-            errors.Check(request.SubmissionId != Guid.Empty, "submissionId", "must not be the empty UUID");
-        }
-        if (errors.Required(request.Reason, "reason"))
-        {
-            errors.Check(request.Reason!.Length <= ObservationRules.MaxReasonLength && !request.Reason.Any(char.IsControl), "reason",
-                $"must be at most {ObservationRules.MaxReasonLength} characters without control characters");
-        }
+        SubmissionValidation.SubmissionId(errors, request.SubmissionId);
+        SubmissionValidation.Reason(errors, request.Reason);
         if (!errors.IsEmpty)
         {
             return Problems.Invalid(errors);

@@ -296,6 +296,25 @@ public static class SubmissionValidation
         });
     }
 
+    /// <summary>A client-generated submission id: required, and not the empty UUID.</summary>
+    public static void SubmissionId(ValidationErrors errors, Guid? submissionId)
+    {
+        if (errors.Required(submissionId, "submissionId"))
+        {
+            errors.Check(submissionId != Guid.Empty, "submissionId", "must not be the empty UUID");
+        }
+    }
+
+    /// <summary>Why a record is corrected or withdrawn: required, bounded, no control characters.</summary>
+    public static void Reason(ValidationErrors errors, string? reason)
+    {
+        if (errors.Required(reason, "reason"))
+        {
+            errors.Check(reason!.Length <= ObservationRules.MaxReasonLength && !reason.Any(char.IsControl), "reason",
+                $"must be at most {ObservationRules.MaxReasonLength} characters without control characters");
+        }
+    }
+
     private static Validated Result(ValidationErrors errors, Func<NewObservation> build) =>
         errors.IsEmpty ? new Validated(build(), errors) : new Validated(null, errors);
 
@@ -306,10 +325,7 @@ public static class SubmissionValidation
     private static NewObservation Common(
         ValidationErrors errors, Guid? submissionId, DateTimeOffset? answeredAt, long? amends, string? reason, TimeProvider clock)
     {
-        if (errors.Required(submissionId, "submissionId"))
-        {
-            errors.Check(submissionId != Guid.Empty, "submissionId", "must not be the empty UUID");
-        }
+        SubmissionId(errors, submissionId);
         if (errors.Required(answeredAt, "answeredAt"))
         {
             errors.Check(answeredAt <= clock.GetUtcNow() + ObservationRules.FutureTolerance, "answeredAt",
@@ -318,11 +334,7 @@ public static class SubmissionValidation
         if (amends is not null)
         {
             errors.Check(amends > 0, "amends", "must be an observation id");
-            if (errors.Required(reason, "reason"))
-            {
-                errors.Check(reason!.Length <= ObservationRules.MaxReasonLength && !reason.Any(char.IsControl), "reason",
-                    $"must be at most {ObservationRules.MaxReasonLength} characters without control characters");
-            }
+            Reason(errors, reason);
         }
         else
         {

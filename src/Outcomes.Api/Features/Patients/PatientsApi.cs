@@ -319,12 +319,7 @@ public static class PatientsApi
             SeriousOnly = query.SeriousSideEffects == true,
             Take = limit + 1,
         }, ct))).ToList();
-        if (rows.Count <= limit)
-        {
-            return (rows, null);
-        }
-        rows.RemoveAt(rows.Count - 1);
-        return (rows, rows[^1].Id);
+        return (rows, Paging.TrimToPage(rows, limit, r => (long?)r.Id));
     }
 
     internal static async Task<List<PatientResponse>> WithConditionsAsync(

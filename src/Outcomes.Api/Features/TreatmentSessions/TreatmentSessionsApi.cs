@@ -8,6 +8,7 @@ using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Outcomes.Api.Data;
 using Outcomes.Api.Features.Audit;
+using Outcomes.Api.Features.Observations;
 using Outcomes.Api.Features.Patients;
 using Outcomes.Api.Infrastructure;
 using Outcomes.Core.Clinic;
@@ -290,10 +291,7 @@ public static class TreatmentSessionsApi
     internal static ValidationErrors Validate(CreateTreatmentSessionRequest request, DateOnly today)
     {
         var errors = new ValidationErrors();
-        if (errors.Required(request.SubmissionId, "submissionId"))
-        {
-            errors.Check(request.SubmissionId != Guid.Empty, "submissionId", "must not be the empty UUID");
-        }
+        SubmissionValidation.SubmissionId(errors, request.SubmissionId);
         if (errors.Required(request.SessionDate, "sessionDate"))
         {
             errors.Check(request.SessionDate!.Value <= today.AddDays(1), "sessionDate", "must not be in the future");
