@@ -48,6 +48,13 @@ public sealed record CurrentUser(string Subject, string Role, long? PatientId, l
 {
     public bool IsAdmin => Role == Roles.Admin;
 
+    /// <summary>
+    /// The site a list may be filtered to: a practitioner's lists are confined to their own site, so
+    /// another site's filter (or a token without a site) matches nobody; other roles keep their filter.
+    /// </summary>
+    public long? ConfineToSite(long? requested) =>
+        Role == Roles.Practitioner ? (requested is null || requested == SiteId ? SiteId ?? -1 : -1) : requested;
+
     public static CurrentUser From(ClaimsPrincipal principal)
     {
         var role = principal.FindAll(OutcomesClaims.Role).Select(c => c.Value)

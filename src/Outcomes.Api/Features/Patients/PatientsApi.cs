@@ -303,10 +303,7 @@ public static class PatientsApi
         DbConnection connection, Database db, PatientSql sql, CurrentUser user, PatientListQuery query, CancellationToken ct)
     {
         var limit = query.Limit ?? Paging.DefaultLimit;
-        // A practitioner's list is confined to their site: another site's filter simply matches nobody.
-        var siteId = user.Role == Roles.Practitioner
-            ? (query.SiteId is null || query.SiteId == user.SiteId ? user.SiteId ?? -1 : -1)
-            : query.SiteId;
+        var siteId = user.ConfineToSite(query.SiteId);
         var rows = (await connection.QueryAsync<PatientRow>(db.Command(sql.List, new
         {
             After = query.After ?? 0,

@@ -109,10 +109,7 @@ public static class PractitionersApi
         HttpContext http, Database db, PractitionerSql sql, CancellationToken ct)
     {
         var user = CurrentUser.From(http.User);
-        if (!user.IsAdmin)
-        {
-            siteId = siteId is null || siteId == user.SiteId ? user.SiteId ?? -1 : -1;
-        }
+        siteId = user.ConfineToSite(siteId);
         await using var connection = await db.OpenAsync(ct);
         var rows = await connection.QueryAsync<PractitionerRow>(db.Command(sql.BySite, new { SiteId = siteId }, ct));
         return TypedResults.Ok<IReadOnlyList<PractitionerResponse>>([.. rows.Select(r => r.ToResponse())]);
