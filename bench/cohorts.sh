@@ -36,6 +36,9 @@ for n in "${sizes[@]}"; do
   server=$!
   for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null && break; sleep 0.5; done
   pid=$(pgrep -f "Release/net10.0/Outcomes.Api" | head -1)
+  stale=$(sqlite3 "$db" "SELECT COUNT(*) FROM series_stale")
+  first=$(curl -s -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/cohorts/outcomes")
+  printf '%-70s %6.0f ms (first call; rebuilt the series of %s stale patients)\n' "/api/v1/cohorts/outcomes" "$(echo "$first" | awk '{print $1*1000}')" "$stale"
 
   for path in "/api/v1/cohorts/outcomes" \
               "/api/v1/cohorts/outcomes?condition=neckShoulderPain&guidance=emg" \

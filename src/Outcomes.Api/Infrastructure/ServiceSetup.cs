@@ -46,6 +46,13 @@ public static class ServiceSetup
         services.AddSingleton(sp => new PatientSummarySql(Dialect(sp)));
         services.AddSingleton(sp => new CohortSql(Dialect(sp)));
         services.AddSingleton<CohortReader>();
+        services.AddSingleton(sp => new SeriesSql(Dialect(sp)));
+        services.AddSingleton<SeriesRefresher>();
+        services.AddOptions<SeriesOptions>()
+            .BindConfiguration("Cohorts:Series")
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddHostedService<SeriesRefreshLoop>();
         services.AddScoped<CohortService>();
         services.AddOptions<CohortOptions>()
             .BindConfiguration(CohortOptions.Section)

@@ -17,6 +17,9 @@ public abstract class CohortsTests(DatabaseProvider provider) : ApiTestBase(prov
 
     private int _threshold = 2;
 
+    /// <summary>The patients <see cref="BuildCohortAsync"/> made, with their guidance and planned response.</summary>
+    private readonly List<(long PatientId, string Guidance, bool? Responder)> _built = [];
+
     protected override Action<IServiceCollection>? ConfigureServices => services =>
     {
         services.AddSingleton<TimeProvider>(new FixedClock(new DateTimeOffset(2025, 12, 1, 12, 0, 0, TimeSpan.Zero)));
@@ -49,6 +52,7 @@ public abstract class CohortsTests(DatabaseProvider provider) : ApiTestBase(prov
             var reference = $"COH-{Guid.NewGuid():N}"[..14];
             references.Add(reference);
             var patientId = await App.CreatePatientAsync(siteId, reference, condition: "neckShoulderPain");
+            _built.Add((patientId, guidance, responder));
             var patient = App.Patient(patientId);
             var session = await practitioner.PostAsJsonAsync($"/api/v1/patients/{patientId}/treatment-sessions", new
             {
@@ -178,24 +182,102 @@ public abstract class CohortsTests(DatabaseProvider provider) : ApiTestBase(prov
     }
 
     [SkippableFact]
-    public async Task RatesOnlyReading_GivesTheSameRatesAsReadingEverything()
+    public async Task Outcomes_FollowAmendmentsAndErrorMarks_MadeAfterAnEarlierQuery()
     {
-        _threshold = 0;
-        await Outcomes.Api.Features.DemoData.DemoDataCommand.GenerateAsync(
-            App.Services.GetRequiredService<Database>(), TimeProvider.System, 150, seed: 5, CancellationToken.None);
-        using var scope = App.Services.CreateScope();
-        var cohorts = scope.ServiceProvider.GetRequiredService<CohortService>();
+        await BuildCohortAsync();
+        const string Query = "/api/v1/cohorts/outcomes?guidance=emg&week=12";
+        var before = (await App.Auditor().GetFromJsonAsync<JsonElement>(Query, OutcomesApp.Json)).GetProperty("summary");
+        Assert.Equal((5, 8), KOfN(before.GetProperty("responders30")));
 
-        foreach (var week in new[] { 2, 6, 12, 24 })
+        // One EMG responder's week-12 score is corrected from 3 to 7; another's is marked entered in error.
+        var responders = _built.Where(b => b.Guidance == "emg" && b.Responder == true).Select(b => b.PatientId).ToList();
+        var amended = await App.Patient(responders[0]).PostAsJsonAsync($"/api/v1/patients/{responders[0]}/pain-scores", new
         {
-            var (spec, _) = await cohorts.ParseAsync(new CohortQuery(null, null, null, null, null, null, null, null, null, null, null, null, null, null, week), default);
-            var windowed = (await cohorts.AggregateAsync(spec!, default, ratesOnly: true)).Summarise(0);
-            var full = (await cohorts.AggregateAsync(spec!, default)).Summarise(0);
+            submissionId = Guid.NewGuid(), answeredAt = "2025-05-26T18:00:00Z", score = 7, recall = "average7Days",
+            amends = await WeekTwelveScoreAsync(responders[0]), reason = "scored the wrong week",
+        }, OutcomesApp.Json);
+        Assert.Equal(HttpStatusCode.Created, amended.StatusCode);
+        var marked = await App.Patient(responders[1]).PostAsJsonAsync(
+            $"/api/v1/patients/{responders[1]}/observations/{await WeekTwelveScoreAsync(responders[1])}/entered-in-error",
+            new { submissionId = Guid.NewGuid(), reason = "not mine" }, OutcomesApp.Json);
+        Assert.Equal(HttpStatusCode.Created, marked.StatusCode);
 
-            Assert.Equal(JsonSerializer.Serialize(full), JsonSerializer.Serialize(windowed));
-            Assert.True(full.WithValue.Cycles > 100, $"week {week}: a real cohort ({full.WithValue.Cycles} cycles with a value)");
-        }
+        var after = (await App.Auditor().GetFromJsonAsync<JsonElement>(Query, OutcomesApp.Json)).GetProperty("summary");
+        Assert.Equal((3, 7), KOfN(after.GetProperty("responders30")));
     }
+
+    [SkippableFact]
+    public async Task Series_HoldExactlyTheCurrentValues_AndAWriteDuringARebuildIsNotLost()
+    {
+        await BuildCohortAsync();
+        var refresher = App.Services.GetRequiredService<SeriesRefresher>();
+        var patientId = _built[0].PatientId;
+        var landed = false;
+        refresher.AfterRead = async () =>
+        {
+            if (landed)
+            {
+                return;
+            }
+            landed = true;
+            // A score written after the rebuild has read the observations, before it writes the series.
+            var posted = await App.Patient(patientId).PostAsJsonAsync($"/api/v1/patients/{patientId}/pain-scores", new
+            {
+                submissionId = Guid.NewGuid(), answeredAt = "2025-06-02T18:00:00Z", score = 2, recall = "average7Days",
+            }, OutcomesApp.Json);
+            Assert.Equal(HttpStatusCode.Created, posted.StatusCode);
+        };
+
+        await refresher.RefreshAsync(default);
+
+        await using var connection = await App.OpenDatabaseAsync();
+        Assert.Equal([patientId], await connection.QueryAsync<long>("SELECT patient_id FROM series_stale"));
+        Assert.Equal(3, (await StoredSeriesAsync(connection, patientId)).Count); // the rebuild's read, without the late score
+
+        await refresher.RefreshAsync(default);
+
+        Assert.Empty(await connection.QueryAsync<long>("SELECT patient_id FROM series_stale"));
+        foreach (var built in _built)
+        {
+            // Independent of the rebuild's query: every row of the patient's pain scores, current ones picked here.
+            var rows = (await connection.QueryAsync<ScoreRow>(
+                "SELECT id, supersedes_id, entered_in_error, answered_at, value FROM observation WHERE patient_id = @Id AND kind = 'painScore' ORDER BY id",
+                new { Id = built.PatientId })).ToList();
+            var superseded = rows.Where(r => r.SupersedesId is not null).Select(r => r.SupersedesId!.Value).ToHashSet();
+            var expected = rows.Where(r => !r.EnteredInError && !superseded.Contains(r.Id))
+                .Select(r => new Outcomes.Core.Outcomes.Point(DateOnly.FromDateTime(r.AnsweredAt.UtcDateTime), r.Value))
+                .OrderBy(p => p.Day)
+                .ToList();
+            Assert.Equal(expected, await StoredSeriesAsync(connection, built.PatientId));
+        }
+        Assert.Equal(4, (await StoredSeriesAsync(connection, patientId)).Count);
+    }
+
+    private sealed class ScoreRow
+    {
+        public long Id { get; init; }
+        public long? SupersedesId { get; init; }
+        public bool EnteredInError { get; init; }
+        public DateTimeOffset AnsweredAt { get; init; }
+        public decimal Value { get; init; }
+    }
+
+    private static async Task<List<Outcomes.Core.Outcomes.Point>> StoredSeriesAsync(System.Data.Common.DbConnection connection, long patientId)
+    {
+        var text = await connection.QuerySingleOrDefaultAsync<string>(
+            "SELECT points FROM measure_series WHERE patient_id = @Id AND kind = 'painScore' AND measure_key = 'pain_nrs'", new { Id = patientId });
+        return text is null ? [] : Outcomes.Core.Outcomes.PointSeries.Decode(text);
+    }
+
+    private async Task<long> WeekTwelveScoreAsync(long patientId)
+    {
+        var list = await App.Patient(patientId).GetFromJsonAsync<JsonElement>($"/api/v1/patients/{patientId}/observations", OutcomesApp.Json);
+        return list.GetProperty("items").EnumerateArray()
+            .Single(i => i.GetProperty("answeredAt").GetString()!.StartsWith("2025-05-26", StringComparison.Ordinal))
+            .GetProperty("id").GetInt64();
+    }
+
+    private static (int K, int N) KOfN(JsonElement rate) => (rate.GetProperty("k").GetInt32(), rate.GetProperty("n").GetInt32());
 
     [SkippableFact]
     public async Task EveryCall_IsAudited_WithItsFilters()

@@ -13,7 +13,6 @@ using Outcomes.Api.Features.PatientOutcomes;
 using Outcomes.Api.Infrastructure;
 using Outcomes.Core.Clinic;
 using Outcomes.Core.Cohorts;
-using Outcomes.Core.Outcomes;
 using Outcomes.Core.Validation;
 
 namespace Outcomes.Api.Features.Cohorts;
@@ -115,7 +114,7 @@ public static class CohortsApi
         {
             return Problems.Invalid(errors);
         }
-        var aggregate = await cohorts.AggregateAsync(spec, ct, ratesOnly: true);
+        var aggregate = await cohorts.AggregateAsync(spec, ct);
         await cohorts.AuditAsync(http, "cohort_outcomes", query, ct);
         return TypedResults.Ok(new CohortOutcomesResponse(spec.Measure.Definition.Key, spec.Window.Week, cohorts.Threshold,
             "treatment cycle (a patient may contribute several)", aggregate.Summarise(cohorts.Threshold)));
@@ -139,7 +138,7 @@ public static class CohortsApi
             return Problems.Invalid(errors);
         }
         var groups = new SortedDictionary<string, CohortAggregate>(StringComparer.Ordinal);
-        await foreach (var cycle in cohorts.CyclesAsync(spec, ct, ratesOnly: true))
+        await foreach (var cycle in cohorts.CyclesAsync(spec, ct))
         {
             foreach (var key in GroupKeys(grouping, cycle))
             {
@@ -190,7 +189,7 @@ public static class CohortsApi
             return Problems.Invalid(errors);
         }
         var quarters = new SortedDictionary<string, CohortAggregate>(StringComparer.Ordinal);
-        await foreach (var cycle in cohorts.CyclesAsync(spec, ct, ratesOnly: true))
+        await foreach (var cycle in cohorts.CyclesAsync(spec, ct))
         {
             var key = Quarter(cycle.Session.Date);
             if (!quarters.TryGetValue(key, out var aggregate))
@@ -331,17 +330,12 @@ public sealed class CohortService(
         return (new CohortSpec(filter, measure!, FollowUpWindow.Standard.Single(w => w.Week == (q.Week ?? 12))), errors);
     }
 
-    /// <summary>
-    /// The cohort's cycles. With <paramref name="ratesOnly"/>, only the values in the baseline and
-    /// follow-up windows are read: the window outcomes are exact, but onset, loss and duration are
-    /// not computed from all values and must not be used (duration and export read everything).
-    /// </summary>
+    /// <summary>The cohort's cycles, each with its outcome, read one patient at a time.</summary>
     public async IAsyncEnumerable<CohortCycle> CyclesAsync(
-        CohortSpec spec, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct, bool ratesOnly = false)
+        CohortSpec spec, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
         var today = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
-        (BaselineRule, FollowUpWindow)? windows = ratesOnly ? (outcomeOptions.Value.Rule, spec.Window) : null;
-        await foreach (var history in reader.ReadAsync(spec.Filter, spec.Measure.Source, windows, ct))
+        await foreach (var history in reader.ReadAsync(spec.Filter, spec.Measure.Source, ct))
         {
             foreach (var cycle in CohortCycles.Of(history, spec.Measure.Definition, spec.Filter, spec.Window, today, outcomeOptions.Value.Rule))
             {
@@ -351,10 +345,10 @@ public sealed class CohortService(
     }
 
     /// <summary>The whole cohort in one aggregate, read one patient at a time.</summary>
-    public async Task<CohortAggregate> AggregateAsync(CohortSpec spec, CancellationToken ct, bool ratesOnly = false)
+    public async Task<CohortAggregate> AggregateAsync(CohortSpec spec, CancellationToken ct)
     {
         var aggregate = new CohortAggregate();
-        await foreach (var cycle in CyclesAsync(spec, ct, ratesOnly))
+        await foreach (var cycle in CyclesAsync(spec, ct))
         {
             aggregate.Add(cycle);
         }

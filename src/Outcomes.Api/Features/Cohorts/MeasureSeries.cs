@@ -1,0 +1,170 @@
+using Dapper;
+using Microsoft.Extensions.Options;
+using Outcomes.Api.Data;
+using Outcomes.Api.Features.Observations;
+using Outcomes.Api.Features.PatientOutcomes;
+using Outcomes.Core.Clinic;
+using Outcomes.Core.Outcomes;
+
+namespace Outcomes.Api.Features.Cohorts;
+
+public sealed class SeriesSql(SqlDialect dialect) : SqlTexts(dialect)
+{
+    public string Stale { get; } = "SELECT patient_id, generation FROM series_stale ORDER BY patient_id;";
+
+    /// <summary>The current values of every measure of some patients, in the order answered.</summary>
+    public string CurrentValues { get; } = $"""
+        SELECT o.patient_id, o.kind, o.code, o.qualifier, o.body_side, {dialect.UtcDay("o.answered_at")} AS day, o.value
+        FROM observation o
+        WHERE o.patient_id IN @Ids AND o.kind <> 'sideEffect' AND o.value IS NOT NULL AND {ObservationSql.IsCurrent}
+        ORDER BY o.patient_id, o.answered_at, o.id;
+        """;
+
+    public string DeleteSeries { get; } = "DELETE FROM measure_series WHERE patient_id IN @Ids;";
+
+    public string InsertSeries { get; } = """
+        INSERT INTO measure_series (patient_id, kind, measure_key, point_count, points)
+        VALUES (@PatientId, @Kind, @MeasureKey, @PointCount, @Points);
+        """;
+
+    /// <summary>Clears a mark only if no observation of the patient was written since it was read.</summary>
+    public string ClearStale { get; } = "DELETE FROM series_stale WHERE patient_id = @PatientId AND generation = @Generation;";
+
+    public string StaleCount { get; } = "SELECT COUNT(*) FROM series_stale;";
+}
+
+internal sealed class StaleRow
+{
+    public long PatientId { get; init; }
+    public long Generation { get; init; }
+}
+
+internal sealed class SeriesValueRow
+{
+    public long PatientId { get; init; }
+    public string Kind { get; init; } = "";
+    public string Code { get; init; } = "";
+    public string? Qualifier { get; init; }
+    public string? BodySide { get; init; }
+    public DateOnly Day { get; init; }
+    public decimal Value { get; init; }
+}
+
+/// <summary>The <c>Cohorts:Series</c> settings.</summary>
+public sealed class SeriesOptions
+{
+    /// <summary>Seconds between background rebuilds of stale series; 0 leaves them to the next cohort query.</summary>
+    [System.ComponentModel.DataAnnotations.Range(0, 86400)]
+    public int RefreshSeconds { get; set; } = 30;
+}
+
+/// <summary>
+/// Keeps <c>measure_series</c> current: one row per patient and measure holding its current values,
+/// so that a cohort reads one row per patient instead of every weekly score. Every observation
+/// insert marks its patient stale in the writer's transaction (a database trigger, so no write path
+/// can forget it); <see cref="RefreshAsync"/> rebuilds the marked patients from the observations
+/// and clears each mark only if no write came in meanwhile. Cohort queries refresh first, so they
+/// never read a stale series; a background loop refreshes too, so that they rarely have work to do.
+/// </summary>
+public sealed class SeriesRefresher(Database db, SeriesSql sql, ILogger<SeriesRefresher> logger) : IDisposable
+{
+    /// <summary>Patients rebuilt per transaction: keeps the write lock short and the id list under SQL Server's parameter limit.</summary>
+    internal const int BatchSize = 250;
+
+    private readonly SemaphoreSlim _one = new(1, 1);
+
+    /// <summary>For tests: runs between a batch's read and its write, where a concurrent write can land.</summary>
+    internal Func<Task>? AfterRead { get; set; }
+
+    public void Dispose() => _one.Dispose();
+
+    /// <summary>Rebuilds every stale series; returns how many patients it rebuilt.</summary>
+    public async Task<int> RefreshAsync(CancellationToken ct)
+    {
+        await _one.WaitAsync(ct);
+        try
+        {
+            await using var connection = await db.OpenAsync(ct);
+            var stale = (await connection.QueryAsync<StaleRow>(db.Command(sql.Stale, null, ct))).AsList();
+            for (var i = 0; i < stale.Count; i += BatchSize)
+            {
+                await RebuildAsync(connection, stale.GetRange(i, Math.Min(BatchSize, stale.Count - i)), ct);
+            }
+            if (stale.Count > 0)
+            {
+                logger.LogInformation("Rebuilt the measure series of {Patients} patients", stale.Count);
+            }
+            return stale.Count;
+        }
+        finally
+        {
+            _one.Release();
+        }
+    }
+
+    private async Task RebuildAsync(System.Data.Common.DbConnection connection, List<StaleRow> batch, CancellationToken ct)
+    {
+        var ids = batch.ConvertAll(r => r.PatientId);
+        // Read outside the write transaction: a write that commits after this read bumps the
+        // patient's generation, so the conditional clear below leaves the mark for the next round.
+        var values = await connection.QueryAsync<SeriesValueRow>(db.Command(sql.CurrentValues, new { Ids = ids }, ct));
+        var series = values
+            .GroupBy(v => (v.PatientId, v.Kind, Key: MeasureCatalog.KeyOf(v.Kind, v.Code, v.Qualifier, v.BodySide)!))
+            .Select(g =>
+            {
+                var points = g.Select(v => new Point(v.Day, v.Value)).ToList();
+                return new { g.Key.PatientId, g.Key.Kind, MeasureKey = g.Key.Key, PointCount = points.Count, Points = PointSeries.Encode(points) };
+            })
+            .ToList();
+        if (AfterRead is { } hook)
+        {
+            await hook();
+        }
+
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        await connection.ExecuteAsync(db.Command(sql.DeleteSeries, new { Ids = ids }, ct, tx));
+        if (series.Count > 0)
+        {
+            await connection.ExecuteAsync(db.Command(sql.InsertSeries, series, ct, tx));
+        }
+        await connection.ExecuteAsync(db.Command(sql.ClearStale, batch, ct, tx));
+        await tx.CommitAsync(ct);
+    }
+}
+
+/// <summary>Refreshes the measure series every <see cref="SeriesOptions.RefreshSeconds"/> seconds.</summary>
+public sealed class SeriesRefreshLoop(SeriesRefresher refresher, IOptions<SeriesOptions> options, ILogger<SeriesRefreshLoop> logger)
+    : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (options.Value.RefreshSeconds <= 0)
+        {
+            return;
+        }
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.RefreshSeconds));
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                await refresher.RefreshAsync(stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The next cohort query refreshes before it reads; a failed background round loses nothing.
+                logger.LogWarning(e, "Background refresh of the measure series failed");
+            }
+        }
+    }
+}
+
+public static class MeasureSourceKeys
+{
+    /// <summary>The kind and measure key under which a measure's series is stored.</summary>
+    public static (string Kind, string MeasureKey) SeriesKey(this MeasureSource source)
+    {
+        var kind = EnumCode<ObservationKind>.Of(source.Kind);
+        return (kind, MeasureCatalog.KeyOf(kind, source.Code, source.Qualifier, source.BodySide)
+            ?? throw new InvalidOperationException("Side effects have no series."));
+    }
+}
