@@ -142,8 +142,33 @@ public static class CycleOutcomes
     public static Baseline BaselineOf(DateOnly session, IReadOnlyList<Point> ordered, BaselineRule rule)
     {
         var from = session.AddDays(-rule.WindowDays);
-        var used = ordered.Where(p => p.Day >= from && p.Day <= session).TakeLast(rule.MaxValues).ToList();
+        var until = FirstOnOrAfter(ordered, session.AddDays(1));
+        var start = Math.Max(FirstOnOrAfter(ordered, from), until - rule.MaxValues);
+        var used = new List<Point>(Math.Max(0, until - start));
+        for (var i = start; i < until; i++)
+        {
+            used.Add(ordered[i]);
+        }
         return new Baseline(used.Count == 0 ? null : used.Average(p => p.Value), used, from, session);
+    }
+
+    /// <summary>Index of the first point on or after <paramref name="day"/> in points ordered by day (binary search).</summary>
+    private static int FirstOnOrAfter(IReadOnlyList<Point> ordered, DateOnly day)
+    {
+        int lo = 0, hi = ordered.Count;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            if (ordered[mid].Day < day)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+        return lo;
     }
 
     public static Change ChangeFrom(MeasureDefinition measure, decimal baseline, decimal value)
@@ -156,11 +181,23 @@ public static class CycleOutcomes
                 "Baseline is 0: percent change is undefined.");
         }
         var percent = absolute / Math.Abs(baseline) * 100m;
-        var improvementPercent = improvement / Math.Abs(baseline) * 100m;
+        var improvementPercent = ImprovementPercent(measure, baseline, value);
         return new Change(absolute, Round(percent), improvement, Round(improvementPercent),
             improvementPercent >= ResponsePercent, improvementPercent >= 50m,
             ImportantChangeMet(measure, improvement, improvementPercent), null);
     }
+
+    /// <summary>Improvement as a percentage of a non-zero baseline, unrounded: the one figure the 30% test reads.</summary>
+    private static decimal ImprovementPercent(MeasureDefinition measure, decimal baseline, decimal value)
+    {
+        var absolute = value - baseline;
+        var improvement = measure.Direction == Direction.HigherIsWorse ? -absolute : absolute;
+        return improvement / Math.Abs(baseline) * 100m;
+    }
+
+    /// <summary>The 30% test of <see cref="ChangeFrom"/> without building the change: null when the baseline is 0.</summary>
+    private static bool? Responds30(MeasureDefinition measure, decimal baseline, decimal value) =>
+        baseline == 0 ? null : ImprovementPercent(measure, baseline, value) >= ResponsePercent;
 
     private static bool? ImportantChangeMet(MeasureDefinition measure, decimal improvement, decimal? improvementPercent) =>
         measure.ImportantChange is { } points ? improvement >= points
@@ -174,11 +211,12 @@ public static class CycleOutcomes
         var isImpression = measure.ResponderMaxScore is not null;
         var baseline = isImpression ? null : BaselineOf(session, ordered, rule);
         // Reports that belong to this cycle: after the session day, before the next session.
-        var after = ordered.Where(p => p.Day > session && (next is null || p.Day < next)).ToList();
+        var first = FirstOnOrAfter(ordered, session.AddDays(1));
+        var after = ordered.GetRange(first, (next is { } n ? FirstOnOrAfter(ordered, n) : ordered.Count) - first);
 
         Func<Point, bool?> responds = isImpression
             ? p => p.Value <= measure.ResponderMaxScore
-            : baseline!.Value is { } b ? p => ChangeFrom(measure, b, p.Value).Responder30 : _ => null;
+            : baseline!.Value is { } b ? p => Responds30(measure, b, p.Value) : _ => null;
 
         var windows = followUps.Select(w => Window(measure, w, session, next, after, today, baseline?.Value, isImpression ? responds : null)).ToList();
 
@@ -190,12 +228,13 @@ public static class CycleOutcomes
         {
             return new CycleOutcome(number, session, next, baseline, windows, null, null, null, null, false, ResponseStatus.NoDataYet);
         }
-        if (after.All(p => responds(p) is null))
+        var responses = after.ConvertAll(p => responds(p));
+        if (responses.TrueForAll(r => r is null))
         {
             return new CycleOutcome(number, session, next, baseline, windows, null, null, null, null, false, ResponseStatus.Undefined);
         }
 
-        var onsetIndex = after.FindIndex(p => responds(p) == true);
+        var onsetIndex = responses.FindIndex(r => r == true);
         if (onsetIndex < 0)
         {
             return new CycleOutcome(number, session, next, baseline, windows, null, null, null, null, false, ResponseStatus.NotResponding);
@@ -205,7 +244,7 @@ public static class CycleOutcomes
 
         for (var i = onsetIndex + 1; i + 1 < after.Count; i++)
         {
-            if (responds(after[i]) == false && responds(after[i + 1]) == false)
+            if (responses[i] == false && responses[i + 1] == false)
             {
                 var loss = after[i].Day;
                 return new CycleOutcome(number, session, next, baseline, windows, onset.Day, onsetDays, loss,
@@ -231,7 +270,8 @@ public static class CycleOutcomes
         {
             return false;
         }
-        var relief = sinceOnset.Select(p => ChangeFrom(measure, baseline, p.Value).ImprovementPercent!.Value).ToList();
+        // The rounded percentages a change reports (ChangeFrom), as the definition reads them.
+        var relief = sinceOnset.ConvertAll(p => Round(ImprovementPercent(measure, baseline, p.Value)));
         var pairs = relief.Zip(relief.Skip(1), (a, b) => (a + b) / 2).ToList();
         var latest = pairs[^1];
         return latest >= ResponsePercent && latest < pairs.Max() * 2 / 3;
