@@ -128,7 +128,7 @@ public static class CycleOutcomes
     {
         var rule = baselineRule ?? new BaselineRule();
         var followUps = windows ?? FollowUpWindow.Standard;
-        var ordered = points.OrderBy(p => p.Day).ToList();
+        var ordered = IsOrdered(points) ? [.. points] : points.OrderBy(p => p.Day).ToList();
         var sorted = sessions.Distinct().Order().ToList();
         var outcomes = new List<CycleOutcome>(sorted.Count);
         for (var i = 0; i < sorted.Count; i++)
@@ -150,6 +150,18 @@ public static class CycleOutcomes
             used.Add(ordered[i]);
         }
         return new Baseline(used.Count == 0 ? null : used.Average(p => p.Value), used, from, session);
+    }
+
+    private static bool IsOrdered(IReadOnlyList<Point> points)
+    {
+        for (var i = 1; i < points.Count; i++)
+        {
+            if (points[i].Day < points[i - 1].Day)
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     /// <summary>Index of the first point on or after <paramref name="day"/> in points ordered by day (binary search).</summary>
@@ -183,11 +195,11 @@ public static class CycleOutcomes
         var percent = absolute / Math.Abs(baseline) * 100m;
         var improvementPercent = ImprovementPercent(measure, baseline, value);
         return new Change(absolute, Round(percent), improvement, Round(improvementPercent),
-            improvementPercent >= ResponsePercent, improvementPercent >= 50m,
+            improvement * 100m >= ResponsePercent * Math.Abs(baseline), improvement * 100m >= 50m * Math.Abs(baseline),
             ImportantChangeMet(measure, improvement, improvementPercent), null);
     }
 
-    /// <summary>Improvement as a percentage of a non-zero baseline, unrounded: the one figure the 30% test reads.</summary>
+    /// <summary>Improvement as a percentage of a non-zero baseline, unrounded (reported rounded; the percent important-change test reads it).</summary>
     private static decimal ImprovementPercent(MeasureDefinition measure, decimal baseline, decimal value)
     {
         var absolute = value - baseline;
@@ -196,8 +208,20 @@ public static class CycleOutcomes
     }
 
     /// <summary>The 30% test of <see cref="ChangeFrom"/> without building the change: null when the baseline is 0.</summary>
-    private static bool? Responds30(MeasureDefinition measure, decimal baseline, decimal value) =>
-        baseline == 0 ? null : ImprovementPercent(measure, baseline, value) >= ResponsePercent;
+    /// <remarks>
+    /// Compared as improvement × 100 ≥ 30 × |baseline|: the same inequality as the percentage, but
+    /// exact in decimal (products of these values never round) and without a division per report.
+    /// </remarks>
+    private static bool? Responds30(MeasureDefinition measure, decimal baseline, decimal value)
+    {
+        if (baseline == 0)
+        {
+            return null;
+        }
+        var absolute = value - baseline;
+        var improvement = measure.Direction == Direction.HigherIsWorse ? -absolute : absolute;
+        return improvement * 100m >= ResponsePercent * Math.Abs(baseline);
+    }
 
     private static bool? ImportantChangeMet(MeasureDefinition measure, decimal improvement, decimal? improvementPercent) =>
         measure.ImportantChange is { } points ? improvement >= points
@@ -288,9 +312,18 @@ public static class CycleOutcomes
             return new WindowOutcome(w.Week, from, until, WindowStatus.CycleEndedBefore, null, null, null);
         }
         var target = session.AddDays(w.Week * 7);
-        var value = after.Where(p => p.Day >= from && p.Day <= until)
-            .OrderBy(p => Math.Abs(p.Day.DayNumber - target.DayNumber)).ThenBy(p => p.Day)
-            .FirstOrDefault();
+        // The closest to the target day; on a tie the earlier (after is ordered by day, so the first found).
+        Point? value = null;
+        var best = int.MaxValue;
+        foreach (var p in after)
+        {
+            var distance = Math.Abs(p.Day.DayNumber - target.DayNumber);
+            if (p.Day >= from && p.Day <= until && distance < best)
+            {
+                value = p;
+                best = distance;
+            }
+        }
         if (value is null)
         {
             var closed = today > until || (next is { } n2 && n2 <= until);

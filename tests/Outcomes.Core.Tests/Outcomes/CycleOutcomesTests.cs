@@ -187,6 +187,33 @@ public class CycleOutcomesTests
 
         Assert.Equal(D(1, 22), cycle.Windows[0].Value!.Day);
     }
+
+    [Theory]
+    // Exactly 30% and 50% relief count; a hundredth less does not.
+    [InlineData(10, 7, true, false)]
+    [InlineData(10, 7.01, false, false)]
+    [InlineData(10, 5, true, true)]
+    [InlineData(10, 5.01, true, false)]
+    [InlineData(7.5, 5.25, true, false)]
+    [InlineData(7.5, 3.75, true, true)]
+    public void ResponderTests_AtTheBoundaries(double baseline, double value, bool responder30, bool responder50)
+    {
+        var change = CycleOutcomes.ChangeFrom(_pain, (decimal)baseline, (decimal)value);
+
+        Assert.Equal((responder30, responder50), (change.Responder30, change.Responder50));
+    }
+
+    [Fact]
+    public void Onset_WithAThreeValueMeanBaseline_AtExactlyThirtyPercent()
+    {
+        // Baseline: mean of 6, 7 and 7 = 20/3. Exactly 30% relief is 14/3 = 4.666..., which no
+        // stored value equals: 4.66 is a response (30.1%), 4.67 is not (29.95%).
+        Point[] history = [P(2, 25, 6), P(2, 26, 7), P(2, 27, 7), P(3, 8, 4.67m), P(3, 15, 4.66m)];
+
+        var cycle = CycleOutcomes.Compute(_pain, [D(3, 1)], history, D(11, 1), new BaselineRule(14, 3))[0];
+
+        Assert.Equal(D(3, 15), cycle.OnsetOn);
+    }
 }
 
 public class LinearTrendTests
@@ -227,4 +254,5 @@ public class LinearTrendTests
         Assert.Null(LinearTrend.Fit([1], [5]));
         Assert.Null(LinearTrend.Fit([3, 3, 3], [1, 2, 3]));
     }
+
 }
