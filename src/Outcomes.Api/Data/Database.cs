@@ -12,8 +12,10 @@ namespace Outcomes.Api.Data;
 /// Opens connections to the configured database. One connection per unit of work; pooling is
 /// the provider's.
 /// </summary>
-public sealed class Database
+public sealed class Database : IDisposable
 {
+    private readonly SemaphoreSlim _writer = new(1, 1);
+
     static Database() => DapperTypeHandlers.Register();
 
     public Database(IOptions<DatabaseOptions> options, IConfiguration configuration, IHostEnvironment environment)
@@ -61,6 +63,31 @@ public sealed class Database
     }
 
     /// <summary>A Dapper command with the configured timeout and the request's cancellation.</summary>
+    /// <summary>
+    /// Waits for this process's turn to write, and holds it until disposed: take it before beginning
+    /// a write transaction (or an autocommit write), never while holding it already. SQLite admits
+    /// one writer at a time, and a connection that finds the write lock taken sleeps in SQLite's busy
+    /// handler, up to 100 ms a try: under load that showed as p99 latencies of 80 to 400 ms. Queued
+    /// here, the next writer starts the moment the previous one commits. The busy timeout stays as
+    /// the guard against other processes (the migrate and demo-data commands). SQL Server locks rows
+    /// and takes no turn.
+    /// </summary>
+    /// <exception cref="SqliteException">SQLITE_BUSY when no turn came within the command timeout (answered as 503).</exception>
+    public async ValueTask<WriteTurn> EnterWriteAsync(CancellationToken ct)
+    {
+        if (Dialect.Provider != DatabaseProvider.Sqlite)
+        {
+            return default;
+        }
+        if (!await _writer.WaitAsync(TimeSpan.FromSeconds(CommandTimeoutSeconds), ct))
+        {
+            throw new SqliteException("Timed out waiting for the database writer.", 5);
+        }
+        return new WriteTurn(_writer);
+    }
+
+    public void Dispose() => _writer.Dispose();
+
     public CommandDefinition Command(string sql, object? parameters, CancellationToken ct, IDbTransaction? transaction = null) =>
         new(sql, parameters, transaction, CommandTimeoutSeconds, cancellationToken: ct);
 
@@ -148,4 +175,10 @@ internal static class DapperTypeHandlers
             _ => throw new DataException($"Cannot read an instant from {value.GetType().Name}."),
         };
     }
+}
+
+/// <summary>A turn to write, released on dispose; the default turn holds nothing.</summary>
+public readonly struct WriteTurn(SemaphoreSlim? writer) : IDisposable
+{
+    public void Dispose() => writer?.Release();
 }

@@ -32,7 +32,11 @@ public sealed class AuditSql(SqlDialect dialect) : SqlTexts(dialect)
 /// </summary>
 public sealed class AuditLog(Database database, AuditSql sql, TimeProvider clock, IHttpContextAccessor accessor)
 {
-    public Task AppendAsync(
+    /// <summary>
+    /// Appends an audit event: inside <paramref name="transaction"/> when given, else on its own
+    /// (then it waits for this process's write turn, see <see cref="Database.EnterWriteAsync"/>).
+    /// </summary>
+    public async Task AppendAsync(
         IDbConnection connection,
         string action,
         string resourceType,
@@ -45,7 +49,8 @@ public sealed class AuditLog(Database database, AuditSql sql, TimeProvider clock
     {
         var http = accessor.HttpContext;
         var user = http is null ? null : CurrentUser.From(http.User);
-        return connection.ExecuteAsync(database.Command(sql.Insert, new
+        using var turn = transaction is null ? await database.EnterWriteAsync(ct) : default;
+        await connection.ExecuteAsync(database.Command(sql.Insert, new
         {
             OccurredAt = clock.GetUtcNow(),
             Actor = user?.Subject is { Length: > 0 } s ? s : "(system)",

@@ -121,6 +121,8 @@ public sealed class SeriesRefresher(Database db, SeriesSql sql, ILogger<SeriesRe
             await hook();
         }
 
+        using var writeTurn = await db.EnterWriteAsync(ct);
+
         await using var tx = await connection.BeginTransactionAsync(ct);
         await connection.ExecuteAsync(db.Command(sql.DeleteSeries, new { Ids = ids }, ct, tx));
         if (series.Count > 0)

@@ -156,6 +156,7 @@ public sealed class ObservationStore(Database db, ObservationSql sql, PatientAcc
         // Milliseconds: what SQL Server's datetimeoffset(3) keeps, so the answer equals every later read.
         var clockNow = clock.GetUtcNow();
         var now = new DateTimeOffset(clockNow.Ticks - clockNow.Ticks % TimeSpan.TicksPerMillisecond, clockNow.Offset);
+        using var writeTurn = await db.EnterWriteAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
         // What is written is also the answer: a new version supersedes nothing yet, so it reads back the same.
         var stored = InsertParameters(user, patientId, o, hash, now, rootId);

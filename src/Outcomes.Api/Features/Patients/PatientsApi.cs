@@ -215,6 +215,7 @@ public static class PatientsApi
         }
 
         var now = clock.GetUtcNow();
+        using var writeTurn = await db.EnterWriteAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
         long id;
         try

@@ -181,6 +181,7 @@ public static class TreatmentSessionsApi
             return replay;
         }
         long id;
+        using (await db.EnterWriteAsync(ct))
         await using (var tx = await connection.BeginTransactionAsync(ct))
         {
             try
