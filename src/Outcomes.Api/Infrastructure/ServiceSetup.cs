@@ -25,6 +25,7 @@ public static class ServiceSetup
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton<Database>();
+        services.AddSingleton<GroupCommit>();
         services.AddSingleton<Migrator>();
         services.AddSingleton(TimeProvider.System);
         services.AddHttpContextAccessor();

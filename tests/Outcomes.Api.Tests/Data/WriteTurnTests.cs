@@ -1,3 +1,4 @@
+using Dapper;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.FileProviders;
@@ -38,6 +39,35 @@ public sealed class WriteTurnTests : IDisposable
         var e = await Assert.ThrowsAsync<SqliteException>(async () => await db.EnterWriteAsync(default));
 
         Assert.True(db.Dialect.IsUnavailable(e));
+    }
+
+    [Fact]
+    public async Task GroupCommit_AFailingWriteIsRolledBackAlone_AndTheOthersAreCommitted()
+    {
+        using var db = Sqlite(30);
+        await using (var setup = await db.OpenAsync(default))
+        {
+            await setup.ExecuteAsync("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL)");
+        }
+        var commits = new GroupCommit(db);
+
+        // Hold the turn while all 20 writes queue up (each queues before it waits), so they go into one batch.
+        var held = await db.EnterWriteAsync(default);
+        var writes = Enumerable.Range(0, 20).Select(i => commits.RunAsync(async (c, tx) =>
+        {
+            await c.ExecuteAsync("INSERT INTO t (k, v) VALUES (@K, 'first')", new { K = i }, tx);
+            // Write 7 inserts twice: its second insert breaks the key, and all of write 7 must go.
+            await c.ExecuteAsync("INSERT INTO t (k, v) VALUES (@K, 'second')", new { K = i == 7 ? 7 : 100 + i }, tx);
+            return i;
+        }, default)).ToList();
+        held.Dispose();
+
+        var failed = await Assert.ThrowsAsync<SqliteException>(() => writes[7]);
+        Assert.Equal(19, failed.SqliteErrorCode); // SQLITE_CONSTRAINT
+        Assert.Equal(Enumerable.Range(0, 20).Where(i => i != 7), await Task.WhenAll(writes.Where((_, i) => i != 7)));
+        await using var connection = await db.OpenAsync(default);
+        var keys = (await connection.QueryAsync<long>("SELECT k FROM t ORDER BY k")).ToList();
+        Assert.Equal(Enumerable.Range(0, 20).Where(i => i != 7).Concat(Enumerable.Range(100, 20).Where(i => i != 107)).Select(i => (long)i), keys);
     }
 
     public void Dispose()

@@ -271,4 +271,37 @@ public abstract class ConcurrentWriterTests(DatabaseProvider provider) : ApiTest
         var listed = await f.Practitioner.GetFromJsonAsync<JsonElement>(f.PathOf("observations") + "?limit=500", OutcomesApp.Json);
         Assert.Equal(Writers, listed.GetProperty("items").GetArrayLength());
     }
+
+    [SkippableFact]
+    public async Task WritesCommittedTogether_EachAuditEventStillNamesItsOwnCaller()
+    {
+        // Concurrent writes and reads share transactions (GroupCommit); each event must carry the
+        // caller and request of the request it belongs to, not of the one that committed the batch.
+        var f = await PatientFixture.CreateAsync(App);
+        const int Callers = 24;
+
+        var writes = Enumerable.Range(0, Callers).Select(i =>
+            App.As(App.Tokens.Create("practitioner", siteId: f.SiteId, subject: $"writer-{i}")).PostAsJsonAsync(f.PathOf("pain-scores"), new
+            {
+                submissionId = Guid.NewGuid(), answeredAt = $"2025-03-{1 + i:D2}T08:00:00Z", score = i % 11, recall = "average7Days",
+            }, OutcomesApp.Json));
+        var reads = Enumerable.Range(0, Callers).Select(i =>
+            App.As(App.Tokens.Create("practitioner", siteId: f.SiteId, subject: $"reader-{i}")).GetAsync($"/api/v1/patients/{f.PatientId}"));
+        var responses = await Task.WhenAll(writes.Concat(reads));
+
+        Assert.All(responses, r => Assert.True(r.IsSuccessStatusCode, r.StatusCode.ToString()));
+        await using var connection = await App.OpenDatabaseAsync();
+        var created = (await connection.QueryAsync<(string Actor, string RecordedBy)>("""
+            SELECT a.actor, o.recorded_by FROM audit_event a JOIN observation o ON a.resource_id = CAST(o.id AS VARCHAR(20))
+            WHERE a.resource_type = 'observation' AND a.action = 'create' AND o.patient_id = @Id
+            """, new { Id = f.PatientId })).ToList();
+        Assert.Equal(Callers, created.Count);
+        Assert.All(created, e => Assert.Equal(e.RecordedBy, e.Actor));
+        Assert.Equal(Callers, created.Select(e => e.Actor).Distinct().Count());
+        var read = (await connection.QueryAsync<(string Actor, string RequestId)>(
+            "SELECT actor, request_id FROM audit_event WHERE resource_type = 'patient' AND action = 'read' AND patient_id = @Id AND actor LIKE 'reader-%'",
+            new { Id = f.PatientId })).ToList();
+        Assert.Equal(Enumerable.Range(0, Callers).Select(i => $"reader-{i}").Order(), read.Select(e => e.Actor).Order());
+        Assert.Equal(Callers, read.Select(e => e.RequestId).Distinct().Count());
+    }
 }

@@ -26,15 +26,20 @@ public sealed class AuditSql(SqlDialect dialect) : SqlTexts(dialect)
         """;
 }
 
+/// <summary>One audit event, with who and which request captured when it was made.</summary>
+public sealed record AuditEntry(
+    DateTimeOffset OccurredAt, string Actor, string Role, string Action, string ResourceType, string? ResourceId, long? PatientId,
+    string Outcome, string? RequestId, string? Detail);
+
 /// <summary>
 /// Appends audit events. Called inside the write's own transaction for writes, so a write and its
-/// audit event land together or not at all.
+/// audit event land together or not at all; a read's event is committed before the read answers.
 /// </summary>
-public sealed class AuditLog(Database database, AuditSql sql, TimeProvider clock, IHttpContextAccessor accessor)
+public sealed class AuditLog(Database database, AuditSql sql, TimeProvider clock, IHttpContextAccessor accessor, GroupCommit commits)
 {
     /// <summary>
-    /// Appends an audit event: inside <paramref name="transaction"/> when given, else on its own
-    /// (then it waits for this process's write turn, see <see cref="Database.EnterWriteAsync"/>).
+    /// Appends an event: inside <paramref name="transaction"/> when given, else in a group commit
+    /// (see <see cref="GroupCommit"/>) that has committed when this returns.
     /// </summary>
     public async Task AppendAsync(
         IDbConnection connection,
@@ -47,21 +52,34 @@ public sealed class AuditLog(Database database, AuditSql sql, TimeProvider clock
         string outcome = AuditOutcomes.Success,
         string? detail = null)
     {
+        var entry = Entry(action, resourceType, resourceId, patientId, outcome, detail);
+        if (transaction is not null || !commits.Batches)
+        {
+            await InsertAsync(connection, transaction, entry, ct);
+            return;
+        }
+        await commits.RunAsync(async (c, tx) => await InsertAsync(c, tx, entry, CancellationToken.None), ct);
+    }
+
+    /// <summary>An event of the current request, to be inserted later with <see cref="InsertAsync"/>.</summary>
+    public AuditEntry Entry(
+        string action, string resourceType, object? resourceId, long? patientId, string outcome = AuditOutcomes.Success, string? detail = null)
+    {
         var http = accessor.HttpContext;
         var user = http is null ? null : CurrentUser.From(http.User);
-        using var turn = transaction is null ? await database.EnterWriteAsync(ct) : default;
-        await connection.ExecuteAsync(database.Command(sql.Insert, new
-        {
-            OccurredAt = clock.GetUtcNow(),
-            Actor = user?.Subject is { Length: > 0 } s ? s : "(system)",
-            Role = user?.Role is { Length: > 0 } r ? r : "(none)",
-            Action = action,
-            ResourceType = resourceType,
-            ResourceId = resourceId?.ToString(),
-            PatientId = patientId,
-            Outcome = outcome,
-            RequestId = http?.TraceIdentifier,
-            Detail = detail,
-        }, ct, transaction));
+        return new AuditEntry(
+            clock.GetUtcNow(),
+            user?.Subject is { Length: > 0 } s ? s : "(system)",
+            user?.Role is { Length: > 0 } r ? r : "(none)",
+            action,
+            resourceType,
+            resourceId?.ToString(),
+            patientId,
+            outcome,
+            http?.TraceIdentifier,
+            detail);
     }
+
+    public Task<int> InsertAsync(IDbConnection connection, IDbTransaction? transaction, AuditEntry entry, CancellationToken ct) =>
+        connection.ExecuteAsync(database.Command(sql.Insert, entry, ct, transaction));
 }

@@ -97,7 +97,7 @@ public sealed record SubmitResult(SubmitOutcome Outcome, ObservationResponse? Ob
 /// idempotent insert (a unique index, not a check-then-insert, settles a race) and the audit event,
 /// in one transaction.
 /// </summary>
-public sealed class ObservationStore(Database db, ObservationSql sql, PatientAccess access, AuditLog audit, TimeProvider clock)
+public sealed class ObservationStore(Database db, ObservationSql sql, PatientAccess access, AuditLog audit, TimeProvider clock, GroupCommit commits)
 {
     private const string Resource = "observation";
 
@@ -156,20 +156,22 @@ public sealed class ObservationStore(Database db, ObservationSql sql, PatientAcc
         // Milliseconds: what SQL Server's datetimeoffset(3) keeps, so the answer equals every later read.
         var clockNow = clock.GetUtcNow();
         var now = new DateTimeOffset(clockNow.Ticks - clockNow.Ticks % TimeSpan.TicksPerMillisecond, clockNow.Offset);
-        using var writeTurn = await db.EnterWriteAsync(ct);
-        await using var tx = await connection.BeginTransactionAsync(ct);
         // What is written is also the answer: a new version supersedes nothing yet, so it reads back the same.
         var stored = InsertParameters(user, patientId, o, hash, now, rootId);
+        var entry = audit.Entry(o.EnteredInError ? "mark_entered_in_error" : o.Amends is null ? AuditActions.Create : "amend",
+            Resource, null, patientId);
         try
         {
-            stored.Id = await connection.ExecuteScalarAsync<long>(db.Command(sql.Insert, stored, ct, tx));
-            await audit.AppendAsync(connection, o.EnteredInError ? "mark_entered_in_error" : o.Amends is null ? AuditActions.Create : "amend",
-                Resource, stored.Id, patientId, ct, tx);
-            await tx.CommitAsync(ct);
+            // Committed with other requests' writes in one transaction (GroupCommit), each in its own savepoint.
+            stored.Id = await commits.RunAsync(async (c, tx) =>
+            {
+                var id = await c.ExecuteScalarAsync<long>(db.Command(sql.Insert, stored, CancellationToken.None, tx));
+                await audit.InsertAsync(c, tx, entry with { ResourceId = id.ToString(CultureInfo.InvariantCulture) }, CancellationToken.None);
+                return id;
+            }, ct);
         }
         catch (DbException e) when (db.Dialect.IsUniqueViolation(e))
         {
-            await tx.RollbackAsync(ct);
             // Either the same submission won a race, or another amendment of the same version did.
             return await FindBySubmissionAsync(connection, patientId, o.SubmissionId, ct) is { } winner
                 ? Replay(winner, hash)

@@ -1,0 +1,140 @@
+using System.Collections.Concurrent;
+using System.Data.Common;
+
+namespace Outcomes.Api.Data;
+
+/// <summary>
+/// Group commit for SQLite: small writes from concurrent requests share one transaction, and so one
+/// sync to disk, instead of one each. A caller queues its write and waits for the write turn
+/// (<see cref="Database.EnterWriteAsync"/>); whoever holds the turn runs every queued write, each
+/// inside its own savepoint (a write that fails is rolled back alone and its caller gets the
+/// error), commits once, and only then answers each caller: nothing is acknowledged before it is
+/// durable. With one request at a time a batch holds one write, as before. SQL Server commits each
+/// write in its own transaction: its log already groups commits.
+/// </summary>
+/// <remarks>
+/// A write runs on the connection and in the asynchronous context of whichever request commits the
+/// batch: it must use only what it captured and the connection and transaction it is given (not the
+/// current <see cref="HttpContext"/>, which may belong to another request).
+/// </remarks>
+public sealed class GroupCommit(Database db)
+{
+    /// <summary>Most writes in one transaction, so that one batch never holds the turn for long.</summary>
+    public const int MaxBatch = 64;
+
+    private readonly ConcurrentQueue<IPendingWrite> _pending = new();
+
+    /// <summary>True when writes are batched (SQLite).</summary>
+    public bool Batches => db.Dialect.Provider == DatabaseProvider.Sqlite;
+
+    /// <summary>Runs <paramref name="write"/> in a transaction and returns its result once that transaction is committed.</summary>
+    public async Task<T> RunAsync<T>(Func<DbConnection, DbTransaction, Task<T>> write, CancellationToken ct)
+    {
+        if (!Batches)
+        {
+            await using var connection = await db.OpenAsync(ct);
+            await using var tx = await connection.BeginTransactionAsync(ct);
+            var result = await write(connection, tx);
+            await tx.CommitAsync(ct);
+            return result;
+        }
+
+        var pending = new PendingWrite<T>(write);
+        _pending.Enqueue(pending);
+        // If this caller gives up waiting (timeout, cancellation), its write stays queued and the next
+        // batch still runs it; submissions carry ids, so a retry finds it instead of writing it twice.
+        using (await db.EnterWriteAsync(ct))
+        {
+            // An earlier batch may have taken this write already; then there is nothing to do.
+            while (!pending.Done.IsCompleted)
+            {
+                await RunBatchAsync();
+            }
+        }
+        return await pending.Done;
+    }
+
+    private async Task RunBatchAsync()
+    {
+        var batch = new List<IPendingWrite>(Math.Min(_pending.Count, MaxBatch));
+        while (batch.Count < MaxBatch && _pending.TryDequeue(out var next))
+        {
+            batch.Add(next);
+        }
+        if (batch.Count == 0)
+        {
+            return;
+        }
+        try
+        {
+            // The batch belongs to every caller in it: no single request's cancellation stops it.
+            await using var connection = await db.OpenAsync(CancellationToken.None);
+            await using var tx = await connection.BeginTransactionAsync(CancellationToken.None);
+            for (var i = 0; i < batch.Count; i++)
+            {
+                var savepoint = $"w{i}";
+                await tx.SaveAsync(savepoint);
+                try
+                {
+                    await batch[i].RunAsync(connection, tx);
+                    await tx.ReleaseAsync(savepoint);
+                }
+                catch (Exception e)
+                {
+                    await tx.RollbackAsync(savepoint);
+                    await tx.ReleaseAsync(savepoint);
+                    batch[i].Failed = e;
+                }
+            }
+            await tx.CommitAsync(CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            // Nothing of the batch was committed: every caller hears of it.
+            foreach (var write in batch)
+            {
+                write.Failed = e;
+                write.Publish();
+            }
+            return;
+        }
+        foreach (var write in batch)
+        {
+            write.Publish();
+        }
+    }
+
+    private interface IPendingWrite
+    {
+        Exception? Failed { get; set; }
+
+        Task RunAsync(DbConnection connection, DbTransaction tx);
+
+        /// <summary>Answers the caller: the result, or the error.</summary>
+        void Publish();
+    }
+
+    private sealed class PendingWrite<T>(Func<DbConnection, DbTransaction, Task<T>> write) : IPendingWrite
+    {
+        private readonly TaskCompletionSource<T> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private T? _result;
+
+        public Task<T> Done => _done.Task;
+
+        public Exception? Failed { get; set; }
+
+        public async Task RunAsync(DbConnection connection, DbTransaction tx) => _result = await write(connection, tx);
+
+        public void Publish()
+        {
+            if (Failed is { } e)
+            {
+                _done.TrySetException(e);
+            }
+            else
+            {
+                _done.TrySetResult(_result!);
+            }
+        }
+    }
+}
