@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# HTTP load with wrk on a 1,000-patient demo database: start-up time to ready, then POST of new
-# weekly pain scores (each request a new submission) at 1, 10 and 64 connections, beside
-# /health/live as the ceiling. Client and service share the machine's cores.
+# HTTP load with wrk on a demo database (default 1,000 patients): start-up time to ready, then, at
+# 1, 10 and 64 connections in one run: /health/live (the ceiling), POST of new weekly pain scores
+# (each request a new submission), one patient's trend and outcomes, a practitioner's patient-list
+# summaries, and a whole-cohort query. Client and service share the machine's cores.
 # Usage: bash bench/http-load.sh [patients]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,10 @@ db="$work/outcomes.db"
 Database__SqlitePath="$db" dotnet run -c Release --no-build --project src/Outcomes.Api -- demo-data --patients "$patients" >/dev/null
 patient=$(sqlite3 "$db" "SELECT id FROM patient ORDER BY id LIMIT 1")
 token=$(dotnet user-jwts create --project src/Outcomes.Api --role patient --claim "patient_id=$patient" -o token | tail -1)
+# The patient with the most weekly pain scores (about five years of them), read by an admin.
+busiest=$(sqlite3 "$db" "SELECT patient_id FROM observation WHERE kind = 'painScore' GROUP BY patient_id ORDER BY COUNT(*) DESC LIMIT 1")
+site=$(sqlite3 "$db" "SELECT site_id FROM patient WHERE id = $busiest")
+admin=$(dotnet user-jwts create --project src/Outcomes.Api --role admin -o token | tail -1)
 answered=$(date -u -d '1 hour ago' +%Y-%m-%dT%H:%M:%SZ)
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(date -u +%F); commit $(git rev-parse --short HEAD); $patients patients"
 
@@ -34,21 +39,23 @@ curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null || { echo "the service
 echo "start-up to /health/ready on an existing database: $(( ($(date +%s%N) - start) / 1000000 )) ms"
 
 before=$(sqlite3 "$db" "SELECT COUNT(*) FROM observation")
+report() {
+  printf '%-58s c=%-3s %10s req/s  p50 %-9s p99 %-9s %s\n' "$1" "$2" \
+    "$(echo "$3" | awk '/Requests\/sec/ {print $2}')" \
+    "$(echo "$3" | awk '$1 == "50%" {print $2}')" "$(echo "$3" | awk '$1 == "99%" {print $2}')" \
+    "$(echo "$3" | awk '/Non-2xx/ {print "non-2xx: " $NF}')"
+}
 for c in 1 10 64; do
   threads=$([ "$c" -eq 1 ] && echo 1 || echo 2)
-  for target in live post; do
-    if [ "$target" = live ]; then
-      result=$(wrk -t"$threads" -c"$c" -d"$duration" --latency "http://127.0.0.1:$port/health/live")
-      label="/health/live"
-    else
-      result=$(wrk -t"$threads" -c"$c" -d"$duration" --latency -H "Authorization: Bearer $token" \
-        -s bench/post-pain-score.lua "http://127.0.0.1:$port/api/v1/patients/$patient/pain-scores" -- "$answered")
-      label="POST pain-scores"
-    fi
-    printf '%-18s c=%-3s %10s req/s  p50 %-9s p99 %-9s %s\n' "$label" "$c" \
-      "$(echo "$result" | awk '/Requests\/sec/ {print $2}')" \
-      "$(echo "$result" | awk '$1 == "50%" {print $2}')" "$(echo "$result" | awk '$1 == "99%" {print $2}')" \
-      "$(echo "$result" | awk '/Non-2xx/ {print "non-2xx: " $NF}')"
+  report "/health/live" "$c" "$(wrk -t"$threads" -c"$c" -d"$duration" --latency "http://127.0.0.1:$port/health/live")"
+  report "POST pain-scores" "$c" "$(wrk -t"$threads" -c"$c" -d"$duration" --latency -H "Authorization: Bearer $token" \
+    -s bench/post-pain-score.lua "http://127.0.0.1:$port/api/v1/patients/$patient/pain-scores" -- "$answered")"
+  for path in "/api/v1/patients/$busiest/trend?measure=pain_nrs" \
+              "/api/v1/patients/$busiest/outcomes" \
+              "/api/v1/patients/summaries?siteId=$site&limit=50" \
+              "/api/v1/cohorts/outcomes"; do
+    report "GET ${path/$busiest/{busiest\}}" "$c" \
+      "$(wrk -t"$threads" -c"$c" -d"$duration" --latency -H "Authorization: Bearer $admin" "http://127.0.0.1:$port$path")"
   done
 done
 echo "pain scores stored during the run: $(( $(sqlite3 "$db" "SELECT COUNT(*) FROM observation") - before ))"

@@ -14,7 +14,7 @@ public sealed class SeriesSql(SqlDialect dialect) : SqlTexts(dialect)
 
     /// <summary>The current values of every measure of some patients, in the order answered.</summary>
     public string CurrentValues { get; } = $"""
-        SELECT o.patient_id, o.kind, o.code, o.qualifier, o.body_side, {dialect.UtcDay("o.answered_at")} AS day, o.value
+        SELECT o.patient_id, o.kind, o.code, o.qualifier, o.body_side, o.answered_at, o.value
         FROM observation o
         WHERE o.patient_id IN @Ids AND o.kind <> 'sideEffect' AND o.value IS NOT NULL AND {ObservationSql.IsCurrent}
         ORDER BY o.patient_id, o.answered_at, o.id;
@@ -39,15 +39,10 @@ internal sealed class StaleRow
     public long Generation { get; init; }
 }
 
-internal sealed class SeriesValueRow
+/// <summary>A measure value with its patient: the same row, and the same day, as one patient's outcomes read.</summary>
+internal sealed class PatientPointRow : PointRow
 {
     public long PatientId { get; init; }
-    public string Kind { get; init; } = "";
-    public string Code { get; init; } = "";
-    public string? Qualifier { get; init; }
-    public string? BodySide { get; init; }
-    public DateOnly Day { get; init; }
-    public decimal Value { get; init; }
 }
 
 /// <summary>The <c>Cohorts:Series</c> settings.</summary>
@@ -107,12 +102,12 @@ public sealed class SeriesRefresher(Database db, SeriesSql sql, ILogger<SeriesRe
         var ids = batch.ConvertAll(r => r.PatientId);
         // Read outside the write transaction: a write that commits after this read bumps the
         // patient's generation, so the conditional clear below leaves the mark for the next round.
-        var values = await connection.QueryAsync<SeriesValueRow>(db.Command(sql.CurrentValues, new { Ids = ids }, ct));
+        var values = await connection.QueryAsync<PatientPointRow>(db.Command(sql.CurrentValues, new { Ids = ids }, ct));
         var series = values
             .GroupBy(v => (v.PatientId, v.Kind, Key: MeasureCatalog.KeyOf(v.Kind, v.Code, v.Qualifier, v.BodySide)!))
             .Select(g =>
             {
-                var points = g.Select(v => new Point(v.Day, v.Value)).ToList();
+                var points = g.Select(v => v.ToPoint()).ToList();
                 return new { g.Key.PatientId, g.Key.Kind, MeasureKey = g.Key.Key, PointCount = points.Count, Points = PointSeries.Encode(points) };
             })
             .ToList();

@@ -78,7 +78,7 @@ internal sealed class SessionRow
         new(Id, SessionDate, EnumCode<Product>.Parse(Product), EnumCode<Guidance>.Parse(Guidance), TotalUnits);
 }
 
-internal sealed class PointRow
+internal class PointRow
 {
     public string Kind { get; init; } = "";
     public string Code { get; init; } = "";
