@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Threading.Channels;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
@@ -330,19 +331,53 @@ public sealed class CohortService(
         return (new CohortSpec(filter, measure!, FollowUpWindow.Standard.Single(w => w.Week == (q.Week ?? 12))), errors);
     }
 
-    /// <summary>The cohort's cycles, each with its outcome, read one patient at a time.</summary>
+    /// <summary>
+    /// The cohort's cycles, each with its outcome, read one patient at a time. Reading and computing
+    /// run side by side: one task reads the patients' histories into a short queue (at most
+    /// <see cref="ReadAhead"/> patients, so memory stays bounded) while this one computes their cycles.
+    /// </summary>
     public async IAsyncEnumerable<CohortCycle> CyclesAsync(
         CohortSpec spec, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
         var today = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
-        await foreach (var history in reader.ReadAsync(spec.Filter, spec.Measure.Source, ct))
+        var queue = Channel.CreateBounded<PatientHistory>(new BoundedChannelOptions(ReadAhead) { SingleReader = true, SingleWriter = true });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var producer = Task.Run(async () =>
         {
-            foreach (var cycle in CohortCycles.Of(history, spec.Measure.Definition, spec.Filter, spec.Window, today, outcomeOptions.Value.Rule))
+            try
             {
-                yield return cycle;
+                await foreach (var history in reader.ReadAsync(spec.Filter, spec.Measure.Source, stop.Token))
+                {
+                    await queue.Writer.WriteAsync(history, stop.Token);
+                }
+                queue.Writer.Complete();
+            }
+            catch (Exception e)
+            {
+                // The consumer sees the reader's failure where it reads the queue.
+                queue.Writer.Complete(e);
+            }
+        }, CancellationToken.None);
+        try
+        {
+            await foreach (var history in queue.Reader.ReadAllAsync(ct))
+            {
+                foreach (var cycle in CohortCycles.Of(history, spec.Measure.Definition, spec.Filter, spec.Window, today, outcomeOptions.Value.Rule))
+                {
+                    yield return cycle;
+                }
             }
         }
+        finally
+        {
+            // A consumer that stops early (an error, a cancelled export) stops the reader too.
+            await stop.CancelAsync();
+            await producer;
+        }
     }
+
+    /// <summary>Patients read ahead of the computation.</summary>
+    private const int ReadAhead = 256;
 
     /// <summary>The whole cohort in one aggregate, read one patient at a time.</summary>
     public async Task<CohortAggregate> AggregateAsync(CohortSpec spec, CancellationToken ct)
