@@ -207,6 +207,40 @@ public abstract class CohortsTests(DatabaseProvider provider) : ApiTestBase(prov
     }
 
     [SkippableFact]
+    public async Task SideEffectRates_CountCurrentReportsWithinTheCycle()
+    {
+        _threshold = 0;
+        await BuildCohortAsync();
+        var p = _built.Select(b => b.PatientId).ToList();
+        async Task<long> ReportAsync(long patientId, string day, string effect, string severity)
+        {
+            var response = await App.Patient(patientId).PostAsJsonAsync($"/api/v1/patients/{patientId}/side-effects", new
+            {
+                submissionId = Guid.NewGuid(), answeredAt = $"{day}T10:00:00Z", effect, severity, onsetOn = day,
+            }, OutcomesApp.Json);
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            return (await response.Content.ReadFromJsonAsync<JsonElement>(OutcomesApp.Json)).GetProperty("id").GetInt64();
+        }
+
+        // In the cycle (after the session on 2025-03-03): patients 0, 1 and 2; patient 2's is serious (dysphagia, moderate).
+        await ReportAsync(p[0], "2025-03-05", "bruising", "mild");
+        await ReportAsync(p[1], "2025-03-06", "headache", "mild");
+        await ReportAsync(p[1], "2025-03-07", "bruising", "mild");
+        await ReportAsync(p[2], "2025-03-06", "difficultySwallowing", "moderate");
+        // Not counted: patient 3's report is before the session; patient 4's is marked entered in error.
+        await ReportAsync(p[3], "2025-02-20", "bruising", "mild");
+        var mistaken = await ReportAsync(p[4], "2025-03-05", "difficultySwallowing", "severe");
+        var marked = await App.Patient(p[4]).PostAsJsonAsync($"/api/v1/patients/{p[4]}/observations/{mistaken}/entered-in-error",
+            new { submissionId = Guid.NewGuid(), reason = "wrong patient" }, OutcomesApp.Json);
+        Assert.Equal(HttpStatusCode.Created, marked.StatusCode);
+
+        var s = (await App.Auditor().GetFromJsonAsync<JsonElement>("/api/v1/cohorts/outcomes", OutcomesApp.Json)).GetProperty("summary");
+
+        Assert.Equal((3, 15), KOfN(s.GetProperty("sideEffects")));
+        Assert.Equal((1, 15), KOfN(s.GetProperty("seriousSideEffects")));
+    }
+
+    [SkippableFact]
     public async Task Series_HoldExactlyTheCurrentValues_AndAWriteDuringARebuildIsNotLost()
     {
         await BuildCohortAsync();

@@ -47,13 +47,6 @@ public sealed class CohortSql(SqlDialect dialect) : SqlTexts(dialect)
         WHERE s.kind = @Kind AND s.measure_key = @MeasureKey AND s.patient_id {InCohort}
         ORDER BY s.patient_id;
         """;
-
-    public string SideEffects { get; } = $"""
-        SELECT o.patient_id, {dialect.UtcDay("o.answered_at")} AS day, o.serious
-        FROM observation o
-        WHERE o.patient_id {InCohort} AND o.kind = 'sideEffect' AND {Current}
-        ORDER BY o.patient_id;
-        """;
 }
 
 internal sealed class CohortPatientRow
@@ -87,16 +80,9 @@ internal sealed class CohortSeriesRow
     public string Points { get; init; } = "";
 }
 
-internal sealed class CohortSideEffectRow
-{
-    public long PatientId { get; init; }
-    public DateOnly Day { get; init; }
-    public bool Serious { get; init; }
-}
-
 /// <summary>
 /// Streams a cohort one patient at a time: five ordered, unbuffered queries (patients, conditions,
-/// sessions, the measure's series, side effects), merged on patient id, so memory holds one
+/// sessions, the measure's series, the side-effect series), merged on patient id, so memory holds one
 /// patient's history, never the cohort's observations. Stale series are rebuilt first.
 /// </summary>
 public sealed class CohortReader(Database db, CohortSql sql, SeriesRefresher series)
@@ -122,19 +108,21 @@ public sealed class CohortReader(Database db, CohortSql sql, SeriesRefresher ser
         await using var conditions = new Merge<CohortConditionRow>(c2.QueryUnbufferedAsync<CohortConditionRow>(sql.Conditions, patientParameters, commandTimeout: db.CommandTimeoutSeconds), r => r.PatientId, ct);
         await using var sessions = new Merge<CohortSessionRow>(c3.QueryUnbufferedAsync<CohortSessionRow>(sql.Sessions, patientParameters, commandTimeout: db.CommandTimeoutSeconds), r => r.PatientId, ct);
         await using var points = new Merge<CohortSeriesRow>(c4.QueryUnbufferedAsync<CohortSeriesRow>(sql.Series, seriesParameters, commandTimeout: db.CommandTimeoutSeconds), r => r.PatientId, ct);
-        await using var effects = new Merge<CohortSideEffectRow>(c5.QueryUnbufferedAsync<CohortSideEffectRow>(sql.SideEffects, patientParameters, commandTimeout: db.CommandTimeoutSeconds), r => r.PatientId, ct);
+        var effectParameters = new { patientParameters.SiteId, patientParameters.Sex, patientParameters.Condition, SideEffects.Kind, MeasureKey = SideEffects.Key };
+        await using var effects = new Merge<CohortSeriesRow>(c5.QueryUnbufferedAsync<CohortSeriesRow>(sql.Series, effectParameters, commandTimeout: db.CommandTimeoutSeconds), r => r.PatientId, ct);
 
         await foreach (var p in c1.QueryUnbufferedAsync<CohortPatientRow>(sql.Patients, patientParameters, commandTimeout: db.CommandTimeoutSeconds).WithCancellation(ct))
         {
             var patient = new CohortPatient(p.Id, p.SiteId, EnumCode<Sex>.Parse(p.Sex), p.BirthYear,
                 [.. (await conditions.TakeAsync(p.Id)).Select(r => EnumCode<Condition>.Parse(r.Condition))]);
             var seriesRows = await points.TakeAsync(p.Id);
+            var effectRows = await effects.TakeAsync(p.Id);
             yield return new PatientHistory(
                 patient,
                 [.. (await sessions.TakeAsync(p.Id)).Select(s => new CohortSession(s.SessionDate, s.PractitionerId,
                     EnumCode<Product>.Parse(s.Product), EnumCode<Guidance>.Parse(s.Guidance), s.TotalUnits))],
                 seriesRows.Count == 0 ? [] : PointSeries.Decode(seriesRows[0].Points, seriesRows[0].PointCount),
-                [.. (await effects.TakeAsync(p.Id)).Select(r => new SideEffectReport(r.Day, r.Serious))]);
+                effectRows.Count == 0 ? [] : [.. PointSeries.Decode(effectRows[0].Points, effectRows[0].PointCount).Select(e => new SideEffectReport(e.Day, e.Value == 1))]);
         }
     }
 

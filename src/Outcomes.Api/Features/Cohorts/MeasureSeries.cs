@@ -12,11 +12,11 @@ public sealed class SeriesSql(SqlDialect dialect) : SqlTexts(dialect)
 {
     public string Stale { get; } = "SELECT patient_id, generation FROM series_stale ORDER BY patient_id;";
 
-    /// <summary>The current values of every measure of some patients, in the order answered.</summary>
+    /// <summary>The current observations of some patients (every measure, and side effects), in the order answered.</summary>
     public string CurrentValues { get; } = $"""
-        SELECT o.patient_id, o.kind, o.code, o.qualifier, o.body_side, o.answered_at, o.value
+        SELECT o.patient_id, o.kind, o.code, o.qualifier, o.body_side, o.answered_at, o.value, o.serious
         FROM observation o
-        WHERE o.patient_id IN @Ids AND o.kind <> 'sideEffect' AND o.value IS NOT NULL AND {ObservationSql.IsCurrent}
+        WHERE o.patient_id IN @Ids AND (o.kind = 'sideEffect' OR o.value IS NOT NULL) AND {ObservationSql.IsCurrent}
         ORDER BY o.patient_id, o.answered_at, o.id;
         """;
 
@@ -43,6 +43,8 @@ internal sealed class StaleRow
 internal sealed class PatientPointRow : PointRow
 {
     public long PatientId { get; init; }
+
+    public bool Serious { get; init; }
 }
 
 /// <summary>The <c>Cohorts:Series</c> settings.</summary>
@@ -103,11 +105,12 @@ public sealed class SeriesRefresher(Database db, SeriesSql sql, ILogger<SeriesRe
         // Read outside the write transaction: a write that commits after this read bumps the
         // patient's generation, so the conditional clear below leaves the mark for the next round.
         var values = await connection.QueryAsync<PatientPointRow>(db.Command(sql.CurrentValues, new { Ids = ids }, ct));
+        // One series per measure; side effects as one more, each report's value 1 when serious, else 0.
         var series = values
-            .GroupBy(v => (v.PatientId, v.Kind, Key: MeasureCatalog.KeyOf(v.Kind, v.Code, v.Qualifier, v.BodySide)!))
+            .GroupBy(v => (v.PatientId, v.Kind, Key: v.Kind == SideEffects.Kind ? SideEffects.Key : MeasureCatalog.KeyOf(v.Kind, v.Code, v.Qualifier, v.BodySide)!))
             .Select(g =>
             {
-                var points = g.Select(v => v.ToPoint()).ToList();
+                var points = g.Select(v => v.Kind == SideEffects.Kind ? v.ToPoint() with { Value = v.Serious ? 1 : 0 } : v.ToPoint()).ToList();
                 return new { g.Key.PatientId, g.Key.Kind, MeasureKey = g.Key.Key, PointCount = points.Count, Points = PointSeries.Encode(points) };
             })
             .ToList();
@@ -153,6 +156,14 @@ public sealed class SeriesRefreshLoop(SeriesRefresher refresher, IOptions<Series
             }
         }
     }
+}
+
+/// <summary>Where a patient's side-effect reports are stored among the series: day, and 1 for a serious one.</summary>
+public static class SideEffects
+{
+    public static readonly string Kind = EnumCode<ObservationKind>.Of(ObservationKind.SideEffect);
+
+    public const string Key = "sideEffect";
 }
 
 public static class MeasureSourceKeys
