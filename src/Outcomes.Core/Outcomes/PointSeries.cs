@@ -41,7 +41,7 @@ public static class PointSeries
             var pair = end < 0 ? rest : rest[..end];
             rest = end < 0 ? [] : rest[(end + 1)..];
             if ((end >= 0 && rest.IsEmpty) || pair.Length < 12 || pair[10] != FieldSeparator
-                || !TryDay(pair[..10], out var day) || !TryValue(pair[11..], out var value))
+                || !PackedText.TryDay(pair[..10], out var day) || !PackedText.TryValue(pair[11..], out var value))
             {
                 throw new FormatException("Not a point series.");
             }
@@ -49,10 +49,14 @@ public static class PointSeries
         }
         return points;
     }
+}
 
+/// <summary>Parsers for the packed series texts: exact, allocation-free, and only for what the encoders write.</summary>
+internal static class PackedText
+{
     // Hand-written because cohort queries decode every patient's series: the general parsers
     // (DateOnly.TryParseExact, decimal.TryParse) cost about three times as much here.
-    private static bool TryDay(ReadOnlySpan<char> s, out DateOnly day)
+    public static bool TryDay(ReadOnlySpan<char> s, out DateOnly day)
     {
         day = default;
         if (s[4] != '-' || s[7] != '-' || !TryDigits(s[..4], out var year) || !TryDigits(s[5..7], out var month)
@@ -65,7 +69,7 @@ public static class PointSeries
         return true;
     }
 
-    private static bool TryDigits(ReadOnlySpan<char> s, out int value)
+    public static bool TryDigits(ReadOnlySpan<char> s, out int value)
     {
         value = 0;
         foreach (var c in s)
@@ -80,7 +84,7 @@ public static class PointSeries
     }
 
     /// <summary>Parses <c>-?digits(.digits)?</c> to the decimal with exactly those digits and that scale, as <see cref="decimal.Parse(string)"/> does.</summary>
-    private static bool TryValue(ReadOnlySpan<char> s, out decimal value)
+    public static bool TryValue(ReadOnlySpan<char> s, out decimal value)
     {
         value = 0;
         var negative = !s.IsEmpty && s[0] == '-';

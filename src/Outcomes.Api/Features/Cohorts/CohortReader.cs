@@ -31,12 +31,6 @@ public sealed class CohortSql(SqlDialect dialect) : SqlTexts(dialect)
         WHERE c.patient_id {InCohort} ORDER BY c.patient_id;
         """;
 
-    public string Sessions { get; } = $"""
-        SELECT t.patient_id, t.session_date, t.practitioner_id, t.product, t.guidance, t.total_units
-        FROM treatment_session t
-        WHERE t.patient_id {InCohort} ORDER BY t.patient_id, t.session_date, t.id;
-        """;
-
     /// <summary>
     /// The measure's current values, one packed row per patient (<see cref="SeriesRefresher"/> keeps
     /// them current), instead of one row per weekly score.
@@ -82,7 +76,7 @@ internal sealed class CohortSeriesRow
 
 /// <summary>
 /// Streams a cohort one patient at a time: five ordered, unbuffered queries (patients, conditions,
-/// sessions, the measure's series, the side-effect series), merged on patient id, so memory holds one
+/// the session series, the measure's series, the side-effect series), merged on patient id, so memory holds one
 /// patient's history, never the cohort's observations. Stale series are rebuilt first.
 /// </summary>
 public sealed class CohortReader(Database db, CohortSql sql, SeriesRefresher series)
@@ -106,9 +100,10 @@ public sealed class CohortReader(Database db, CohortSql sql, SeriesRefresher ser
         await using var c4 = await db.OpenAsync(ct);
         await using var c5 = await db.OpenAsync(ct);
         await using var conditions = new Merge<CohortConditionRow>(c2.QueryUnbufferedAsync<CohortConditionRow>(sql.Conditions, patientParameters, commandTimeout: db.CommandTimeoutSeconds), r => r.PatientId, ct);
-        await using var sessions = new Merge<CohortSessionRow>(c3.QueryUnbufferedAsync<CohortSessionRow>(sql.Sessions, patientParameters, commandTimeout: db.CommandTimeoutSeconds), r => r.PatientId, ct);
+        var sessionParameters = new { patientParameters.SiteId, patientParameters.Sex, patientParameters.Condition, Kind = StoredSeries.SessionKind, MeasureKey = StoredSeries.SessionKey };
+        await using var sessions = new Merge<CohortSeriesRow>(c3.QueryUnbufferedAsync<CohortSeriesRow>(sql.Series, sessionParameters, commandTimeout: db.CommandTimeoutSeconds), r => r.PatientId, ct);
         await using var points = new Merge<CohortSeriesRow>(c4.QueryUnbufferedAsync<CohortSeriesRow>(sql.Series, seriesParameters, commandTimeout: db.CommandTimeoutSeconds), r => r.PatientId, ct);
-        var effectParameters = new { patientParameters.SiteId, patientParameters.Sex, patientParameters.Condition, SideEffects.Kind, MeasureKey = SideEffects.Key };
+        var effectParameters = new { patientParameters.SiteId, patientParameters.Sex, patientParameters.Condition, Kind = StoredSeries.SideEffectKind, MeasureKey = StoredSeries.SideEffectKey };
         await using var effects = new Merge<CohortSeriesRow>(c5.QueryUnbufferedAsync<CohortSeriesRow>(sql.Series, effectParameters, commandTimeout: db.CommandTimeoutSeconds), r => r.PatientId, ct);
 
         await foreach (var p in c1.QueryUnbufferedAsync<CohortPatientRow>(sql.Patients, patientParameters, commandTimeout: db.CommandTimeoutSeconds).WithCancellation(ct))
@@ -117,10 +112,10 @@ public sealed class CohortReader(Database db, CohortSql sql, SeriesRefresher ser
                 [.. (await conditions.TakeAsync(p.Id)).Select(r => EnumCode<Condition>.Parse(r.Condition))]);
             var seriesRows = await points.TakeAsync(p.Id);
             var effectRows = await effects.TakeAsync(p.Id);
+            var sessionRows = await sessions.TakeAsync(p.Id);
             yield return new PatientHistory(
                 patient,
-                [.. (await sessions.TakeAsync(p.Id)).Select(s => new CohortSession(s.SessionDate, s.PractitionerId,
-                    EnumCode<Product>.Parse(s.Product), EnumCode<Guidance>.Parse(s.Guidance), s.TotalUnits))],
+                sessionRows.Count == 0 ? [] : SessionSeries.Decode(sessionRows[0].Points),
                 seriesRows.Count == 0 ? [] : PointSeries.Decode(seriesRows[0].Points, seriesRows[0].PointCount),
                 effectRows.Count == 0 ? [] : [.. PointSeries.Decode(effectRows[0].Points, effectRows[0].PointCount).Select(e => new SideEffectReport(e.Day, e.Value == 1))]);
         }

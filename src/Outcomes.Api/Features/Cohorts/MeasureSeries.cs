@@ -4,6 +4,7 @@ using Outcomes.Api.Data;
 using Outcomes.Api.Features.Observations;
 using Outcomes.Api.Features.PatientOutcomes;
 using Outcomes.Core.Clinic;
+using Outcomes.Core.Cohorts;
 using Outcomes.Core.Outcomes;
 
 namespace Outcomes.Api.Features.Cohorts;
@@ -18,6 +19,13 @@ public sealed class SeriesSql(SqlDialect dialect) : SqlTexts(dialect)
         FROM observation o
         WHERE o.patient_id IN @Ids AND (o.kind = 'sideEffect' OR o.value IS NOT NULL) AND {ObservationSql.IsCurrent}
         ORDER BY o.patient_id, o.answered_at, o.id;
+        """;
+
+    public string Sessions { get; } = """
+        SELECT t.patient_id, t.session_date, t.practitioner_id, t.product, t.guidance, t.total_units
+        FROM treatment_session t
+        WHERE t.patient_id IN @Ids
+        ORDER BY t.patient_id, t.session_date, t.id;
         """;
 
     public string DeleteSeries { get; } = "DELETE FROM measure_series WHERE patient_id IN @Ids;";
@@ -107,13 +115,24 @@ public sealed class SeriesRefresher(Database db, SeriesSql sql, ILogger<SeriesRe
         var values = await connection.QueryAsync<PatientPointRow>(db.Command(sql.CurrentValues, new { Ids = ids }, ct));
         // One series per measure; side effects as one more, each report's value 1 when serious, else 0.
         var series = values
-            .GroupBy(v => (v.PatientId, v.Kind, Key: v.Kind == SideEffects.Kind ? SideEffects.Key : MeasureCatalog.KeyOf(v.Kind, v.Code, v.Qualifier, v.BodySide)!))
+            .GroupBy(v => (v.PatientId, v.Kind, Key: v.Kind == StoredSeries.SideEffectKind ? StoredSeries.SideEffectKey : MeasureCatalog.KeyOf(v.Kind, v.Code, v.Qualifier, v.BodySide)!))
             .Select(g =>
             {
-                var points = g.Select(v => v.Kind == SideEffects.Kind ? v.ToPoint() with { Value = v.Serious ? 1 : 0 } : v.ToPoint()).ToList();
+                var points = g.Select(v => v.Kind == StoredSeries.SideEffectKind ? v.ToPoint() with { Value = v.Serious ? 1 : 0 } : v.ToPoint()).ToList();
                 return new { g.Key.PatientId, g.Key.Kind, MeasureKey = g.Key.Key, PointCount = points.Count, Points = PointSeries.Encode(points) };
             })
             .ToList();
+        var sessions = await connection.QueryAsync<CohortSessionRow>(db.Command(sql.Sessions, new { Ids = ids }, ct));
+        foreach (var g in sessions.GroupBy(r => r.PatientId))
+        {
+            var packed = g.Select(r => new CohortSession(r.SessionDate, r.PractitionerId, EnumCode<Product>.Parse(r.Product),
+                EnumCode<Guidance>.Parse(r.Guidance), r.TotalUnits)).ToList();
+            series.Add(new
+            {
+                PatientId = g.Key, Kind = StoredSeries.SessionKind, MeasureKey = StoredSeries.SessionKey, PointCount = packed.Count,
+                Points = SessionSeries.Encode(packed),
+            });
+        }
         if (AfterRead is { } hook)
         {
             await hook();
@@ -158,12 +177,18 @@ public sealed class SeriesRefreshLoop(SeriesRefresher refresher, IOptions<Series
     }
 }
 
-/// <summary>Where a patient's side-effect reports are stored among the series: day, and 1 for a serious one.</summary>
-public static class SideEffects
+/// <summary>The kinds and keys of the series that are not measures.</summary>
+public static class StoredSeries
 {
-    public static readonly string Kind = EnumCode<ObservationKind>.Of(ObservationKind.SideEffect);
+    /// <summary>A patient's side-effect reports: day, and 1 for a serious one (<see cref="PointSeries"/>).</summary>
+    public static readonly string SideEffectKind = EnumCode<ObservationKind>.Of(ObservationKind.SideEffect);
 
-    public const string Key = "sideEffect";
+    public const string SideEffectKey = "sideEffect";
+
+    /// <summary>A patient's treatment sessions (<see cref="SessionSeries"/>).</summary>
+    public const string SessionKind = "session";
+
+    public const string SessionKey = "session";
 }
 
 public static class MeasureSourceKeys
