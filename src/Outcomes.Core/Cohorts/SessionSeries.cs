@@ -35,24 +35,55 @@ public static class SessionSeries
     public static List<CohortSession> Decode(string text)
     {
         var sessions = new List<CohortSession>();
-        if (text.Length == 0)
+        var rest = text.AsSpan();
+        while (!rest.IsEmpty)
         {
-            return sessions;
-        }
-        foreach (var item in text.Split('|'))
-        {
-            var f = item.Split(';');
-            if (f.Length != 5
-                || !PackedText.TryDay(f[0], out var date) || f[0].Length != 10
-                || !long.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out var practitioner)
-                || !EnumCode<Product>.TryParse(f[2], out var product)
-                || !EnumCode<Guidance>.TryParse(f[3], out var guidance)
-                || !PackedText.TryValue(f[4], out var units))
+            var end = rest.IndexOf('|');
+            var item = end < 0 ? rest : rest[..end];
+            rest = end < 0 ? [] : rest[(end + 1)..];
+            if (end >= 0 && rest.IsEmpty)
             {
                 throw new FormatException("Not a session series.");
             }
-            sessions.Add(new CohortSession(date, practitioner, product, guidance, units));
+            sessions.Add(DecodeOne(item));
         }
         return sessions;
+    }
+
+    // Span-based: cohort queries decode every patient's sessions, and splitting into strings
+    // allocated six strings per session.
+    private static CohortSession DecodeOne(ReadOnlySpan<char> item)
+    {
+        Span<Range> fields = stackalloc Range[6];
+        if (item.Split(fields, ';') != 5
+            || item[fields[0]].Length != 10 || !PackedText.TryDay(item[fields[0]], out var date)
+            || !long.TryParse(item[fields[1]], NumberStyles.None, CultureInfo.InvariantCulture, out var practitioner)
+            || !TryCode<Product>(item[fields[2]], out var product)
+            || !TryCode<Guidance>(item[fields[3]], out var guidance)
+            || !PackedText.TryValue(item[fields[4]], out var units))
+        {
+            throw new FormatException("Not a session series.");
+        }
+        return new CohortSession(date, practitioner, product, guidance, units);
+    }
+
+    /// <summary>A code among the few of an enum, matched without allocating a string.</summary>
+    private static bool TryCode<T>(ReadOnlySpan<char> code, out T value) where T : struct, Enum
+    {
+        foreach (var (candidate, text) in Codes<T>.All)
+        {
+            if (code.SequenceEqual(text))
+            {
+                value = candidate;
+                return true;
+            }
+        }
+        value = default;
+        return false;
+    }
+
+    private static class Codes<T> where T : struct, Enum
+    {
+        public static readonly (T Value, string Code)[] All = [.. Enum.GetValues<T>().Select(v => (v, EnumCode<T>.Of(v)))];
     }
 }
