@@ -85,6 +85,33 @@ public abstract class PatientOutcomesTests(DatabaseProvider provider) : ApiTestB
     }
 
     [SkippableFact]
+    public async Task TrendAndOutcomes_AreTheSame_FromTheStoredSeriesAndFromTheObservations()
+    {
+        var f = await HistoryAsync();
+        var rom = await f.PostAsync(f.Practitioner, "range-of-motion", new
+        {
+            submissionId = Guid.NewGuid(), answeredAt = "2025-03-10T10:00:00Z", movement = "cervical_flexion", degrees = 41.5m, method = "goniometer",
+        });
+        Assert.Equal(HttpStatusCode.Created, rom.StatusCode);
+        string[] paths = [f.PathOf("trend") + "?measure=pain_nrs", f.PathOf("trend") + "?measure=cervical_flexion", f.PathOf("trend") + "?measure=ndi", f.PathOf("outcomes")];
+        async Task<long> StaleAsync()
+        {
+            await using var connection = await App.OpenDatabaseAsync();
+            return await Dapper.SqlMapper.ExecuteScalarAsync<long>(connection, "SELECT COUNT(*) FROM series_stale WHERE patient_id = @Id", new { Id = f.PatientId });
+        }
+
+        // Right after the writes the series are stale: the answers come from the observations.
+        Assert.Equal(1, await StaleAsync());
+        var fromObservations = await Task.WhenAll(paths.Select(p => f.Practitioner.GetStringAsync(p)));
+        await App.Services.GetRequiredService<Outcomes.Api.Features.Cohorts.SeriesRefresher>().RefreshAsync(default);
+        Assert.Equal(0, await StaleAsync());
+        var fromSeries = await Task.WhenAll(paths.Select(p => f.Practitioner.GetStringAsync(p)));
+
+        Assert.Equal(fromObservations, fromSeries);
+        Assert.Contains("\"2025-03-10\"", fromSeries[1], StringComparison.Ordinal); // the flexion value is there
+    }
+
+    [SkippableFact]
     public async Task Trend_AggregatesWeeks_AndFitsEachCycle()
     {
         var f = await HistoryAsync();

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Outcomes.Api.Data;
 using Outcomes.Api.Features.Audit;
+using Outcomes.Api.Features.Cohorts;
 using Outcomes.Api.Features.Observations;
 using Outcomes.Api.Features.Patients;
 using Outcomes.Api.Infrastructure;
@@ -64,6 +65,25 @@ public sealed class PatientOutcomesSql(SqlDialect dialect) : SqlTexts(dialect)
         WHERE o.patient_id = @PatientId AND o.kind <> 'sideEffect' AND o.value IS NOT NULL AND {Current}
         ORDER BY o.answered_at, o.id;
         """;
+
+    /// <summary>Whether the patient's stored series are stale (then they must not be read).</summary>
+    public string SeriesStale { get; } = "SELECT COUNT(*) FROM series_stale WHERE patient_id = @PatientId;";
+
+    /// <summary>One measure's stored series (see <c>SeriesRefresher</c>): the same points <see cref="MeasurePoints"/> reads.</summary>
+    public string StoredPoints { get; } =
+        "SELECT points FROM measure_series WHERE patient_id = @PatientId AND kind = @Kind AND measure_key = @MeasureKey;";
+
+    /// <summary>Every measure's stored series: the same points <see cref="AllPoints"/> reads, grouped by measure.</summary>
+    public string AllStoredPoints { get; } = """
+        SELECT measure_key, points FROM measure_series
+        WHERE patient_id = @PatientId AND kind NOT IN ('session', 'sideEffect');
+        """;
+}
+
+internal sealed class StoredPointsRow
+{
+    public string MeasureKey { get; init; } = "";
+    public string Points { get; init; } = "";
 }
 
 internal sealed class SessionRow
@@ -213,20 +233,18 @@ public sealed class OutcomesReader(
         }
         var sessions = await SessionsAsync(connection, patientId, ct);
         var dates = sessions.Select(s => s.Date).ToList();
-        var rows = await connection.QueryAsync<PointRow>(db.Command(sql.AllPoints, new { PatientId = patientId }, ct));
-        var byMeasure = rows.GroupBy(r => MeasureCatalog.KeyOf(r.Kind, r.Code, r.Qualifier, r.BodySide))
-            .Where(g => g.Key is not null)
-            .OrderBy(g => g.Key == "pain_nrs" ? 0 : 1).ThenBy(g => g.Key, StringComparer.Ordinal);
+        var byMeasure = (await AllPointsAsync(connection, patientId, ct))
+            .OrderBy(m => m.Key == "pain_nrs" ? 0 : 1).ThenBy(m => m.Key, StringComparer.Ordinal);
         var today = Today();
         var results = new List<MeasureOutcomes>();
-        foreach (var group in byMeasure)
+        foreach (var (key, points) in byMeasure)
         {
-            if (await measures.ResolveAsync(group.Key!, ct) is not { } measure)
+            if (await measures.ResolveAsync(key, ct) is not { } measure)
             {
                 continue;
             }
             var d = measure.Definition;
-            var cycles = CycleOutcomes.Compute(d, dates, [.. group.Select(r => r.ToPoint())], today, options.Value.Rule);
+            var cycles = CycleOutcomes.Compute(d, dates, points, today, options.Value.Rule);
             results.Add(new MeasureOutcomes(d.Key, d.Name, d.Unit, d.Direction, d.ImportantChange, d.ImportantChangePercent, cycles));
         }
         await audit.AppendAsync(connection, AuditActions.Read, "outcomes", null, patientId, ct);
@@ -238,8 +256,20 @@ public sealed class OutcomesReader(
     private async Task<List<SessionMark>> SessionsAsync(System.Data.Common.DbConnection connection, long patientId, CancellationToken ct) =>
         [.. (await connection.QueryAsync<SessionRow>(db.Command(sql.Sessions, new { PatientId = patientId }, ct))).Select(r => r.ToMark())];
 
-    private async Task<List<Point>> PointsAsync(System.Data.Common.DbConnection connection, long patientId, MeasureSource source, CancellationToken ct) =>
-        [.. (await connection.QueryAsync<PointRow>(db.Command(sql.MeasurePoints, new
+    /// <summary>
+    /// One measure's current values: one stored row when the patient's series are current, else
+    /// (right after a write, until the next rebuild) every value from the observations.
+    /// </summary>
+    private async Task<List<Point>> PointsAsync(System.Data.Common.DbConnection connection, long patientId, MeasureSource source, CancellationToken ct)
+    {
+        if (!await SeriesStaleAsync(connection, patientId, ct))
+        {
+            var (kind, measureKey) = source.SeriesKey();
+            var stored = await connection.QuerySingleOrDefaultAsync<string>(
+                db.Command(sql.StoredPoints, new { PatientId = patientId, Kind = kind, MeasureKey = measureKey }, ct));
+            return stored is null ? [] : PointSeries.Decode(stored);
+        }
+        return [.. (await connection.QueryAsync<PointRow>(db.Command(sql.MeasurePoints, new
         {
             PatientId = patientId,
             Kind = EnumCode<ObservationKind>.Of(source.Kind),
@@ -247,4 +277,24 @@ public sealed class OutcomesReader(
             source.Qualifier,
             source.BodySide,
         }, ct))).Select(r => r.ToPoint())];
+    }
+
+    /// <summary>Every measure's current values by measure key, from the stored series when current (as <see cref="PointsAsync"/>).</summary>
+    private async Task<List<(string Key, List<Point> Points)>> AllPointsAsync(System.Data.Common.DbConnection connection, long patientId, CancellationToken ct)
+    {
+        if (!await SeriesStaleAsync(connection, patientId, ct))
+        {
+            return [.. (await connection.QueryAsync<StoredPointsRow>(db.Command(sql.AllStoredPoints, new { PatientId = patientId }, ct)))
+                .Select(r => (r.MeasureKey, PointSeries.Decode(r.Points)))];
+        }
+        var rows = await connection.QueryAsync<PointRow>(db.Command(sql.AllPoints, new { PatientId = patientId }, ct));
+        return [.. rows.GroupBy(r => MeasureCatalog.KeyOf(r.Kind, r.Code, r.Qualifier, r.BodySide))
+            .Where(g => g.Key is not null)
+            .Select(g => (g.Key!, g.Select(r => r.ToPoint()).ToList()))];
+    }
+
+    // A write that commits after this check is answered as if it came after the read: the series
+    // read next holds everything committed before the check.
+    private async Task<bool> SeriesStaleAsync(System.Data.Common.DbConnection connection, long patientId, CancellationToken ct) =>
+        await connection.ExecuteScalarAsync<long>(db.Command(sql.SeriesStale, new { PatientId = patientId }, ct)) > 0;
 }
