@@ -20,11 +20,13 @@ trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 dotnet build -c Release src/Outcomes.Api -v quiet -nologo >/dev/null
 db="$work/outcomes.db"
 Database__SqlitePath="$db" dotnet run -c Release --no-build --project src/Outcomes.Api -- demo-data --patients "$patients" >/dev/null
-patient=$(sqlite3 "$db" "SELECT id FROM patient ORDER BY id LIMIT 1")
-token=$(dotnet user-jwts create --project src/Outcomes.Api --role patient --claim "patient_id=$patient" -o token | tail -1)
-# The patient with the most weekly pain scores (about five years of them), read by an admin.
+# The patient with the most weekly pain scores (about five years of them), read by an admin; the
+# POSTs go to a patient of another site, so that the tens of thousands of scores they add do not
+# land in the summaries page or in the patient read.
 busiest=$(sqlite3 "$db" "SELECT patient_id FROM observation WHERE kind = 'painScore' GROUP BY patient_id ORDER BY COUNT(*) DESC LIMIT 1")
 site=$(sqlite3 "$db" "SELECT site_id FROM patient WHERE id = $busiest")
+patient=$(sqlite3 "$db" "SELECT id FROM patient WHERE site_id <> $site ORDER BY id LIMIT 1")
+token=$(dotnet user-jwts create --project src/Outcomes.Api --role patient --claim "patient_id=$patient" -o token | tail -1)
 admin=$(dotnet user-jwts create --project src/Outcomes.Api --role admin -o token | tail -1)
 answered=$(date -u -d '1 hour ago' +%Y-%m-%dT%H:%M:%SZ)
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(date -u +%F); commit $(git rev-parse --short HEAD); $patients patients"
