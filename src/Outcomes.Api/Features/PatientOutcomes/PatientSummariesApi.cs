@@ -37,20 +37,25 @@ public sealed class PatientSummarySql(SqlDialect dialect) : SqlTexts(dialect)
 
     private const string Current = ObservationSql.IsCurrent;
 
+    // Both read the page's patients by their id: the page drives the loop (DrivingJoin), so that
+    // SQLite seeks each patient's rows instead of scanning one kind of every patient (the plan it
+    // chose from the (kind, code, patient_id) index, which grew with the whole database).
     public string LatestPain { get; } = $"""
         SELECT patient_id, answered_at, value FROM (
             SELECT o.patient_id, o.answered_at, o.value,
                    ROW_NUMBER() OVER (PARTITION BY o.patient_id ORDER BY o.answered_at DESC, o.id DESC) AS rn
-            FROM observation o
-            WHERE o.patient_id IN @Ids AND o.kind = 'painScore' AND o.qualifier = 'average7Days' AND {Current}
+            FROM patient p
+            {dialect.DrivingJoin} observation o ON o.patient_id = p.id
+            WHERE p.id IN @Ids AND o.kind = 'painScore' AND o.code = 'pain_nrs' AND o.qualifier = 'average7Days' AND {Current}
         ) latest
         WHERE rn = 1;
         """;
 
     public string Recent { get; } = $"""
         SELECT o.patient_id, o.kind, o.code, o.qualifier, o.answered_at, o.value
-        FROM observation o
-        WHERE o.patient_id IN @Ids AND o.kind IN ('painScore', 'questionnaire') AND o.answered_at >= @From AND {Current};
+        FROM patient p
+        {dialect.DrivingJoin} observation o ON o.patient_id = p.id
+        WHERE p.id IN @Ids AND o.kind IN ('painScore', 'questionnaire') AND o.answered_at >= @From AND {Current};
         """;
 }
 
