@@ -96,9 +96,31 @@ public static class DueSchedule
         return due;
     }
 
-    /// <summary>The earliest day whose responses <see cref="Due"/> may look at.</summary>
-    public static DateOnly LookBackFrom(DateOnly enrolledOn, DateOnly? latestSession) =>
-        latestSession is { } s ? s.AddDays(-BaselineDays) : enrolledOn;
+    /// <summary>
+    /// The earliest day whose responses <see cref="Due"/> may look at: the baseline window before the
+    /// latest session (or enrolment, before any), and this week's pain scores if that is earlier.
+    /// </summary>
+    public static DateOnly LookBackFrom(DateOnly enrolledOn, DateOnly? latestSession, DateOnly today)
+    {
+        var from = latestSession is { } s ? s.AddDays(-BaselineDays) : enrolledOn;
+        var weekStart = WeekStart(today);
+        return from < weekStart ? from : weekStart;
+    }
+
+    /// <summary>
+    /// The input of <see cref="Due"/> from the patient's current answers since <see cref="LookBackFrom"/>:
+    /// pain scores (any recall) and questionnaire responses, each with its UTC day.
+    /// </summary>
+    public static DueInput InputFrom(
+        DateOnly today, DateOnly enrolledOn, IReadOnlyCollection<Condition> conditions, DateOnly? latestSession,
+        IEnumerable<(bool PainScore, string Code, DateOnly Day)> answered)
+    {
+        var all = answered.ToList();
+        return new DueInput(today, enrolledOn, conditions, latestSession,
+            [.. all.Where(a => a.PainScore).Select(a => a.Day)],
+            all.Where(a => !a.PainScore).GroupBy(a => a.Code)
+                .ToDictionary(g => g.Key, g => (IReadOnlyCollection<DateOnly>)[.. g.Select(a => a.Day)]));
+    }
 
     private static IEnumerable<(string Timepoint, DateOnly From, DateOnly? Until, IReadOnlyList<string> Codes)> Windows(
         DueInput input, IReadOnlyList<string> instruments)

@@ -21,6 +21,33 @@ public class DueScheduleTests
         Assert.Equal(D(3, 3), DueSchedule.WeekStart(D(3, 3)));
     }
 
+    [Theory]
+    // Enrolled long ago, not treated: from enrolment.
+    [InlineData("2025-01-06", null, "2025-03-05", "2025-01-06")]
+    // Treated: the 14-day baseline window before the latest session.
+    [InlineData("2025-01-06", "2025-03-04", "2025-03-05", "2025-02-18")]
+    // Enrolled this Wednesday: this week's pain scores from Monday count too.
+    [InlineData("2025-03-05", null, "2025-03-05", "2025-03-03")]
+    public void LookBackFrom_IsTheEarlierOfTheBaselineWindowAndThisWeek(string enrolled, string? session, string today, string expected)
+    {
+        var from = DueSchedule.LookBackFrom(DateOnly.Parse(enrolled, System.Globalization.CultureInfo.InvariantCulture),
+            session is null ? null : DateOnly.Parse(session, System.Globalization.CultureInfo.InvariantCulture),
+            DateOnly.Parse(today, System.Globalization.CultureInfo.InvariantCulture));
+
+        Assert.Equal(DateOnly.Parse(expected, System.Globalization.CultureInfo.InvariantCulture), from);
+    }
+
+    [Fact]
+    public void InputFrom_SplitsPainScoresFromQuestionnairesByCode()
+    {
+        var input = DueSchedule.InputFrom(D(3, 5), _enrolled, [Condition.NeckShoulderPain], D(3, 1),
+            [(true, "pain_nrs", D(3, 3)), (false, "ndi", D(2, 27)), (true, "pain_nrs", D(3, 4)), (false, "ndi", D(3, 2)), (false, "pgic", D(3, 4))]);
+
+        Assert.Equal([D(3, 3), D(3, 4)], input.PainScoreDates);
+        Assert.Equal(["ndi", "pgic"], input.QuestionnaireDates.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal([D(2, 27), D(3, 2)], input.QuestionnaireDates["ndi"]);
+    }
+
     [Fact]
     public void NotTreatedYet_WeeklyPainAndTheConditionsBaselineAreDue()
     {

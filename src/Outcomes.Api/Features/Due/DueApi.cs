@@ -64,25 +64,16 @@ public static class DueApi
             .Select(EnumCode<Condition>.Parse).ToList();
         var latestSession = await connection.ExecuteScalarAsync<DateOnly?>(db.Command(sql.LatestSession, new { Id = patientId }, ct));
 
-        var from = DueSchedule.LookBackFrom(enrolledOn, latestSession);
-        var weekStart = DueSchedule.WeekStart(today);
-        var lookBack = from < weekStart ? from : weekStart;
-        var answered = (await connection.QueryAsync<AnsweredRow>(db.Command(sql.Answered, new
+        var lookBack = DueSchedule.LookBackFrom(enrolledOn, latestSession, today);
+        var answered = await connection.QueryAsync<AnsweredRow>(db.Command(sql.Answered, new
         {
             Id = patientId,
             From = new DateTimeOffset(lookBack.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero),
-        }, ct))).ToList();
+        }, ct));
 
         var painKind = EnumCode<ObservationKind>.Of(ObservationKind.PainScore);
-        var input = new DueInput(
-            today,
-            enrolledOn,
-            conditions,
-            latestSession,
-            [.. answered.Where(a => a.Kind == painKind).Select(a => DateOnly.FromDateTime(a.AnsweredAt.UtcDateTime))],
-            answered.Where(a => a.Kind != painKind)
-                .GroupBy(a => a.Code)
-                .ToDictionary(g => g.Key, g => (IReadOnlyCollection<DateOnly>)[.. g.Select(a => DateOnly.FromDateTime(a.AnsweredAt.UtcDateTime))]));
+        var input = DueSchedule.InputFrom(today, enrolledOn, conditions, latestSession,
+            answered.Select(a => (a.Kind == painKind, a.Code, DateOnly.FromDateTime(a.AnsweredAt.UtcDateTime))));
         await audit.AppendAsync(connection, AuditActions.Read, "due", null, patientId, ct);
         return TypedResults.Ok(new DueResponse(today, DueSchedule.Due(input)));
     }

@@ -112,9 +112,7 @@ public static class PatientSummariesApi
             .ToLookup(r => r.PatientId, r => r.SessionDate);
         var latest = (await connection.QueryAsync<PatientValueRow>(db.Command(sql.LatestPain, new { Ids = ids }, ct)))
             .ToDictionary(r => r.PatientId);
-        var from = patients.Min(p => DueSchedule.LookBackFrom(p.EnrolledOn, sessions[p.Id].Cast<DateOnly?>().LastOrDefault()));
-        var weekStart = DueSchedule.WeekStart(today);
-        var since = from < weekStart ? from : weekStart;
+        var since = patients.Min(p => DueSchedule.LookBackFrom(p.EnrolledOn, sessions[p.Id].Cast<DateOnly?>().LastOrDefault(), today));
         var recent = (await connection.QueryAsync<PatientValueRow>(db.Command(sql.Recent, new
         {
             Ids = ids,
@@ -129,10 +127,8 @@ public static class PatientSummariesApi
             var painPoints = mine.Where(r => r.Kind == "painScore" && r.Qualifier == "average7Days")
                 .Select(r => new Point(DateOnly.FromDateTime(r.AnsweredAt.UtcDateTime), r.Value)).ToList();
             var cycle = lastSession is { } s ? CycleOutcomes.Compute(pain, [s], painPoints, today, options.Value.Rule).Single() : null;
-            var due = DueSchedule.Due(new DueInput(today, p.EnrolledOn, p.Conditions, lastSession,
-                [.. mine.Where(r => r.Kind == "painScore").Select(r => DateOnly.FromDateTime(r.AnsweredAt.UtcDateTime))],
-                mine.Where(r => r.Kind == "questionnaire").GroupBy(r => r.Code)
-                    .ToDictionary(g => g.Key, g => (IReadOnlyCollection<DateOnly>)[.. g.Select(r => DateOnly.FromDateTime(r.AnsweredAt.UtcDateTime))])));
+            var due = DueSchedule.Due(DueSchedule.InputFrom(today, p.EnrolledOn, p.Conditions, lastSession,
+                mine.Select(r => (r.Kind == "painScore", r.Code, DateOnly.FromDateTime(r.AnsweredAt.UtcDateTime)))));
             var latestPain = latest.GetValueOrDefault(p.Id);
             return new PatientSummary(p.Id, p.ExternalReference, p.Conditions, latestPain?.Value, latestPain?.AnsweredAt,
                 lastSession, lastSession is { } ls ? (today.DayNumber - ls.DayNumber) / 7 : null,
