@@ -170,12 +170,11 @@ public static class PatientOutcomesApi
     private static async Task<Results<FileContentHttpResult, NotFoundProblem>> ChartAsync(
         long patientId, HttpContext http, OutcomesReader reader, TrendChart.Format format, CancellationToken ct)
     {
-        var result = await reader.TrendAsync(CurrentUser.From(http.User), patientId, "pain_nrs", ct);
-        if (result.Trend is not { } trend)
+        var result = await reader.TrendAsync(CurrentUser.From(http.User), patientId, "pain_nrs", ct, withCycles: true);
+        if (result is not { Trend: { } trend, Cycles: { } cycles })
         {
             return Problems.NotFound("patient");
         }
-        var cycles = await reader.PainCyclesAsync(patientId, ct);
         var (bytes, contentType) = TrendChart.Render(trend, cycles, format);
         return TypedResults.File(bytes, contentType);
     }
@@ -187,14 +186,16 @@ public static class PatientOutcomesApi
             : Problems.NotFound("patient");
 }
 
-public sealed record TrendResult(TrendResponse? Trend, bool UnknownMeasure = false);
+/// <param name="Cycles">With <c>withCycles</c>: the measure's outcomes per cycle, from the same values as the trend.</param>
+public sealed record TrendResult(TrendResponse? Trend, bool UnknownMeasure = false, IReadOnlyList<CycleOutcome>? Cycles = null);
 
 /// <summary>Reads one patient's values (and nobody else's) and hands them to the Core computations.</summary>
 public sealed class OutcomesReader(
     Database db, PatientOutcomesSql sql, PatientAccess access, AuditLog audit, MeasureCatalog measures,
     IOptions<OutcomesOptions> options, TimeProvider clock)
 {
-    public async Task<TrendResult> TrendAsync(CurrentUser user, long patientId, string key, CancellationToken ct)
+    /// <param name="withCycles">Also the measure's outcomes per cycle (the chart's baseline lines), from the values read once.</param>
+    public async Task<TrendResult> TrendAsync(CurrentUser user, long patientId, string key, CancellationToken ct, bool withCycles = false)
     {
         await using var connection = await db.OpenAsync(ct);
         if (await access.SiteOrRefuseAsync(connection, user, patientId, AuditActions.Read, "trend", ct) is null)
@@ -210,18 +211,10 @@ public sealed class OutcomesReader(
         var dates = sessions.Select(s => s.Date).ToList();
         await audit.AppendAsync(connection, AuditActions.Read, "trend", key, patientId, ct);
         var d = measure.Definition;
-        return new TrendResult(new TrendResponse(d.Key, d.Name, d.Unit, d.Direction, measure.Weekly,
-            measure.Weekly ? Trends.Weekly(points) : Trends.Daily(points), sessions, Trends.PerCycle(dates, points, measure.Weekly)));
-    }
-
-    /// <summary>Pain outcomes per cycle, for the chart's baseline lines (access already checked by the caller).</summary>
-    public async Task<IReadOnlyList<CycleOutcome>> PainCyclesAsync(long patientId, CancellationToken ct)
-    {
-        var measure = (await measures.ResolveAsync("pain_nrs", ct))!;
-        await using var connection = await db.OpenAsync(ct);
-        var sessions = await SessionsAsync(connection, patientId, ct);
-        var points = await PointsAsync(connection, patientId, measure.Source, ct);
-        return CycleOutcomes.Compute(measure.Definition, [.. sessions.Select(s => s.Date)], points, Today(), options.Value.Rule);
+        return new TrendResult(
+            new TrendResponse(d.Key, d.Name, d.Unit, d.Direction, measure.Weekly,
+                measure.Weekly ? Trends.Weekly(points) : Trends.Daily(points), sessions, Trends.PerCycle(dates, points, measure.Weekly)),
+            Cycles: withCycles ? CycleOutcomes.Compute(d, dates, points, Today(), options.Value.Rule) : null);
     }
 
     public async Task<OutcomesResponse?> OutcomesAsync(CurrentUser user, long patientId, CancellationToken ct)
