@@ -86,7 +86,7 @@ public static class ImportApi
 /// </summary>
 public sealed class ImportWriter(
     Database db, ImportSql sql, ObservationSql observationSql, InstrumentCatalog instruments, TimeProvider clock,
-    IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, IHttpContextAccessor accessor)
+    IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, AuditLog audit)
 {
     public const int BatchSize = 500;
     public const int MaxLineChars = 64 * 1024;
@@ -253,22 +253,9 @@ public sealed class ImportWriter(
                     }));
                 }
             }
-            var audit = new AuditSql(db.Dialect);
             foreach (var patientId in _batch.Select(b => b.PatientId).Distinct())
             {
-                await connection.ExecuteAsync(db.Command(audit.Insert, new
-                {
-                    OccurredAt = now,
-                    Actor = user.Subject,
-                    user.Role,
-                    Action = "import",
-                    ResourceType = "observation",
-                    ResourceId = (string?)null,
-                    PatientId = patientId,
-                    Outcome = AuditOutcomes.Success,
-                    RequestId = accessor.HttpContext?.TraceIdentifier,
-                    Detail = (string?)null,
-                }, ct, tx));
+                await audit.AppendAsync(connection, "import", "observation", null, patientId, ct, tx);
             }
             await tx.CommitAsync(ct);
         }
