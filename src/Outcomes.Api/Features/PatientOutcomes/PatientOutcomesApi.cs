@@ -74,9 +74,9 @@ public sealed class PatientOutcomesSql(SqlDialect dialect) : SqlTexts(dialect)
         "SELECT points FROM measure_series WHERE patient_id = @PatientId AND kind = @Kind AND measure_key = @MeasureKey;";
 
     /// <summary>Every measure's stored series: the same points <see cref="AllPoints"/> reads, grouped by measure.</summary>
-    public string AllStoredPoints { get; } = """
+    public string AllStoredPoints { get; } = $"""
         SELECT measure_key, points FROM measure_series
-        WHERE patient_id = @PatientId AND kind NOT IN ('session', 'sideEffect');
+        WHERE patient_id = @PatientId AND kind NOT IN ('{StoredSeries.SessionKind}', '{StoredSeries.SideEffectKind}');
         """;
 }
 
