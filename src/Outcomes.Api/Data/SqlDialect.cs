@@ -29,15 +29,6 @@ public abstract class SqlDialect
     /// </summary>
     public abstract string KeyRangeLock { get; }
 
-    /// <summary>The UTC day (yyyy-MM-dd) of an instant column stored in UTC: cheaper to read than the instant.</summary>
-    public abstract string UtcDay(string column);
-
-    /// <summary>
-    /// A date column moved by a number of days given as a parameter: SQLite reads <c>@{name}Modifier</c>
-    /// (text such as <c>'-14 days'</c>), SQL Server <c>@{name}Days</c> (an integer); callers pass both.
-    /// </summary>
-    public abstract string AddDays(string dateColumn, string name);
-
     /// <summary>
     /// A join whose left table drives the loop: SQLite's planner takes <c>CROSS JOIN</c> as that
     /// instruction; SQL Server's chooses well on its own.
@@ -61,10 +52,6 @@ public abstract class SqlDialect
 
         public override string KeyRangeLock => "";
 
-        public override string UtcDay(string column) => $"substr({column}, 1, 10)";
-
-        public override string AddDays(string dateColumn, string name) => $"date({dateColumn}, @{name}Modifier)";
-
         public override string DrivingJoin => "CROSS JOIN";
 
         // 19 = SQLITE_CONSTRAINT; 2067 = SQLITE_CONSTRAINT_UNIQUE, 1555 = SQLITE_CONSTRAINT_PRIMARYKEY
@@ -87,10 +74,6 @@ public abstract class SqlDialect
             $"OFFSET 0 ROWS FETCH NEXT {countParameter} ROWS ONLY";
 
         public override string KeyRangeLock => "WITH (UPDLOCK, HOLDLOCK)";
-
-        public override string UtcDay(string column) => $"CONVERT(char(10), {column}, 23)";
-
-        public override string AddDays(string dateColumn, string name) => $"DATEADD(day, @{name}Days, {dateColumn})";
 
         public override string DrivingJoin => "INNER JOIN";
 

@@ -92,19 +92,22 @@ public sealed class CohortReader(Database db, CohortSql sql, SeriesRefresher ser
             Condition = filter.Condition is { } c ? EnumCode<Condition>.Of(c) : null,
         };
         var (kind, measureKey) = measure.SeriesKey();
-        var seriesParameters = new { patientParameters.SiteId, patientParameters.Sex, patientParameters.Condition, Kind = kind, MeasureKey = measureKey };
 
         await using var c1 = await db.OpenAsync(ct);
         await using var c2 = await db.OpenAsync(ct);
         await using var c3 = await db.OpenAsync(ct);
         await using var c4 = await db.OpenAsync(ct);
         await using var c5 = await db.OpenAsync(ct);
+        // One stored series per patient, of the given kind, for the cohort's patients.
+        Merge<CohortSeriesRow> Series(System.Data.Common.DbConnection connection, string seriesKind, string key) =>
+            new(connection.QueryUnbufferedAsync<CohortSeriesRow>(sql.Series, new
+            {
+                patientParameters.SiteId, patientParameters.Sex, patientParameters.Condition, Kind = seriesKind, MeasureKey = key,
+            }, commandTimeout: db.CommandTimeoutSeconds), r => r.PatientId, ct);
         await using var conditions = new Merge<CohortConditionRow>(c2.QueryUnbufferedAsync<CohortConditionRow>(sql.Conditions, patientParameters, commandTimeout: db.CommandTimeoutSeconds), r => r.PatientId, ct);
-        var sessionParameters = new { patientParameters.SiteId, patientParameters.Sex, patientParameters.Condition, Kind = StoredSeries.SessionKind, MeasureKey = StoredSeries.SessionKey };
-        await using var sessions = new Merge<CohortSeriesRow>(c3.QueryUnbufferedAsync<CohortSeriesRow>(sql.Series, sessionParameters, commandTimeout: db.CommandTimeoutSeconds), r => r.PatientId, ct);
-        await using var points = new Merge<CohortSeriesRow>(c4.QueryUnbufferedAsync<CohortSeriesRow>(sql.Series, seriesParameters, commandTimeout: db.CommandTimeoutSeconds), r => r.PatientId, ct);
-        var effectParameters = new { patientParameters.SiteId, patientParameters.Sex, patientParameters.Condition, Kind = StoredSeries.SideEffectKind, MeasureKey = StoredSeries.SideEffectKey };
-        await using var effects = new Merge<CohortSeriesRow>(c5.QueryUnbufferedAsync<CohortSeriesRow>(sql.Series, effectParameters, commandTimeout: db.CommandTimeoutSeconds), r => r.PatientId, ct);
+        await using var sessions = Series(c3, StoredSeries.SessionKind, StoredSeries.SessionKey);
+        await using var points = Series(c4, kind, measureKey);
+        await using var effects = Series(c5, StoredSeries.SideEffectKind, StoredSeries.SideEffectKey);
 
         await foreach (var p in c1.QueryUnbufferedAsync<CohortPatientRow>(sql.Patients, patientParameters, commandTimeout: db.CommandTimeoutSeconds).WithCancellation(ct))
         {
