@@ -35,17 +35,14 @@ public static class SessionSeries
     public static List<CohortSession> Decode(string text)
     {
         var sessions = new List<CohortSession>();
-        var rest = text.AsSpan();
-        while (!rest.IsEmpty)
+        if (text.Length == 0)
         {
-            var end = rest.IndexOf('|');
-            var item = end < 0 ? rest : rest[..end];
-            rest = end < 0 ? [] : rest[(end + 1)..];
-            if (end >= 0 && rest.IsEmpty)
-            {
-                throw new FormatException("Not a session series.");
-            }
-            sessions.Add(DecodeOne(item));
+            return sessions;
+        }
+        // Every item must parse, so a trailing or doubled separator (an empty item) is refused too.
+        foreach (var item in text.AsSpan().Split('|'))
+        {
+            sessions.Add(DecodeOne(text.AsSpan()[item]));
         }
         return sessions;
     }

@@ -34,13 +34,15 @@ public static class PointSeries
     public static List<Point> Decode(string text, int capacity = 0)
     {
         var points = new List<Point>(capacity);
-        var rest = text.AsSpan();
-        while (!rest.IsEmpty)
+        if (text.Length == 0)
         {
-            var end = rest.IndexOf(PairSeparator);
-            var pair = end < 0 ? rest : rest[..end];
-            rest = end < 0 ? [] : rest[(end + 1)..];
-            if ((end >= 0 && rest.IsEmpty) || pair.Length < 12 || pair[10] != FieldSeparator
+            return points;
+        }
+        // Every item must parse, so a trailing or doubled separator (an empty item) is refused too.
+        foreach (var item in text.AsSpan().Split(PairSeparator))
+        {
+            var pair = text.AsSpan()[item];
+            if (pair.Length < 12 || pair[10] != FieldSeparator
                 || !PackedText.TryDay(pair[..10], out var day) || !PackedText.TryValue(pair[11..], out var value))
             {
                 throw new FormatException("Not a point series.");

@@ -36,6 +36,7 @@ public class SessionSeriesTests
     [InlineData("2025-03-03;-1;onabotulinumtoxinA;emg;100")]
     [InlineData("2025-02-30;12;onabotulinumtoxinA;emg;100")]
     [InlineData("2025-03-03;12;onabotulinumtoxinA;needle;100")]
+    [InlineData("2025-03-03;12;onabotulinumtoxinA;emg;100|")]
     public void Decode_RefusesWhatItDidNotWrite(string text)
     {
         Assert.Throws<FormatException>(() => SessionSeries.Decode(text));
