@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need() { command -v "$1" >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null; }; }
+source bench/common.sh
 need wrk wrk
 
 sizes=("$@")
@@ -16,9 +16,9 @@ port=5302
 work=${BENCH_WORK:-$(mktemp -d)}
 trap 'kill "$server" 2>/dev/null || true' EXIT
 
-dotnet build -c Release src/Outcomes.Api -v quiet -nologo >/dev/null
-token=$(dotnet user-jwts create --project src/Outcomes.Api --role auditor -o token | tail -1)
-admin=$(dotnet user-jwts create --project src/Outcomes.Api --role admin -o token | tail -1)
+build_service
+token=$(token auditor)
+admin=$(token admin)
 median5() { # median, min and max of 5 timed calls after a warm-up: median5 TOKEN PATH
   curl -s -o /dev/null -H "Authorization: Bearer $1" "http://127.0.0.1:$port$2"
   local times
@@ -43,7 +43,7 @@ for n in "${sizes[@]}"; do
     Logging__LogLevel__Default=Warning RateLimiting__PermitLimit=1000000 Cohorts__PseudonymSecret=bench-secret-bench-secret-bench-secret-01 \
     dotnet run -c Release --no-build --no-launch-profile --project src/Outcomes.Api >/dev/null 2>&1 &
   server=$!
-  for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null && break; sleep 0.5; done
+  wait_ready "$port" || true
   pid=$(pgrep -P "$server" -f Outcomes.Api | head -1)   # the service, a child of dotnet run
   stale=$(sqlite3 "$db" "SELECT COUNT(*) FROM series_stale")
   first=$(curl -s -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/cohorts/outcomes")

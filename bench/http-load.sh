@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need() { command -v "$1" >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null; }; }
+source bench/common.sh
 need wrk wrk
 need sqlite3 sqlite3
 
@@ -17,7 +17,7 @@ duration=${DURATION:-10s}
 work=$(mktemp -d)
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 
-dotnet build -c Release src/Outcomes.Api -v quiet -nologo >/dev/null
+build_service
 db="$work/outcomes.db"
 Database__SqlitePath="$db" dotnet run -c Release --no-build --project src/Outcomes.Api -- demo-data --patients "$patients" >/dev/null
 # The patient with the most weekly pain scores (about five years of them), read by an admin; the
@@ -26,8 +26,8 @@ Database__SqlitePath="$db" dotnet run -c Release --no-build --project src/Outcom
 busiest=$(sqlite3 "$db" "SELECT patient_id FROM observation WHERE kind = 'painScore' GROUP BY patient_id ORDER BY COUNT(*) DESC LIMIT 1")
 site=$(sqlite3 "$db" "SELECT site_id FROM patient WHERE id = $busiest")
 patient=$(sqlite3 "$db" "SELECT id FROM patient WHERE site_id <> $site ORDER BY id LIMIT 1")
-token=$(dotnet user-jwts create --project src/Outcomes.Api --role patient --claim "patient_id=$patient" -o token | tail -1)
-admin=$(dotnet user-jwts create --project src/Outcomes.Api --role admin -o token | tail -1)
+token=$(token patient --claim "patient_id=$patient")
+admin=$(token admin)
 answered=$(date -u -d '1 hour ago' +%Y-%m-%dT%H:%M:%SZ)
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(date -u +%F); commit $(git rev-parse --short HEAD); $patients patients"
 
@@ -36,7 +36,7 @@ ASPNETCORE_ENVIRONMENT=Development ASPNETCORE_URLS="http://127.0.0.1:$port" Data
   Logging__LogLevel__Default=Warning RateLimiting__PermitLimit=1000000 \
   bash -c 'cd src/Outcomes.Api && exec dotnet bin/Release/net10.0/Outcomes.Api.dll' >"$work/server.log" 2>&1 &
 server=$!
-for _ in $(seq 1 1500); do curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null && break; sleep 0.02; done
+wait_ready "$port" 1500 0.02 || true
 curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null || { echo "the service did not start:"; cat "$work/server.log"; exit 1; }
 echo "start-up to /health/ready on an existing database: $(( ($(date +%s%N) - start) / 1000000 )) ms"
 

@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need() { command -v "$1" >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null; }; }
+source bench/common.sh
 need sqlite3 sqlite3
 need bc bc
 need gawk gawk
@@ -18,8 +18,8 @@ port=5303
 work=${BENCH_WORK:-$(mktemp -d)}
 trap 'kill "$server" 2>/dev/null || true' EXIT
 
-dotnet build -c Release src/Outcomes.Api -v quiet -nologo >/dev/null
-token=$(dotnet user-jwts create --project src/Outcomes.Api --role admin -o token | tail -1)
+build_service
+token=$(token admin)
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(date -u +%F); commit $(git rev-parse --short HEAD)"
 
 source_db="$work/outcomes-10000.db"
@@ -55,7 +55,7 @@ ASPNETCORE_ENVIRONMENT=Development ASPNETCORE_URLS="http://127.0.0.1:$port" Data
   Logging__LogLevel__Default=Warning RateLimiting__PermitLimit=1000000 Cohorts__Series__RefreshSeconds=0 \
   dotnet run -c Release --no-build --no-launch-profile --project src/Outcomes.Api >/dev/null 2>&1 &
 server=$!
-for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null && break; sleep 0.5; done
+wait_ready "$port" || true
 pid=$(pgrep -P "$server" -f Outcomes.Api | head -1)   # the service, a child of dotnet run
 
 start=$(date +%s.%N)

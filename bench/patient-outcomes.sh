@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need() { command -v "$1" >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null; }; }
+source bench/common.sh
 need wrk wrk
 need sqlite3 sqlite3
 
@@ -17,8 +17,8 @@ duration=${DURATION:-10s}
 work=$(mktemp -d)
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 
-dotnet build -c Release src/Outcomes.Api -v quiet -nologo >/dev/null
-token=$(dotnet user-jwts create --project src/Outcomes.Api --role admin -o token | tail -1)
+build_service
+token=$(token admin)
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(date -u +%F); commit $(git rev-parse --short HEAD)"
 for n in "${sizes[@]}"; do
@@ -37,7 +37,7 @@ for n in "${sizes[@]}"; do
     Logging__LogLevel__Default=Warning RateLimiting__PermitLimit=1000000 \
     dotnet run -c Release --no-build --no-launch-profile --project src/Outcomes.Api >"$work/server.log" 2>&1 &
   server=$!
-  for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null && break; sleep 0.5; done
+  wait_ready "$port" || true
 
   for path in "/health/live" \
               "/api/v1/patients/$patient/trend?measure=pain_nrs" \
