@@ -76,7 +76,7 @@ public static class Intervals
             return new MeanInterval(1, mean, null, null, null);
         }
         var sd = values.StandardDeviation();
-        var half = StudentT.InvCDF(0, 1, values.Count - 1, 0.975) * sd / Math.Sqrt(values.Count);
+        var half = StudentQuantile.T975(values.Count - 1) * sd / Math.Sqrt(values.Count);
         return new MeanInterval(values.Count, mean, mean - half, mean + half, sd);
     }
 
