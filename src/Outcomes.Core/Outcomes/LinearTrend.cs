@@ -1,4 +1,4 @@
-using MathNet.Numerics.Distributions;
+using Outcomes.Core.Statistics;
 
 namespace Outcomes.Core.Outcomes;
 
@@ -23,8 +23,17 @@ public static class LinearTrend
         {
             return null;
         }
-        var meanX = x.Average();
-        var sxx = x.Sum(v => (v - meanX) * (v - meanX));
+        var meanX = 0.0;
+        for (var i = 0; i < n; i++)
+        {
+            meanX += x[i];
+        }
+        meanX /= n;
+        var sxx = 0.0;
+        for (var i = 0; i < n; i++)
+        {
+            sxx += (x[i] - meanX) * (x[i] - meanX);
+        }
         if (sxx <= 0)
         {
             return null;
@@ -41,7 +50,7 @@ public static class LinearTrend
             sse += residual * residual;
         }
         var standardError = Math.Sqrt(sse / (n - 2) / sxx);
-        var t = StudentT.InvCDF(0, 1, n - 2, 0.975);
+        var t = StudentQuantile.T975(n - 2);
         return new LinearFit(intercept, slope, slope - t * standardError, slope + t * standardError, n);
     }
 }

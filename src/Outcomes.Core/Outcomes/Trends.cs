@@ -14,13 +14,36 @@ public sealed record CycleTrend(int Number, DateOnly Session, DateOnly? End, dou
 public static class Trends
 {
     /// <summary>Weekly means (ISO weeks, Monday first): irregular and missing weeks stay as they are, never filled in.</summary>
-    public static IReadOnlyList<SeriesPoint> Weekly(IEnumerable<Point> points) =>
-        [.. points.GroupBy(p => DueSchedule.WeekStart(p.Day))
-            .OrderBy(g => g.Key)
-            .Select(g => new SeriesPoint(g.Key, decimal.Round(g.Average(p => p.Value), 2, MidpointRounding.AwayFromZero), g.Count()))];
+    public static IReadOnlyList<SeriesPoint> Weekly(IEnumerable<Point> points)
+    {
+        var sorted = ByDay(points);
+        var result = new List<SeriesPoint>();
+        for (var i = 0; i < sorted.Count;)
+        {
+            var week = DueSchedule.WeekStart(sorted[i].Day);
+            var next = week.AddDays(7);
+            var sum = 0m;
+            var count = 0;
+            for (; i < sorted.Count && sorted[i].Day < next; i++)
+            {
+                sum += sorted[i].Value;
+                count++;
+            }
+            result.Add(new SeriesPoint(week, decimal.Round(sum / count, 2, MidpointRounding.AwayFromZero), count));
+        }
+        return result;
+    }
 
-    public static IReadOnlyList<SeriesPoint> Daily(IEnumerable<Point> points) =>
-        [.. points.OrderBy(p => p.Day).Select(p => new SeriesPoint(p.Day, p.Value, 1))];
+    public static IReadOnlyList<SeriesPoint> Daily(IEnumerable<Point> points)
+    {
+        var sorted = ByDay(points);
+        var result = new SeriesPoint[sorted.Count];
+        for (var i = 0; i < result.Length; i++)
+        {
+            result[i] = new SeriesPoint(sorted[i].Day, sorted[i].Value, 1);
+        }
+        return result;
+    }
 
     /// <summary>
     /// Per cycle (a session to the next), the slope of the values after the session against weeks
@@ -29,21 +52,61 @@ public static class Trends
     /// </summary>
     public static IReadOnlyList<CycleTrend> PerCycle(IReadOnlyList<DateOnly> sessions, IReadOnlyList<Point> points, bool weekly)
     {
-        var sorted = sessions.Distinct().Order().ToList();
-        var result = new List<CycleTrend>(sorted.Count);
-        for (var i = 0; i < sorted.Count; i++)
+        var sorted = ByDay(points);
+        var starts = sessions.Distinct().Order().ToList();
+        var result = new List<CycleTrend>(starts.Count);
+        var x = new List<double>();
+        var y = new List<double>();
+        var first = 0;
+        for (var c = 0; c < starts.Count; c++)
         {
-            var session = sorted[i];
-            DateOnly? next = i + 1 < sorted.Count ? sorted[i + 1] : null;
-            var inCycle = points.Where(p => p.Day > session && (next is null || p.Day < next)).ToList();
-            var xy = weekly
-                ? inCycle.GroupBy(p => DueSchedule.WeekStart(p.Day))
-                    .Select(g => (X: g.Average(p => (double)(p.Day.DayNumber - session.DayNumber)) / 7, Y: g.Average(p => (double)p.Value)))
-                    .ToList()
-                : inCycle.Select(p => (X: (p.Day.DayNumber - session.DayNumber) / 7.0, Y: (double)p.Value)).ToList();
-            var fit = LinearTrend.Fit([.. xy.Select(v => v.X)], [.. xy.Select(v => v.Y)]);
-            result.Add(new CycleTrend(i + 1, session, next, fit?.Slope, fit?.SlopeLower, fit?.SlopeUpper, xy.Count));
+            var session = starts[c];
+            DateOnly? next = c + 1 < starts.Count ? starts[c + 1] : null;
+            // The cycle's values: after its session day, before the next session's day.
+            while (first < sorted.Count && sorted[first].Day <= session)
+            {
+                first++;
+            }
+            var end = first;
+            while (end < sorted.Count && (next is null || sorted[end].Day < next))
+            {
+                end++;
+            }
+            x.Clear();
+            y.Clear();
+            for (var i = first; i < end;)
+            {
+                var weekEnd = weekly ? DueSchedule.WeekStart(sorted[i].Day).AddDays(7) : DateOnly.MinValue;
+                double days = 0, values = 0;
+                var count = 0;
+                do
+                {
+                    days += sorted[i].Day.DayNumber - session.DayNumber;
+                    values += (double)sorted[i].Value;
+                    count++;
+                    i++;
+                }
+                while (weekly && i < end && sorted[i].Day < weekEnd);
+                x.Add(days / count / 7);
+                y.Add(values / count);
+            }
+            var fit = LinearTrend.Fit(x, y);
+            result.Add(new CycleTrend(c + 1, session, next, fit?.Slope, fit?.SlopeLower, fit?.SlopeUpper, x.Count));
         }
         return result;
+    }
+
+    /// <summary>The points in day order (stable: equal days keep their order); no copy when they are in order already.</summary>
+    private static IReadOnlyList<Point> ByDay(IEnumerable<Point> points)
+    {
+        var list = points as IReadOnlyList<Point> ?? [.. points];
+        for (var i = 1; i < list.Count; i++)
+        {
+            if (list[i].Day < list[i - 1].Day)
+            {
+                return [.. list.OrderBy(p => p.Day)];
+            }
+        }
+        return list;
     }
 }

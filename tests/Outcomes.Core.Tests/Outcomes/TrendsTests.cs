@@ -52,4 +52,18 @@ public class TrendsTests
         Assert.Null(trends[1].SlopeLowerPerWeek);
         Assert.Null(Trends.PerCycle([D(5, 1)], _points, weekly: true).Single().SlopePerWeek);
     }
+
+    [Fact]
+    public void Weekly_AndPerCycle_GiveTheSameAnswers_ForValuesOutOfDayOrder()
+    {
+        Point[] reversed = [.. _points.Reverse()];
+
+        Assert.Equal(
+            [(D(2, 24), 8m, 1), (D(3, 3), 6.5m, 2), (D(3, 10), 5m, 1), (D(3, 24), 4m, 1), (D(3, 31), 4m, 1)],
+            Trends.Weekly(reversed).Select(p => (p.Day, p.Value, p.Count)));
+        Assert.Equal([D(2, 27), D(3, 5), D(3, 6), D(3, 12), D(3, 26), D(4, 2)], Trends.Daily(reversed).Select(p => p.Day));
+        var trend = Trends.PerCycle([D(3, 3)], reversed, weekly: true).Single();
+        Assert.Equal(-0.605460034125213, trend.SlopePerWeek!.Value, 10);
+        Assert.Equal(0.166111240727424, trend.SlopeUpperPerWeek!.Value, 9);
+    }
 }
