@@ -47,11 +47,12 @@ public sealed class Database : IDisposable
         try
         {
             await connection.OpenAsync(ct);
-            if (connection is SqliteConnection)
+            if (connection is SqliteConnection sqlite)
             {
-                // Writers wait for the lock instead of failing with SQLITE_BUSY.
-                await connection.ExecuteAsync(
-                    $"PRAGMA busy_timeout = {CommandTimeoutSeconds * 1000};");
+                // Writers wait for the lock instead of failing with SQLITE_BUSY. Set through the C
+                // API: a PRAGMA statement would be compiled again at every open.
+                SqliteException.ThrowExceptionForRC(
+                    SQLitePCL.raw.sqlite3_busy_timeout(sqlite.Handle, CommandTimeoutSeconds * 1000), sqlite.Handle);
             }
             return connection;
         }

@@ -70,6 +70,14 @@ public sealed class GroupCommit(Database db)
             // The batch belongs to every caller in it: no single request's cancellation stops it.
             await using var connection = await db.OpenAsync(CancellationToken.None);
             await using var tx = await connection.BeginTransactionAsync(CancellationToken.None);
+            if (batch.Count == 1)
+            {
+                // Alone in its transaction, a failed write is rolled back with it: no savepoint needed.
+                await batch[0].RunAsync(connection, tx);
+                await tx.CommitAsync(CancellationToken.None);
+                batch[0].Publish();
+                return;
+            }
             for (var i = 0; i < batch.Count; i++)
             {
                 var savepoint = $"w{i}";

@@ -70,6 +70,41 @@ public sealed class WriteTurnTests : IDisposable
         Assert.Equal(Enumerable.Range(0, 20).Where(i => i != 7).Concat(Enumerable.Range(100, 20).Where(i => i != 107)).Select(i => (long)i), keys);
     }
 
+    [Fact]
+    public async Task GroupCommit_AFailingWriteAloneInItsBatch_LeavesNothingBehind()
+    {
+        using var db = Sqlite(30);
+        await using (var setup = await db.OpenAsync(default))
+        {
+            await setup.ExecuteAsync("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL)");
+        }
+        var commits = new GroupCommit(db);
+
+        var failed = await Assert.ThrowsAsync<SqliteException>(() => commits.RunAsync(async (c, tx) =>
+        {
+            await c.ExecuteAsync("INSERT INTO t (k, v) VALUES (1, 'first')", transaction: tx);
+            return await c.ExecuteAsync("INSERT INTO t (k, v) VALUES (1, 'again')", transaction: tx);
+        }, default));
+        var next = await commits.RunAsync((c, tx) => c.ExecuteAsync("INSERT INTO t (k, v) VALUES (2, 'next')", transaction: tx), default);
+
+        Assert.Equal(19, failed.SqliteErrorCode); // SQLITE_CONSTRAINT
+        Assert.Equal(1, next);
+        await using var connection = await db.OpenAsync(default);
+        Assert.Equal([2L], await connection.QueryAsync<long>("SELECT k FROM t"));
+    }
+
+    [Fact]
+    public async Task EveryConnection_WaitsForOtherProcessesLocks_UpToTheCommandTimeout()
+    {
+        using var db = Sqlite(7);
+
+        for (var i = 0; i < 2; i++) // a new connection, then one from the pool
+        {
+            await using var connection = await db.OpenAsync(default);
+            Assert.Equal(7000, await connection.ExecuteScalarAsync<long>("PRAGMA busy_timeout"));
+        }
+    }
+
     public void Dispose()
     {
         SqliteConnection.ClearAllPools();
