@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using System.Data.Common;
 using Dapper;
 using Outcomes.Api.Data;
 using Outcomes.Api.Features.Instruments;
@@ -49,7 +50,8 @@ public sealed class MeasureCatalog(InstrumentCatalog instruments, Database db, M
     /// <summary>Minimal detectable change of a pressure pain threshold on trapezius trigger points: 0.45–0.62 kg/cm²; the upper end.</summary>
     public const decimal PressureThresholdDetectableChange = 0.62m;
 
-    public async Task<ResolvedMeasure?> ResolveAsync(string key, CancellationToken ct)
+    /// <param name="connection">An open connection to read an instrument's latest version on; else one is opened.</param>
+    public async Task<ResolvedMeasure?> ResolveAsync(string key, CancellationToken ct, DbConnection? connection = null)
     {
         if (key == "pain_nrs" || key.StartsWith("pain_nrs:", StringComparison.Ordinal))
         {
@@ -86,7 +88,7 @@ public sealed class MeasureCatalog(InstrumentCatalog instruments, Database db, M
                 new MeasureDefinition(key, movement.Name, Direction.HigherIsBetter, "deg", DetectableChange(key)),
                 new MeasureSource(ObservationKind.RangeOfMotion, key, null, null), Weekly: false);
         }
-        if (await LatestDefinitionAsync(key, ct) is { } instrument)
+        if (await LatestDefinitionAsync(key, connection, ct) is { } instrument)
         {
             return new ResolvedMeasure(
                 new MeasureDefinition(key, instrument.Name, instrument.Direction, "score", instrument.MinimalImportantChange,
@@ -106,10 +108,18 @@ public sealed class MeasureCatalog(InstrumentCatalog instruments, Database db, M
             _ => code,
         };
 
-    private async Task<InstrumentDefinition?> LatestDefinitionAsync(string code, CancellationToken ct)
+    private async Task<InstrumentDefinition?> LatestDefinitionAsync(string code, DbConnection? connection, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
-        var version = await connection.QueryFirstOrDefaultAsync<string>(db.Command(sql.LatestVersion, new { Code = code }, ct));
+        string? version;
+        if (connection is null)
+        {
+            await using var own = await db.OpenAsync(ct);
+            version = await own.QueryFirstOrDefaultAsync<string>(db.Command(sql.LatestVersion, new { Code = code }, ct));
+        }
+        else
+        {
+            version = await connection.QueryFirstOrDefaultAsync<string>(db.Command(sql.LatestVersion, new { Code = code }, ct));
+        }
         return version is null ? null : await instruments.FindAsync(code, version, ct);
     }
 }

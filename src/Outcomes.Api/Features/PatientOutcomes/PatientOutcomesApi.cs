@@ -202,7 +202,7 @@ public sealed class OutcomesReader(
         {
             return new TrendResult(null);
         }
-        if (await measures.ResolveAsync(key, ct) is not { } measure)
+        if (await measures.ResolveAsync(key, ct, connection) is not { } measure)
         {
             return new TrendResult(null, UnknownMeasure: true);
         }
@@ -232,7 +232,7 @@ public sealed class OutcomesReader(
         var results = new List<MeasureOutcomes>();
         foreach (var (key, points) in byMeasure)
         {
-            if (await measures.ResolveAsync(key, ct) is not { } measure)
+            if (await measures.ResolveAsync(key, ct, connection) is not { } measure)
             {
                 continue;
             }
