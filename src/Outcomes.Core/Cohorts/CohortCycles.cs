@@ -78,10 +78,25 @@ public static class CohortCycles
             }
             var outcome = outcomes[i];
             var end = outcome.End;
-            var effects = history.SideEffects.Where(e => e.Day >= session.Date && (end is null || e.Day < end)).ToList();
+            var (any, serious) = SideEffectsIn(history.SideEffects, session.Date, end);
             yield return new CohortCycle(patient, i + 1, session, end, age, DoseBands.Of(session.Product, session.TotalUnits),
-                outcome, outcome.Windows[0], effects.Count > 0, effects.Any(e => e.Serious));
+                outcome, outcome.Windows[0], any, serious);
         }
+    }
+
+    /// <summary>Whether any side effect, and any serious one, was reported from the session day until the cycle's end.</summary>
+    private static (bool Any, bool Serious) SideEffectsIn(IReadOnlyList<SideEffectReport> reports, DateOnly from, DateOnly? end)
+    {
+        var (any, serious) = (false, false);
+        foreach (var e in reports)
+        {
+            if (e.Day >= from && (end is null || e.Day < end))
+            {
+                any = true;
+                serious |= e.Serious;
+            }
+        }
+        return (any, serious);
     }
 
     private static bool Matches(CohortFilter f, CohortSession s, int number, int age) =>
@@ -106,13 +121,23 @@ public static class DoseBands
     private static readonly decimal[] _onaInco = [50, 100, 200];
     private static readonly decimal[] _abo = [150, 300, 600];
 
+    // Every product's four labels, made once: a cohort asks for one per cycle.
+    private static readonly Dictionary<Product, string[]> _labels = Enum.GetValues<Product>().ToDictionary(p => p, p =>
+    {
+        var cuts = Cuts(p);
+        var code = EnumCode<Product>.Of(p);
+        return new[]
+        {
+            $"{code} <{cuts[0]}", $"{code} {cuts[0]}-{cuts[1] - 1}", $"{code} {cuts[1]}-{cuts[2] - 1}", $"{code} >={cuts[2]}",
+        };
+    });
+
     public static string Of(Product product, decimal totalUnits)
     {
-        var cuts = product == Product.AbobotulinumtoxinA ? _abo : _onaInco;
-        var label = totalUnits < cuts[0] ? $"<{cuts[0]}"
-            : totalUnits < cuts[1] ? $"{cuts[0]}-{cuts[1] - 1}"
-            : totalUnits < cuts[2] ? $"{cuts[1]}-{cuts[2] - 1}"
-            : $">={cuts[2]}";
-        return $"{EnumCode<Product>.Of(product)} {label}";
+        var cuts = Cuts(product);
+        var band = totalUnits < cuts[0] ? 0 : totalUnits < cuts[1] ? 1 : totalUnits < cuts[2] ? 2 : 3;
+        return _labels[product][band];
     }
+
+    private static decimal[] Cuts(Product product) => product == Product.AbobotulinumtoxinA ? _abo : _onaInco;
 }

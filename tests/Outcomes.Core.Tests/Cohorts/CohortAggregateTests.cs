@@ -127,5 +127,8 @@ public class CohortAggregateTests
         Assert.Equal(55, cycles[0].Age); // 2025 - 1970
         Assert.Equal("abobotulinumtoxinA 300-599", DoseBands.Of(Product.AbobotulinumtoxinA, 300));
         Assert.Equal("incobotulinumtoxinA <50", DoseBands.Of(Product.IncobotulinumtoxinA, 49.5m));
+        Assert.Equal("onabotulinumtoxinA 50-99", DoseBands.Of(Product.OnabotulinumtoxinA, 50));
+        Assert.Equal("onabotulinumtoxinA 100-199", DoseBands.Of(Product.OnabotulinumtoxinA, 199.5m));
+        Assert.Equal("abobotulinumtoxinA >=600", DoseBands.Of(Product.AbobotulinumtoxinA, 600));
     }
 }
