@@ -5,17 +5,19 @@ namespace Outcomes.Api.Data;
 
 /// <summary>
 /// Group commit for SQLite: small writes from concurrent requests share one transaction, and so one
-/// sync to disk, instead of one each. A caller queues its write and waits for the write turn
-/// (<see cref="Database.EnterWriteAsync"/>); whoever holds the turn runs every queued write, each
-/// inside its own savepoint (a write that fails is rolled back alone and its caller gets the
-/// error), commits once, and only then answers each caller: nothing is acknowledged before it is
-/// durable. With one request at a time a batch holds one write, as before. SQL Server commits each
-/// write in its own transaction: its log already groups commits.
+/// sync to disk, instead of one each. A caller queues its write; if no caller is committing, it
+/// becomes the leader: it takes the write turn (<see cref="Database.EnterWriteAsync"/>) and runs
+/// every queued write, each inside its own savepoint (a write that fails is rolled back alone and
+/// its caller gets the error), commits once, and only then answers each caller: nothing is
+/// acknowledged before it is durable. The others wait for their answer only, not for the turn, so a
+/// batch costs one turn instead of one per write. With one request at a time a batch holds one
+/// write, as before. SQL Server commits each write in its own transaction: its log already groups
+/// commits.
 /// </summary>
 /// <remarks>
-/// A write runs on the connection and in the asynchronous context of whichever request commits the
-/// batch: it must use only what it captured and the connection and transaction it is given (not the
-/// current <see cref="HttpContext"/>, which may belong to another request).
+/// A write runs on the connection of whichever caller (or, once that caller's own write is done, a
+/// background leader) commits the batch: it must use only what it captured and the connection and
+/// transaction it is given, never the current <see cref="HttpContext"/>.
 /// </remarks>
 public sealed class GroupCommit(Database db)
 {
@@ -23,6 +25,9 @@ public sealed class GroupCommit(Database db)
     public const int MaxBatch = 64;
 
     private readonly ConcurrentQueue<IPendingWrite> _pending = new();
+
+    /// <summary>1 while a caller is committing batches (the leader), else 0.</summary>
+    private int _leading;
 
     /// <summary>True when writes are batched (SQLite).</summary>
     public bool Batches => db.Dialect.Provider == DatabaseProvider.Sqlite;
@@ -41,17 +46,72 @@ public sealed class GroupCommit(Database db)
 
         var pending = new PendingWrite<T>(write);
         _pending.Enqueue(pending);
-        // If this caller gives up waiting (timeout, cancellation), its write stays queued and the next
-        // batch still runs it; submissions carry ids, so a retry finds it instead of writing it twice.
-        using (await db.EnterWriteAsync(ct))
+        await LeadWhileQueuedAsync(pending.Done);
+        // If this caller gives up waiting (cancellation), its write stays queued and a batch still
+        // runs it; submissions carry ids, so a retry finds it instead of writing it twice.
+        return await pending.Done.WaitAsync(ct);
+    }
+
+    /// <summary>
+    /// Leads when nobody does: commits batches until <paramref name="own"/> is committed (or, with
+    /// none, until the queue is empty). A caller that finds a leader leaves its write to it. A leader
+    /// re-checks the queue after it steps down (both steps are full fences), so no write is stranded:
+    /// either its caller saw no leader and leads, or the leader sees it. A caller whose own write is
+    /// done goes back to its request and hands what is still queued to a leader of its own.
+    /// </summary>
+    private async Task LeadWhileQueuedAsync(Task? own)
+    {
+        while (!_pending.IsEmpty && Interlocked.CompareExchange(ref _leading, 1, 0) == 0)
         {
-            // An earlier batch may have taken this write already; then there is nothing to do.
-            while (!pending.Done.IsCompleted)
+            try
+            {
+                await LeadAsync(own);
+            }
+            finally
+            {
+                Interlocked.Exchange(ref _leading, 0);
+            }
+            if (own is { IsCompleted: true })
+            {
+                if (!_pending.IsEmpty)
+                {
+                    // Not in this request's context: the writes need nothing of it, and it is about to end.
+                    using (ExecutionContext.SuppressFlow())
+                    {
+                        _ = Task.Run(() => LeadWhileQueuedAsync(null));
+                    }
+                }
+                return;
+            }
+        }
+    }
+
+    /// <summary>Takes the write turn and commits batches until <paramref name="own"/> is committed, or the queue is empty.</summary>
+    private async Task LeadAsync(Task? own)
+    {
+        WriteTurn turn;
+        try
+        {
+            // The batch belongs to every caller in it: no single request's cancellation stops it.
+            turn = await db.EnterWriteAsync(CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            // No turn within the command timeout: nothing was written, and every queued caller hears so.
+            while (_pending.TryDequeue(out var stranded))
+            {
+                stranded.Failed = e;
+                stranded.Publish();
+            }
+            return;
+        }
+        using (turn)
+        {
+            while (!_pending.IsEmpty && own is not { IsCompleted: true })
             {
                 await RunBatchAsync();
             }
         }
-        return await pending.Done;
     }
 
     private async Task RunBatchAsync()
@@ -67,7 +127,6 @@ public sealed class GroupCommit(Database db)
         }
         try
         {
-            // The batch belongs to every caller in it: no single request's cancellation stops it.
             await using var connection = await db.OpenAsync(CancellationToken.None);
             await using var tx = await connection.BeginTransactionAsync(CancellationToken.None);
             if (batch.Count == 1)

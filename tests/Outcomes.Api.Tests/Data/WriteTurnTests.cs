@@ -94,6 +94,32 @@ public sealed class WriteTurnTests : IDisposable
     }
 
     [Fact]
+    public async Task GroupCommit_NoTurnWithinTheCommandTimeout_EveryQueuedWriteIsRefused_AndNothingIsWritten()
+    {
+        using var db = Sqlite(1);
+        await using (var setup = await db.OpenAsync(default))
+        {
+            await setup.ExecuteAsync("CREATE TABLE t (k INTEGER PRIMARY KEY)");
+        }
+        var commits = new GroupCommit(db);
+
+        var held = await db.EnterWriteAsync(default);
+        var writes = Enumerable.Range(0, 5)
+            .Select(i => commits.RunAsync((c, tx) => c.ExecuteAsync("INSERT INTO t (k) VALUES (@K)", new { K = i }, tx), default))
+            .ToList();
+        foreach (var write in writes)
+        {
+            var e = await Assert.ThrowsAsync<SqliteException>(() => write);
+            Assert.True(db.Dialect.IsUnavailable(e));
+        }
+        held.Dispose();
+
+        Assert.Equal(1, await commits.RunAsync((c, tx) => c.ExecuteAsync("INSERT INTO t (k) VALUES (9)", transaction: tx), default));
+        await using var connection = await db.OpenAsync(default);
+        Assert.Equal([9L], await connection.QueryAsync<long>("SELECT k FROM t"));
+    }
+
+    [Fact]
     public async Task EveryConnection_WaitsForOtherProcessesLocks_UpToTheCommandTimeout()
     {
         using var db = Sqlite(7);
