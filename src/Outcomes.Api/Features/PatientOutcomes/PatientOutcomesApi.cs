@@ -67,24 +67,38 @@ public sealed class PatientOutcomesSql(SqlDialect dialect) : SqlTexts(dialect)
         """;
 
     /// <summary>Whether the patient's stored series are stale (then they must not be read).</summary>
-    public string SeriesStale { get; } = "SELECT COUNT(*) FROM series_stale WHERE patient_id = @PatientId;";
+    /// <summary>
+    /// Whether the patient's stored series are stale (see <c>SeriesRefresher</c>), and one measure's
+    /// stored series: the same points <see cref="MeasurePoints"/> reads. One statement, so both come
+    /// from one snapshot.
+    /// </summary>
+    public string StoredPoints { get; } = """
+        SELECT (SELECT COUNT(*) FROM series_stale WHERE patient_id = @PatientId) AS stale,
+               (SELECT points FROM measure_series WHERE patient_id = @PatientId AND kind = @Kind AND measure_key = @MeasureKey) AS points;
+        """;
 
-    /// <summary>One measure's stored series (see <c>SeriesRefresher</c>): the same points <see cref="MeasurePoints"/> reads.</summary>
-    public string StoredPoints { get; } =
-        "SELECT points FROM measure_series WHERE patient_id = @PatientId AND kind = @Kind AND measure_key = @MeasureKey;";
-
-    /// <summary>Every measure's stored series: the same points <see cref="AllPoints"/> reads, grouped by measure.</summary>
+    /// <summary>
+    /// Whether the series are stale, on every row, and every measure's stored series: the same points
+    /// <see cref="AllPoints"/> reads, grouped by measure. At least one row (with no measure when the
+    /// patient has no stored series).
+    /// </summary>
     public string AllStoredPoints { get; } = $"""
-        SELECT measure_key, points FROM measure_series
-        WHERE patient_id = @PatientId AND kind NOT IN ('{StoredSeries.SessionKind}', '{StoredSeries.SideEffectKind}');
+        SELECT s.stale, m.measure_key, m.points
+        FROM (SELECT COUNT(*) AS stale FROM series_stale WHERE patient_id = @PatientId) s
+        LEFT JOIN measure_series m ON m.patient_id = @PatientId
+            AND m.kind NOT IN ('{StoredSeries.SessionKind}', '{StoredSeries.SideEffectKind}');
         """;
 }
 
 internal sealed class StoredPointsRow
 {
-    public string MeasureKey { get; init; } = "";
-    public string Points { get; init; } = "";
+    public long Stale { get; init; }
+
+    public string? MeasureKey { get; init; }
+
+    public string? Points { get; init; }
 }
+
 
 internal sealed class SessionRow
 {
@@ -255,12 +269,12 @@ public sealed class OutcomesReader(
     /// </summary>
     private async Task<List<Point>> PointsAsync(System.Data.Common.DbConnection connection, long patientId, MeasureSource source, CancellationToken ct)
     {
-        if (!await SeriesStaleAsync(connection, patientId, ct))
+        var (kind, measureKey) = source.SeriesKey();
+        var stored = await connection.QuerySingleAsync<StoredPointsRow>(
+            db.Command(sql.StoredPoints, new { PatientId = patientId, Kind = kind, MeasureKey = measureKey }, ct));
+        if (stored.Stale == 0)
         {
-            var (kind, measureKey) = source.SeriesKey();
-            var stored = await connection.QuerySingleOrDefaultAsync<string>(
-                db.Command(sql.StoredPoints, new { PatientId = patientId, Kind = kind, MeasureKey = measureKey }, ct));
-            return stored is null ? [] : PointSeries.Decode(stored);
+            return stored.Points is null ? [] : PointSeries.Decode(stored.Points);
         }
         return [.. (await connection.QueryAsync<PointRow>(db.Command(sql.MeasurePoints, new
         {
@@ -275,19 +289,14 @@ public sealed class OutcomesReader(
     /// <summary>Every measure's current values by measure key, from the stored series when current (as <see cref="PointsAsync"/>).</summary>
     private async Task<List<(string Key, List<Point> Points)>> AllPointsAsync(System.Data.Common.DbConnection connection, long patientId, CancellationToken ct)
     {
-        if (!await SeriesStaleAsync(connection, patientId, ct))
+        var stored = (await connection.QueryAsync<StoredPointsRow>(db.Command(sql.AllStoredPoints, new { PatientId = patientId }, ct))).AsList();
+        if (stored[0].Stale == 0)
         {
-            return [.. (await connection.QueryAsync<StoredPointsRow>(db.Command(sql.AllStoredPoints, new { PatientId = patientId }, ct)))
-                .Select(r => (r.MeasureKey, PointSeries.Decode(r.Points)))];
+            return [.. stored.Where(r => r.MeasureKey is not null).Select(r => (r.MeasureKey!, PointSeries.Decode(r.Points!)))];
         }
         var rows = await connection.QueryAsync<PointRow>(db.Command(sql.AllPoints, new { PatientId = patientId }, ct));
         return [.. rows.GroupBy(r => MeasureCatalog.KeyOf(r.Kind, r.Code, r.Qualifier, r.BodySide))
             .Where(g => g.Key is not null)
             .Select(g => (g.Key!, g.Select(r => r.ToPoint()).ToList()))];
     }
-
-    // A write that commits after this check is answered as if it came after the read: the series
-    // read next holds everything committed before the check.
-    private async Task<bool> SeriesStaleAsync(System.Data.Common.DbConnection connection, long patientId, CancellationToken ct) =>
-        await connection.ExecuteScalarAsync<long>(db.Command(sql.SeriesStale, new { PatientId = patientId }, ct)) > 0;
 }
