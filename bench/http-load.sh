@@ -3,6 +3,7 @@
 # 1, 10 and 64 connections in one run: /health/live (the ceiling), POST of new weekly pain scores
 # (each request a new submission), one patient's trend and outcomes, a practitioner's patient-list
 # summaries, and a whole-cohort query. Client and service share the machine's cores.
+# Each endpoint is warmed up first (WARMUP, default 5s, not reported).
 # Usage: bash bench/http-load.sh [patients]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,13 +41,24 @@ wait_ready "$port" 1500 0.02 || true
 curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null || { echo "the service did not start:"; cat "$work/server.log"; exit 1; }
 echo "start-up to /health/ready on an existing database: $(( ($(date +%s%N) - start) / 1000000 )) ms"
 
-before=$(sqlite3 "$db" "SELECT COUNT(*) FROM observation")
 report() {
   printf '%-58s c=%-3s %10s req/s  p50 %-9s p99 %-9s %s\n' "$1" "$2" \
     "$(echo "$3" | awk '/Requests\/sec/ {print $2}')" \
     "$(echo "$3" | awk '$1 == "50%" {print $2}')" "$(echo "$3" | awk '$1 == "99%" {print $2}')" \
     "$(echo "$3" | awk '/Non-2xx/ {print "non-2xx: " $NF}')"
 }
+# Warm-up, not reported: each endpoint for WARMUP (default 5s) at 10 connections, so that the
+# figures measure the compiled code, not the just-in-time compiler's tiers.
+warmup=${WARMUP:-5s}
+wrk -t2 -c10 -d"$warmup" "http://127.0.0.1:$port/health/live" >/dev/null
+wrk -t2 -c10 -d"$warmup" -H "Authorization: Bearer $token" -s bench/post-pain-score.lua \
+  "http://127.0.0.1:$port/api/v1/patients/$patient/pain-scores" -- "$answered" >/dev/null
+for path in "/api/v1/patients/$busiest/trend?measure=pain_nrs" "/api/v1/patients/$busiest/outcomes" \
+            "/api/v1/patients/summaries?siteId=$site&limit=50" "/api/v1/cohorts/outcomes"; do
+  wrk -t2 -c10 -d"$warmup" -H "Authorization: Bearer $admin" "http://127.0.0.1:$port$path" >/dev/null
+done
+before=$(sqlite3 "$db" "SELECT COUNT(*) FROM observation")
+
 for c in 1 10 64; do
   threads=$([ "$c" -eq 1 ] && echo 1 || echo 2)
   report "/health/live" "$c" "$(wrk -t"$threads" -c"$c" -d"$duration" --latency "http://127.0.0.1:$port/health/live")"
