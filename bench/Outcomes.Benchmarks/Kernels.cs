@@ -65,6 +65,9 @@ public class Kernels
     [Benchmark(Description = "Cycle outcomes, one patient (5 years: ~260 scores, ~14 cycles)")]
     public int CycleOutcomesOfOnePatient() => CycleOutcomes.Compute(_pain, _sessions, _points, _today).Count;
 
+    [Benchmark(Description = "Trend, one patient (weekly means and each cycle's slope)")]
+    public int TrendOfOnePatient() => Trends.Weekly(_points).Count + Trends.PerCycle(_sessions, _points, weekly: true).Count;
+
     [Benchmark(Description = "Cohort cycles and aggregate, one patient")]
     public int CohortCyclesOfOnePatient()
     {

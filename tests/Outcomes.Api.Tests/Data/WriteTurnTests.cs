@@ -45,11 +45,7 @@ public sealed class WriteTurnTests : IDisposable
     public async Task GroupCommit_AFailingWriteIsRolledBackAlone_AndTheOthersAreCommitted()
     {
         using var db = Sqlite(30);
-        await using (var setup = await db.OpenAsync(default))
-        {
-            await setup.ExecuteAsync("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL)");
-        }
-        var commits = new GroupCommit(db);
+        var commits = await GroupCommitWithTableAsync(db, "CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL)");
 
         // Hold the turn while all 20 writes queue up (each queues before it waits), so they go into one batch.
         var held = await db.EnterWriteAsync(default);
@@ -74,11 +70,7 @@ public sealed class WriteTurnTests : IDisposable
     public async Task GroupCommit_AFailingWriteAloneInItsBatch_LeavesNothingBehind()
     {
         using var db = Sqlite(30);
-        await using (var setup = await db.OpenAsync(default))
-        {
-            await setup.ExecuteAsync("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL)");
-        }
-        var commits = new GroupCommit(db);
+        var commits = await GroupCommitWithTableAsync(db, "CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL)");
 
         var failed = await Assert.ThrowsAsync<SqliteException>(() => commits.RunAsync(async (c, tx) =>
         {
@@ -97,11 +89,7 @@ public sealed class WriteTurnTests : IDisposable
     public async Task GroupCommit_NoTurnWithinTheCommandTimeout_EveryQueuedWriteIsRefused_AndNothingIsWritten()
     {
         using var db = Sqlite(1);
-        await using (var setup = await db.OpenAsync(default))
-        {
-            await setup.ExecuteAsync("CREATE TABLE t (k INTEGER PRIMARY KEY)");
-        }
-        var commits = new GroupCommit(db);
+        var commits = await GroupCommitWithTableAsync(db, "CREATE TABLE t (k INTEGER PRIMARY KEY)");
 
         var held = await db.EnterWriteAsync(default);
         var writes = Enumerable.Range(0, 5)
@@ -129,6 +117,13 @@ public sealed class WriteTurnTests : IDisposable
             await using var connection = await db.OpenAsync(default);
             Assert.Equal(7000, await connection.ExecuteScalarAsync<long>("PRAGMA busy_timeout"));
         }
+    }
+
+    private static async Task<GroupCommit> GroupCommitWithTableAsync(Database db, string createTable)
+    {
+        await using var setup = await db.OpenAsync(default);
+        await setup.ExecuteAsync(createTable);
+        return new GroupCommit(db);
     }
 
     public void Dispose()
