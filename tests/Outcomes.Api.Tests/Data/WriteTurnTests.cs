@@ -108,6 +108,27 @@ public sealed class WriteTurnTests : IDisposable
     }
 
     [Fact]
+    public async Task GroupCommit_MoreWritesThanOneBatch_TheLeaderHandsTheRestOn_AndEveryOneIsCommitted()
+    {
+        using var db = Sqlite(30);
+        var commits = await GroupCommitWithTableAsync(db, "CREATE TABLE t (k INTEGER PRIMARY KEY)");
+        var count = GroupCommit.MaxBatch * 2 + 5;
+
+        // All queue behind the held turn; the first caller's batch holds its own write, and the
+        // rest must still be committed after it goes back to its request.
+        var held = await db.EnterWriteAsync(default);
+        var writes = Enumerable.Range(0, count)
+            .Select(i => commits.RunAsync((c, tx) => c.ExecuteAsync("INSERT INTO t (k) VALUES (@K)", new { K = i }, tx), default))
+            .ToList();
+        held.Dispose();
+
+        // Bounded only so that a stranded write fails the test instead of hanging it.
+        Assert.All(await Task.WhenAll(writes).WaitAsync(TimeSpan.FromSeconds(60)), inserted => Assert.Equal(1, inserted));
+        await using var connection = await db.OpenAsync(default);
+        Assert.Equal(count, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM t"));
+    }
+
+    [Fact]
     public async Task EveryConnection_WaitsForOtherProcessesLocks_UpToTheCommandTimeout()
     {
         using var db = Sqlite(7);
