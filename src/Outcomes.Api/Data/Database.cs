@@ -63,7 +63,6 @@ public sealed class Database : IDisposable
         }
     }
 
-    /// <summary>A Dapper command with the configured timeout and the request's cancellation.</summary>
     /// <summary>
     /// Waits for this process's turn to write, and holds it until disposed: take it before beginning
     /// a write transaction (or an autocommit write), never while holding it already. SQLite admits
@@ -89,6 +88,7 @@ public sealed class Database : IDisposable
 
     public void Dispose() => _writer.Dispose();
 
+    /// <summary>A Dapper command with the configured timeout and the request's cancellation.</summary>
     public CommandDefinition Command(string sql, object? parameters, CancellationToken ct, IDbTransaction? transaction = null) =>
         new(sql, parameters, transaction, CommandTimeoutSeconds, cancellationToken: ct);
 

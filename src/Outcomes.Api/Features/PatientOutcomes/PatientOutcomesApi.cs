@@ -66,7 +66,6 @@ public sealed class PatientOutcomesSql(SqlDialect dialect) : SqlTexts(dialect)
         ORDER BY o.answered_at, o.id;
         """;
 
-    /// <summary>Whether the patient's stored series are stale (then they must not be read).</summary>
     /// <summary>
     /// Whether the patient's stored series are stale (see <c>SeriesRefresher</c>), and one measure's
     /// stored series: the same points <see cref="MeasurePoints"/> reads. One statement, so both come
@@ -98,7 +97,6 @@ internal sealed class StoredPointsRow
 
     public string? Points { get; init; }
 }
-
 
 internal sealed class SessionRow
 {
