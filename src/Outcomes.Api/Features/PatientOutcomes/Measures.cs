@@ -110,16 +110,8 @@ public sealed class MeasureCatalog(InstrumentCatalog instruments, Database db, M
 
     private async Task<InstrumentDefinition?> LatestDefinitionAsync(string code, DbConnection? connection, CancellationToken ct)
     {
-        string? version;
-        if (connection is null)
-        {
-            await using var own = await db.OpenAsync(ct);
-            version = await own.QueryFirstOrDefaultAsync<string>(db.Command(sql.LatestVersion, new { Code = code }, ct));
-        }
-        else
-        {
-            version = await connection.QueryFirstOrDefaultAsync<string>(db.Command(sql.LatestVersion, new { Code = code }, ct));
-        }
+        await using var own = connection is null ? await db.OpenAsync(ct) : null;
+        var version = await (connection ?? own!).QueryFirstOrDefaultAsync<string>(db.Command(sql.LatestVersion, new { Code = code }, ct));
         return version is null ? null : await instruments.FindAsync(code, version, ct);
     }
 }
