@@ -133,24 +133,24 @@ public sealed class GroupCommit(Database db)
             {
                 // Alone in its transaction, a failed write is rolled back with it: no savepoint needed.
                 await batch[0].RunAsync(connection, tx);
-                await tx.CommitAsync(CancellationToken.None);
-                batch[0].Publish();
-                return;
             }
-            for (var i = 0; i < batch.Count; i++)
+            else
             {
-                var savepoint = $"w{i}";
-                await tx.SaveAsync(savepoint);
-                try
+                for (var i = 0; i < batch.Count; i++)
                 {
-                    await batch[i].RunAsync(connection, tx);
-                    await tx.ReleaseAsync(savepoint);
-                }
-                catch (Exception e)
-                {
-                    await tx.RollbackAsync(savepoint);
-                    await tx.ReleaseAsync(savepoint);
-                    batch[i].Failed = e;
+                    var savepoint = $"w{i}";
+                    await tx.SaveAsync(savepoint);
+                    try
+                    {
+                        await batch[i].RunAsync(connection, tx);
+                        await tx.ReleaseAsync(savepoint);
+                    }
+                    catch (Exception e)
+                    {
+                        await tx.RollbackAsync(savepoint);
+                        await tx.ReleaseAsync(savepoint);
+                        batch[i].Failed = e;
+                    }
                 }
             }
             await tx.CommitAsync(CancellationToken.None);
