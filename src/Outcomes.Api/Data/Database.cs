@@ -160,12 +160,15 @@ internal static class DapperTypeHandlers
         public override decimal Parse(object value) => Convert.ToDecimal(value, CultureInfo.InvariantCulture);
     }
 
+    // Instants are stored to the millisecond: SQL Server's DATETIMEOFFSET(3) would otherwise round
+    // (23:59:59.9996 to the next day) where SQLite keeps every digit, and the two would disagree on a
+    // day, a week, or a keyset cursor. Truncated here, on the way to either database.
     private sealed class DateTimeOffsetHandler : SqlMapper.TypeHandler<DateTimeOffset>
     {
         public override void SetValue(IDbDataParameter parameter, DateTimeOffset value)
         {
             parameter.DbType = DbType.DateTimeOffset;
-            parameter.Value = value;
+            parameter.Value = value.AddTicks(-(value.Ticks % TimeSpan.TicksPerMillisecond));
         }
 
         public override DateTimeOffset Parse(object value) => value switch

@@ -67,8 +67,14 @@ public abstract class SqlDialect
     {
         public override DatabaseProvider Provider => DatabaseProvider.SqlServer;
 
-        public override string InsertReturningId(string table, string columns, string values) =>
-            $"INSERT INTO {table} ({columns}) OUTPUT INSERTED.id VALUES ({values});";
+        // SQL Server refuses OUTPUT without INTO on a table with a trigger for the statement's action
+        // (Msg 334), and observation and treatment_session have AFTER INSERT triggers; so the id goes
+        // INTO a table variable, which may take it whatever triggers the table has.
+        public override string InsertReturningId(string table, string columns, string values) => $"""
+            DECLARE @inserted TABLE (id BIGINT NOT NULL);
+            INSERT INTO {table} ({columns}) OUTPUT INSERTED.id INTO @inserted (id) VALUES ({values});
+            SELECT id FROM @inserted;
+            """;
 
         public override string Limit(string countParameter) =>
             $"OFFSET 0 ROWS FETCH NEXT {countParameter} ROWS ONLY";

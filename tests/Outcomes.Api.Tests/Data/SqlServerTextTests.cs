@@ -88,12 +88,9 @@ public class SqlServerTextTests
 
     private static IList<ParseError> Parse(string sql, out TSqlFragment tree)
     {
-        var parser = new TSql160Parser(initialQuotedIdentifiers: true);
-        using var reader = new StringReader(sql);
-        tree = parser.Parse(reader, out var errors);
+        tree = SqlServer.TSql.Parse(sql, out var errors);
         return errors;
     }
 
-    private static string Describe(string name, IList<ParseError> errors) =>
-        $"{name}: " + string.Join("; ", errors.Select(e => $"line {e.Line}: {e.Message}"));
+    private static string Describe(string name, IList<ParseError> errors) => $"{name}: {SqlServer.TSql.Describe(errors)}";
 }

@@ -109,7 +109,7 @@ public sealed class SeriesRefresher(Database db, SeriesSql sql, ILogger<SeriesRe
 
     private async Task RebuildAsync(System.Data.Common.DbConnection connection, List<StaleRow> batch, CancellationToken ct)
     {
-        var ids = batch.ConvertAll(r => r.PatientId);
+        var ids = SqlLimits.Bounded(batch.ConvertAll(r => r.PatientId).ToArray());
         // Read outside the write transaction: a write that commits after this read bumps the
         // patient's generation, so the conditional clear below leaves the mark for the next round.
         var values = await connection.QueryAsync<PatientPointRow>(db.Command(sql.CurrentValues, new { Ids = ids }, ct));

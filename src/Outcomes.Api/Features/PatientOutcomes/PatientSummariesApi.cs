@@ -101,7 +101,7 @@ public static class PatientSummariesApi
         await using var connection = await db.OpenAsync(ct);
         var (rows, next) = await PatientsApi.ListPageAsync(connection, db, patientSql, user, query, ct);
         var patients = await PatientsApi.WithConditionsAsync(connection, db, patientSql, rows, ct);
-        var ids = patients.Select(p => p.Id).ToArray();
+        var ids = SqlLimits.Bounded(patients.Select(p => p.Id).ToArray());
         var today = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
         if (ids.Length == 0)
         {

@@ -328,10 +328,10 @@ public static class PatientsApi
             return [];
         }
         var conditions = (await connection.QueryAsync<ConditionRow>(
-                db.Command(sql.ConditionsOf, new { Ids = rows.Select(r => r.Id).ToArray() }, ct)))
+                db.Command(sql.ConditionsOf, new { Ids = SqlLimits.Bounded(rows.Select(r => r.Id).ToArray()) }, ct)))
             .ToLookup(c => c.PatientId, c => EnumCode<Condition>.Parse(c.Condition));
         var serious = (await connection.QueryAsync<SeriousRow>(
-                db.Command(sql.SeriousSideEffectsOf, new { Ids = rows.Select(r => r.Id).ToArray() }, ct)))
+                db.Command(sql.SeriousSideEffectsOf, new { Ids = SqlLimits.Bounded(rows.Select(r => r.Id).ToArray()) }, ct)))
             .ToDictionary(s => s.PatientId);
         return rows.Select(r => new PatientResponse(
             r.Id, r.SiteId, r.ExternalRef, r.BirthYear, EnumCode<Sex>.Parse(r.Sex), r.EnrolledOn,

@@ -80,8 +80,13 @@ public sealed class TreatmentSessionSql(SqlDialect dialect) : SqlTexts(dialect)
     public string ById { get; } =
         $"SELECT {Columns} FROM treatment_session WHERE id = @Id AND patient_id = @PatientId;";
 
-    public string SitesOfSessions { get; } =
-        "SELECT session_id, muscle, side, units FROM injection_site WHERE session_id IN @Ids ORDER BY session_id, id;";
+    /// <summary>The injection sites of all of a patient's sessions: a join, not a list of session ids that grows with them.</summary>
+    public string SitesOfPatient { get; } = """
+        SELECT i.session_id, i.muscle, i.side, i.units
+        FROM injection_site i JOIN treatment_session t ON t.id = i.session_id
+        WHERE t.patient_id = @PatientId
+        ORDER BY i.session_id, i.id;
+        """;
 }
 
 internal sealed class SessionRow
@@ -337,6 +342,7 @@ public static class TreatmentSessionsApi
         return errors;
     }
 
+    /// <summary>Adds their injection sites to <paramref name="rows"/>, which are one patient's sessions.</summary>
     private static async Task<List<TreatmentSessionResponse>> WithSitesAsync(
         DbConnection connection, Database db, TreatmentSessionSql sql, List<SessionRow> rows, CancellationToken ct)
     {
@@ -345,7 +351,7 @@ public static class TreatmentSessionsApi
             return [];
         }
         var sites = (await connection.QueryAsync<InjectionSiteRow>(
-                db.Command(sql.SitesOfSessions, new { Ids = rows.Select(r => r.Id).ToArray() }, ct)))
+                db.Command(sql.SitesOfPatient, new { rows[0].PatientId }, ct)))
             .ToLookup(s => s.SessionId, s => new InjectionSiteResponse(s.Muscle, EnumCode<BodySide>.Parse(s.Side), s.Units));
         return rows.Select(r => new TreatmentSessionResponse(r.Id, r.PatientId, r.PractitionerId, r.SessionDate,
             EnumCode<Product>.Parse(r.Product), EnumCode<Guidance>.Parse(r.Guidance), r.DilutionUnitsPerMl, r.TotalUnits,
