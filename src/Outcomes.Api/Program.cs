@@ -15,46 +15,54 @@ using Outcomes.Api.Features.Sites;
 using Outcomes.Api.Features.TreatmentSessions;
 using Outcomes.Api.Infrastructure;
 
-var builder = WebApplication.CreateBuilder(args);
-builder.AddOutcomes();
-var app = builder.Build();
-
-// Operator commands: `migrate` applies pending migrations and exits;
-// `demo-data [--patients N] [--seed S]` migrates, then fills the database with a synthetic clinic.
-switch (args.FirstOrDefault())
+WebApplication? app = null;
+try
 {
-    case "migrate":
-        app.Services.GetRequiredService<Migrator>().Migrate();
-        return 0;
-    case "demo-data":
-        app.Services.GetRequiredService<Migrator>().Migrate();
-        return await DemoDataCommand.RunAsync(app.Services, args[1..]);
-}
+    var builder = WebApplication.CreateBuilder(args);
+    builder.AddOutcomes();
+    app = builder.Build();
 
-if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<DatabaseOptions>>().Value.ShouldMigrateOnStartup)
+    // Operator commands: `migrate` applies pending migrations and exits;
+    // `demo-data [--patients N] [--seed S]` migrates, then fills the database with a synthetic clinic.
+    var health = app.Services.GetRequiredService<DatabaseHealth>();
+    var migrator = app.Services.GetRequiredService<Migrator>();
+    switch (args.FirstOrDefault())
+    {
+        case "migrate":
+            await health.PrepareAsync(migrator, migrate: true, CancellationToken.None);
+            return 0;
+        case "demo-data":
+            await health.PrepareAsync(migrator, migrate: true, CancellationToken.None);
+            return await DemoDataCommand.RunAsync(app.Services, args[1..]);
+    }
+
+    var migrate = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<DatabaseOptions>>().Value.ShouldMigrateOnStartup;
+    await health.PrepareAsync(migrator, migrate, CancellationToken.None);
+
+    app.UseOutcomes();
+    app.MapHealth();
+    app.MapCatalogue();
+    app.MapSites();
+    app.MapPractitioners();
+    app.MapPatientSummaries();
+    app.MapPatients();
+    app.MapTreatmentSessions();
+    app.MapInstruments();
+    app.MapSubmissions();
+    app.MapObservations();
+    app.MapDue();
+    app.MapImport();
+    app.MapPatientOutcomes();
+    app.MapCohorts();
+    app.MapAudit();
+
+    await app.RunAsync();
+    return 0;
+}
+catch (Exception e) when (e is not HostAbortedException)
 {
-    app.Services.GetRequiredService<Migrator>().Migrate();
+    return StartupFailure.Report(e, app?.Services);
 }
-
-app.UseOutcomes();
-app.MapHealth();
-app.MapCatalogue();
-app.MapSites();
-app.MapPractitioners();
-app.MapPatientSummaries();
-app.MapPatients();
-app.MapTreatmentSessions();
-app.MapInstruments();
-app.MapSubmissions();
-app.MapObservations();
-app.MapDue();
-app.MapImport();
-app.MapPatientOutcomes();
-app.MapCohorts();
-app.MapAudit();
-
-app.Run();
-return 0;
 
 /// <summary>Entry point, visible to the tests' WebApplicationFactory.</summary>
 public partial class Program;

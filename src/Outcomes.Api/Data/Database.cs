@@ -1,5 +1,6 @@
 using System.Data;
 using System.Data.Common;
+using System.Diagnostics;
 using System.Globalization;
 using Dapper;
 using Microsoft.Data.SqlClient;
@@ -31,19 +32,38 @@ public sealed class Database : IDisposable
                     "Database:Provider is SqlServer but ConnectionStrings:Outcomes is not set."),
             _ => SqliteConnectionString(o, environment.ContentRootPath),
         };
+        AnalyticsConnectionString = configuration.GetConnectionString("OutcomesReadOnly") is { Length: > 0 } readOnly
+            ? readOnly
+            : ConnectionString;
     }
 
     public SqlDialect Dialect { get; }
 
+    /// <summary>Which database this is, for an operator's message: the SQLite file, or the SQL Server database and server (never a password).</summary>
+    public string Target => Dialect.Provider == DatabaseProvider.SqlServer
+        ? new SqlConnectionStringBuilder(ConnectionString) is var b ? $"SQL Server database '{b.InitialCatalog}' on '{b.DataSource}'" : ""
+        : $"SQLite file {new SqliteConnectionStringBuilder(ConnectionString).DataSource}";
+
     public string ConnectionString { get; }
+
+    /// <summary>
+    /// Where cohort analytics read: <c>ConnectionStrings:OutcomesReadOnly</c> when set (a readable
+    /// secondary, <c>ApplicationIntent=ReadOnly</c>), else the primary.
+    /// </summary>
+    public string AnalyticsConnectionString { get; }
 
     public int CommandTimeoutSeconds { get; }
 
-    public async Task<DbConnection> OpenAsync(CancellationToken ct)
+    public Task<DbConnection> OpenAsync(CancellationToken ct) => OpenAsync(ConnectionString, ct);
+
+    /// <summary>A connection for cohort reads only: it may reach a replica that lags the primary.</summary>
+    public Task<DbConnection> OpenAnalyticsAsync(CancellationToken ct) => OpenAsync(AnalyticsConnectionString, ct);
+
+    private async Task<DbConnection> OpenAsync(string connectionString, CancellationToken ct)
     {
         DbConnection connection = Dialect.Provider == DatabaseProvider.SqlServer
-            ? new SqlConnection(ConnectionString)
-            : new SqliteConnection(ConnectionString);
+            ? new SqlConnection(connectionString)
+            : new SqliteConnection(connectionString);
         try
         {
             await connection.OpenAsync(ct);
@@ -65,25 +85,52 @@ public sealed class Database : IDisposable
 
     /// <summary>
     /// Waits for this process's turn to write, and holds it until disposed: take it before beginning
-    /// a write transaction (or an autocommit write), never while holding it already. SQLite admits
-    /// one writer at a time, and a connection that finds the write lock taken sleeps in SQLite's busy
-    /// handler, up to 100 ms a try: under load that showed as p99 latencies of 80 to 400 ms. Queued
-    /// here, the next writer starts the moment the previous one commits. The busy timeout stays as
-    /// the guard against other processes (the migrate and demo-data commands). SQL Server locks rows
-    /// and takes no turn.
+    /// a write transaction (or an autocommit write) on <paramref name="connection"/>, never while
+    /// holding it already. SQLite admits one writer at a time, and a connection that finds the write
+    /// lock taken sleeps in SQLite's busy handler, up to 100 ms a try: under load that showed as p99
+    /// latencies of 80 to 400 ms. Queued here, the next writer starts the moment the previous one
+    /// commits. The busy timeout stays as the guard against other processes (the migrate and
+    /// demo-data commands, an operator's sqlite3): it is cut to what is left of the command timeout
+    /// after the wait here, so that the two waits together never exceed it. SQL Server locks rows and
+    /// takes no turn.
     /// </summary>
     /// <exception cref="SqliteException">SQLITE_BUSY when no turn came within the command timeout (answered as 503).</exception>
-    public async ValueTask<WriteTurn> EnterWriteAsync(CancellationToken ct)
+    public async ValueTask<WriteTurn> EnterWriteAsync(DbConnection connection, CancellationToken ct)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var turn = await EnterWriteAsync(CommandTimeout, ct);
+        LimitBusyWait(connection, CommandTimeout - Stopwatch.GetElapsedTime(started));
+        return turn;
+    }
+
+    public TimeSpan CommandTimeout => TimeSpan.FromSeconds(CommandTimeoutSeconds);
+
+    /// <summary>Waits at most <paramref name="wait"/> for this process's turn to write (see above).</summary>
+    internal async ValueTask<WriteTurn> EnterWriteAsync(TimeSpan wait, CancellationToken ct)
     {
         if (Dialect.Provider != DatabaseProvider.Sqlite)
         {
             return default;
         }
-        if (!await _writer.WaitAsync(TimeSpan.FromSeconds(CommandTimeoutSeconds), ct))
+        if (!await _writer.WaitAsync(wait < TimeSpan.Zero ? TimeSpan.Zero : wait, ct))
         {
             throw new SqliteException("Timed out waiting for the database writer.", 5);
         }
         return new WriteTurn(_writer);
+    }
+
+    /// <summary>
+    /// SQLite: the longest a statement on <paramref name="connection"/> waits for a lock that another
+    /// process holds, until the connection is opened again (<see cref="OpenAsync(CancellationToken)"/>
+    /// restores the command timeout). Zero or less: it does not wait.
+    /// </summary>
+    internal static void LimitBusyWait(DbConnection connection, TimeSpan wait)
+    {
+        if (connection is SqliteConnection sqlite)
+        {
+            var ms = (int)Math.Clamp(wait.TotalMilliseconds, 0, int.MaxValue);
+            SqliteException.ThrowExceptionForRC(SQLitePCL.raw.sqlite3_busy_timeout(sqlite.Handle, ms), sqlite.Handle);
+        }
     }
 
     public void Dispose() => _writer.Dispose();

@@ -1,12 +1,14 @@
 using System.Collections.Concurrent;
 using System.Data.Common;
+using System.Diagnostics;
+using Microsoft.Data.Sqlite;
 
 namespace Outcomes.Api.Data;
 
 /// <summary>
 /// Group commit for SQLite: small writes from concurrent requests share one transaction, and so one
 /// sync to disk, instead of one each. A caller queues its write; if no caller is committing, it
-/// becomes the leader: it takes the write turn (<see cref="Database.EnterWriteAsync"/>) and runs
+/// becomes the leader: it takes the write turn (<see cref="Database.EnterWriteAsync(TimeSpan, CancellationToken)"/>) and runs
 /// every queued write, each inside its own savepoint (a write that fails is rolled back alone and
 /// its caller gets the error), commits once, and only then answers each caller: nothing is
 /// acknowledged before it is durable. The others wait for their answer only, not for the turn, so a
@@ -44,7 +46,7 @@ public sealed class GroupCommit(Database db)
             return result;
         }
 
-        var pending = new PendingWrite<T>(write);
+        var pending = new PendingWrite<T>(write, Stopwatch.GetTimestamp() + (long)(db.CommandTimeout.TotalSeconds * Stopwatch.Frequency));
         _pending.Enqueue(pending);
         await LeadWhileQueuedAsync(pending.Done);
         // If this caller gives up waiting (cancellation), its write stays queued and a batch still
@@ -93,7 +95,9 @@ public sealed class GroupCommit(Database db)
         try
         {
             // The batch belongs to every caller in it: no single request's cancellation stops it.
-            turn = await db.EnterWriteAsync(CancellationToken.None);
+            // The oldest queued write has the least time left; no turn within it refuses the queue.
+            var wait = _pending.TryPeek(out var oldest) ? Remaining(oldest) : db.CommandTimeout;
+            turn = await db.EnterWriteAsync(wait, CancellationToken.None);
         }
         catch (Exception e)
         {
@@ -121,6 +125,14 @@ public sealed class GroupCommit(Database db)
         {
             batch.Add(next);
         }
+        // A write whose time is up is refused before it starts, as if it had waited for a busy
+        // database: each caller hears within its command timeout, however many queued before it.
+        foreach (var expired in batch.Where(w => Remaining(w) <= TimeSpan.Zero))
+        {
+            expired.Failed = new SqliteException("Timed out waiting for the database writer.", 5);
+            expired.Publish();
+        }
+        batch.RemoveAll(w => w.Failed is not null);
         if (batch.Count == 0)
         {
             return;
@@ -128,6 +140,8 @@ public sealed class GroupCommit(Database db)
         try
         {
             await using var connection = await db.OpenAsync(CancellationToken.None);
+            // Another process's lock is waited for only as long as the oldest write has left.
+            Database.LimitBusyWait(connection, batch.Min(Remaining));
             await using var tx = await connection.BeginTransactionAsync(CancellationToken.None);
             if (batch.Count == 1)
             {
@@ -171,8 +185,13 @@ public sealed class GroupCommit(Database db)
         }
     }
 
+    private static TimeSpan Remaining(IPendingWrite write) => Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), write.Deadline);
+
     private interface IPendingWrite
     {
+        /// <summary>When the caller's command timeout runs out (a <see cref="Stopwatch"/> timestamp).</summary>
+        long Deadline { get; }
+
         Exception? Failed { get; set; }
 
         Task RunAsync(DbConnection connection, DbTransaction tx);
@@ -181,8 +200,10 @@ public sealed class GroupCommit(Database db)
         void Publish();
     }
 
-    private sealed class PendingWrite<T>(Func<DbConnection, DbTransaction, Task<T>> write) : IPendingWrite
+    private sealed class PendingWrite<T>(Func<DbConnection, DbTransaction, Task<T>> write, long deadline) : IPendingWrite
     {
+        public long Deadline => deadline;
+
         private readonly TaskCompletionSource<T> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private T? _result;
 

@@ -20,14 +20,19 @@ public sealed class Migrator(Database database, ILoggerFactory loggerFactory, Ti
     public static string ResourcePrefix(DatabaseProvider provider) =>
         provider == DatabaseProvider.SqlServer ? "migrations.sqlserver." : "migrations.sqlite.";
 
-    /// <summary>How many scripts ship for <paramref name="provider"/>.</summary>
-    public static int ScriptCount(DatabaseProvider provider) =>
+    /// <summary>The scripts that ship for <paramref name="provider"/>, named as the journal records them.</summary>
+    public static IReadOnlySet<string> ScriptNames(DatabaseProvider provider) =>
         typeof(Migrator).Assembly.GetManifestResourceNames()
-            .Count(n => n.StartsWith(ResourcePrefix(provider), StringComparison.Ordinal));
+            .Where(n => n.StartsWith(ResourcePrefix(provider), StringComparison.Ordinal))
+            .ToHashSet(StringComparer.Ordinal);
 
-    /// <summary>Scripts not yet applied, in the order they would run.</summary>
-    public IReadOnlyList<string> PendingScripts() =>
-        [.. Engine().GetScriptsToExecute().Select(s => s.Name)];
+    /// <summary><c>migrations.sqlite.0001_backbone.sql</c> becomes <c>0001_backbone.sql</c>.</summary>
+    public static string FileName(string scriptName) =>
+        scriptName.StartsWith(ResourcePrefix(DatabaseProvider.Sqlite), StringComparison.Ordinal)
+            ? scriptName[ResourcePrefix(DatabaseProvider.Sqlite).Length..]
+            : scriptName.StartsWith(ResourcePrefix(DatabaseProvider.SqlServer), StringComparison.Ordinal)
+                ? scriptName[ResourcePrefix(DatabaseProvider.SqlServer).Length..]
+                : scriptName;
 
     public DatabaseUpgradeResult Migrate()
     {

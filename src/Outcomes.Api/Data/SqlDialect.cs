@@ -41,6 +41,15 @@ public abstract class SqlDialect
     /// <summary>True when the database was busy or a command timed out: worth a 503, not a 500.</summary>
     public abstract bool IsUnavailable(DbException exception);
 
+    /// <summary>True when a write failed because the disk (or the database's space) is full: worth a 507.</summary>
+    public abstract bool IsStorageFull(DbException exception);
+
+    /// <summary>True when the database reports its file damaged: no retry will help; readiness says so.</summary>
+    public abstract bool IsDamaged(DbException exception);
+
+    /// <summary>The provider's error code and its generic meaning, for the log (never the message, which can quote row values).</summary>
+    public abstract string Describe(DbException exception);
+
     private sealed class SqliteDialect : SqlDialect
     {
         public override DatabaseProvider Provider => DatabaseProvider.Sqlite;
@@ -61,6 +70,18 @@ public abstract class SqlDialect
         // 5 = SQLITE_BUSY, 6 = SQLITE_LOCKED
         public override bool IsUnavailable(DbException exception) =>
             exception is SqliteException { SqliteErrorCode: 5 or 6 };
+
+        // 13 = SQLITE_FULL (the disk is full, or max_page_count is reached)
+        public override bool IsStorageFull(DbException exception) =>
+            exception is SqliteException { SqliteErrorCode: 13 };
+
+        // 11 = SQLITE_CORRUPT, 26 = SQLITE_NOTADB
+        public override bool IsDamaged(DbException exception) =>
+            exception is SqliteException { SqliteErrorCode: 11 or 26 };
+
+        public override string Describe(DbException exception) => exception is SqliteException e
+            ? $"SQLite error {e.SqliteErrorCode} (extended {e.SqliteExtendedErrorCode}: {SQLitePCL.raw.sqlite3_errstr(e.SqliteExtendedErrorCode).utf8_to_string()})"
+            : exception.GetType().Name;
     }
 
     private sealed class SqlServerDialect : SqlDialect
@@ -90,5 +111,17 @@ public abstract class SqlDialect
         // -2 = client timeout, 1205 = deadlock victim, 1222 = lock request timeout
         public override bool IsUnavailable(DbException exception) =>
             exception is SqlException { Number: -2 or 1205 or 1222 };
+
+        // 1105 = no space in a filegroup, 9002 = the transaction log is full
+        public override bool IsStorageFull(DbException exception) =>
+            exception is SqlException { Number: 1105 or 9002 };
+
+        // 823/824 = an I/O or logical consistency error reading a page, 829 = a page marked restore-pending
+        public override bool IsDamaged(DbException exception) =>
+            exception is SqlException { Number: 823 or 824 or 829 };
+
+        public override string Describe(DbException exception) => exception is SqlException e
+            ? $"SQL Server error {e.Number} (severity {e.Class}, state {e.State})"
+            : exception.GetType().Name;
     }
 }

@@ -10,16 +10,22 @@ namespace Outcomes.Api.Infrastructure;
 /// Turns exceptions into problem details: a malformed body is a 400 that names the field, a busy
 /// or timed-out database a 503, anything else a 500. No stack trace or exception message leaves
 /// the service, and messages are kept out of the log too, because a database error can quote the
-/// values of a row.
+/// values of a row. A full disk is a 507; what a database error shows of the storage or the file is
+/// recorded for readiness (<see cref="DatabaseHealth"/>).
 /// </summary>
 public sealed class OutcomesExceptionHandler(
     IProblemDetailsService problemDetails,
     Database database,
+    DatabaseHealth health,
     ILogger<OutcomesExceptionHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
         var http = httpContext;
+        if (exception is DbException observed)
+        {
+            health.Observe(observed);
+        }
         var problem = exception switch
         {
             BadHttpRequestException { InnerException: JsonException json } => BodyProblem(json),
@@ -29,19 +35,24 @@ public sealed class OutcomesExceptionHandler(
                 Title = bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? "Request body too large" : "Bad request",
                 Detail = bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? null : bad.Message,
             },
-            DbException db when database.Dialect.IsUnavailable(db) => new ProblemDetails
+            DbException db when database.Dialect.IsUnavailable(db) => Unavailable(),
+            Features.Cohorts.SeriesRefreshBusyException => Unavailable(),
+            DbException db when database.Dialect.IsStorageFull(db) => new ProblemDetails
             {
-                Status = StatusCodes.Status503ServiceUnavailable,
-                Title = "Database unavailable",
-                Detail = "The database is busy or did not answer in time. Retry later.",
+                Status = StatusCodes.Status507InsufficientStorage,
+                Title = "Storage full",
+                Detail = "The database's storage is full, so nothing was stored. Retry once an operator has freed space.",
+                Type = "https://www.rfc-editor.org/rfc/rfc4918#section-11.5",
             },
             _ => null,
         };
 
         if (problem is null)
         {
-            logger.LogError("Unhandled {ExceptionType} on {Method} {Route}: {StackTrace}",
-                exception.GetType().FullName, http.Request.Method, RouteTemplate(http), exception.StackTrace);
+            // A database error is logged by its code: its message can quote the values of a row.
+            logger.LogError("Unhandled {ExceptionType} on {Method} {Route} ({Error}): {StackTrace}",
+                exception.GetType().FullName, http.Request.Method, RouteTemplate(http),
+                exception is DbException db ? database.Dialect.Describe(db) : "not a database error", exception.StackTrace);
             problem = new ProblemDetails
             {
                 Status = StatusCodes.Status500InternalServerError,
@@ -54,6 +65,12 @@ public sealed class OutcomesExceptionHandler(
             logger.LogWarning("Database unavailable on {Method} {Route}", http.Request.Method, RouteTemplate(http));
             http.Response.Headers.RetryAfter = "5";
         }
+        else if (problem.Status == StatusCodes.Status507InsufficientStorage)
+        {
+            logger.LogError("Storage full on {Method} {Route} ({Error})", http.Request.Method, RouteTemplate(http),
+                database.Dialect.Describe((DbException)exception));
+            http.Response.Headers.RetryAfter = "60";
+        }
 
         http.Response.StatusCode = problem.Status!.Value;
         return await problemDetails.TryWriteAsync(new ProblemDetailsContext
@@ -63,6 +80,13 @@ public sealed class OutcomesExceptionHandler(
             Exception = exception,
         });
     }
+
+    private static ProblemDetails Unavailable() => new()
+    {
+        Status = StatusCodes.Status503ServiceUnavailable,
+        Title = "Database unavailable",
+        Detail = "The database is busy or did not answer in time. Retry later.",
+    };
 
     /// <summary>The matched route template; the exception handler clears the endpoint, so its feature is asked too.</summary>
     public static string RouteTemplate(HttpContext http) =>

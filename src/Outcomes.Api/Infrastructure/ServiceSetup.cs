@@ -2,7 +2,6 @@ using Outcomes.Api.Data;
 using Outcomes.Api.Features.Audit;
 using Outcomes.Api.Features.Cohorts;
 using Outcomes.Api.Features.Due;
-using Outcomes.Api.Features.Health;
 using Outcomes.Api.Features.Import;
 using Outcomes.Api.Features.Instruments;
 using Outcomes.Api.Features.Observations;
@@ -32,7 +31,8 @@ public static class ServiceSetup
 
         // Each feature's SQL, built once for the configured dialect.
         services.AddSingleton(sp => new AuditSql(Dialect(sp)));
-        services.AddSingleton(sp => new HealthSql(Dialect(sp)));
+        services.AddSingleton(sp => new SchemaSql(Dialect(sp)));
+        services.AddSingleton<DatabaseHealth>();
         services.AddSingleton(sp => new SiteSql(Dialect(sp)));
         services.AddSingleton(sp => new PractitionerSql(Dialect(sp)));
         services.AddSingleton(sp => new PatientSql(Dialect(sp)));
@@ -92,6 +92,7 @@ public static class ServiceSetup
         app.UseMiddleware<SecurityHeadersMiddleware>();
         app.UseRouting();
         app.UseMiddleware<BodySizeLimitMiddleware>();
+        app.UseMiddleware<SchemaGateMiddleware>();
         // The Swagger UI is static documentation: served before authentication, to anyone.
         app.UseSwaggerUI(o =>
         {

@@ -20,9 +20,9 @@ public sealed class WriteTurnTests : IDisposable
     public async Task OneWriterAtATime_TheNextStartsWhenTheTurnIsReleased()
     {
         using var db = Sqlite(30);
-        var first = await db.EnterWriteAsync(default);
+        var first = await db.EnterWriteAsync(db.CommandTimeout, default);
 
-        var second = db.EnterWriteAsync(default).AsTask();
+        var second = db.EnterWriteAsync(db.CommandTimeout, default).AsTask();
         await Task.Delay(50);
         Assert.False(second.IsCompleted);
 
@@ -34,9 +34,9 @@ public sealed class WriteTurnTests : IDisposable
     public async Task NoTurnWithinTheCommandTimeout_IsSqliteBusy_WhichTheServiceAnswersWith503()
     {
         using var db = Sqlite(1);
-        using var held = await db.EnterWriteAsync(default);
+        using var held = await db.EnterWriteAsync(db.CommandTimeout, default);
 
-        var e = await Assert.ThrowsAsync<SqliteException>(async () => await db.EnterWriteAsync(default));
+        var e = await Assert.ThrowsAsync<SqliteException>(async () => await db.EnterWriteAsync(db.CommandTimeout, default));
 
         Assert.True(db.Dialect.IsUnavailable(e));
     }
@@ -48,7 +48,7 @@ public sealed class WriteTurnTests : IDisposable
         var commits = await GroupCommitWithTableAsync(db, "CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL)");
 
         // Hold the turn while all 20 writes queue up (each queues before it waits), so they go into one batch.
-        var held = await db.EnterWriteAsync(default);
+        var held = await db.EnterWriteAsync(db.CommandTimeout, default);
         var writes = Enumerable.Range(0, 20).Select(i => commits.RunAsync(async (c, tx) =>
         {
             await c.ExecuteAsync("INSERT INTO t (k, v) VALUES (@K, 'first')", new { K = i }, tx);
@@ -91,7 +91,7 @@ public sealed class WriteTurnTests : IDisposable
         using var db = Sqlite(1);
         var commits = await GroupCommitWithTableAsync(db, "CREATE TABLE t (k INTEGER PRIMARY KEY)");
 
-        var held = await db.EnterWriteAsync(default);
+        var held = await db.EnterWriteAsync(db.CommandTimeout, default);
         var writes = Enumerable.Range(0, 5)
             .Select(i => commits.RunAsync((c, tx) => c.ExecuteAsync("INSERT INTO t (k) VALUES (@K)", new { K = i }, tx), default))
             .ToList();
@@ -116,7 +116,7 @@ public sealed class WriteTurnTests : IDisposable
 
         // All queue behind the held turn; the first caller's batch holds its own write, and the
         // rest must still be committed after it goes back to its request.
-        var held = await db.EnterWriteAsync(default);
+        var held = await db.EnterWriteAsync(db.CommandTimeout, default);
         var writes = Enumerable.Range(0, count)
             .Select(i => commits.RunAsync((c, tx) => c.ExecuteAsync("INSERT INTO t (k) VALUES (@K)", new { K = i }, tx), default))
             .ToList();

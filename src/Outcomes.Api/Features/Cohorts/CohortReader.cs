@@ -77,7 +77,9 @@ internal sealed class CohortSeriesRow
 /// <summary>
 /// Streams a cohort one patient at a time: five ordered, unbuffered queries (patients, conditions,
 /// the session series, the measure's series, the side-effect series), merged on patient id, so memory holds one
-/// patient's history, never the cohort's observations. Stale series are rebuilt first.
+/// patient's history, never the cohort's observations. Stale series are rebuilt first, on the primary;
+/// the streams are read where analytics read (<see cref="Database.OpenAnalyticsAsync"/>), a replica
+/// if one is configured, which answers as of its own, slightly older, committed state.
 /// </summary>
 public sealed class CohortReader(Database db, CohortSql sql, SeriesRefresher series)
 {
@@ -93,11 +95,11 @@ public sealed class CohortReader(Database db, CohortSql sql, SeriesRefresher ser
         };
         var (kind, measureKey) = measure.SeriesKey();
 
-        await using var c1 = await db.OpenAsync(ct);
-        await using var c2 = await db.OpenAsync(ct);
-        await using var c3 = await db.OpenAsync(ct);
-        await using var c4 = await db.OpenAsync(ct);
-        await using var c5 = await db.OpenAsync(ct);
+        await using var c1 = await db.OpenAnalyticsAsync(ct);
+        await using var c2 = await db.OpenAnalyticsAsync(ct);
+        await using var c3 = await db.OpenAnalyticsAsync(ct);
+        await using var c4 = await db.OpenAnalyticsAsync(ct);
+        await using var c5 = await db.OpenAnalyticsAsync(ct);
         // One stored series per patient, of the given kind, for the cohort's patients.
         Merge<CohortSeriesRow> Series(System.Data.Common.DbConnection connection, string seriesKind, string key) =>
             new(connection.QueryUnbufferedAsync<CohortSeriesRow>(sql.Series, new

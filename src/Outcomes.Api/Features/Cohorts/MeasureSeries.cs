@@ -39,7 +39,30 @@ public sealed class SeriesSql(SqlDialect dialect) : SqlTexts(dialect)
     public string ClearStale { get; } = "DELETE FROM series_stale WHERE patient_id = @PatientId AND generation = @Generation;";
 
     public string StaleCount { get; } = "SELECT COUNT(*) FROM series_stale;";
+
+    /// <summary>
+    /// Takes the refresh lease for this connection's session: at most one instance rebuilds series at
+    /// a time, whichever process it runs in. Answers 0 or 1 when granted, a negative number when not
+    /// within <c>@TimeoutMs</c>. SQL Server: an application lock (<c>sp_getapplock</c>), released with
+    /// the session if the process dies. SQLite admits one writer at a time and its processes share
+    /// nothing else, so the process-local lock is all there is: granted at once.
+    /// </summary>
+    public string TakeRefreshLease { get; } = dialect.Provider == DatabaseProvider.SqlServer
+        ? """
+          DECLARE @result INT;
+          EXEC @result = sp_getapplock @Resource = @Resource, @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = @TimeoutMs;
+          SELECT @result;
+          """
+        : "SELECT 0 WHERE @Resource IS NOT NULL OR @TimeoutMs IS NOT NULL;";
+
+    public string ReleaseRefreshLease { get; } = dialect.Provider == DatabaseProvider.SqlServer
+        ? "EXEC sp_releaseapplock @Resource = @Resource, @LockOwner = 'Session';"
+        : "SELECT 0 WHERE @Resource IS NOT NULL;";
 }
+
+/// <summary>Another instance held the refresh lease for longer than the command timeout (answered as 503).</summary>
+public sealed class SeriesRefreshBusyException()
+    : Exception("Another instance is rebuilding the measure series; the lease did not come within the command timeout.");
 
 internal sealed class StaleRow
 {
@@ -83,23 +106,48 @@ public sealed class SeriesRefresher(Database db, SeriesSql sql, ILogger<SeriesRe
 
     public void Dispose() => _one.Dispose();
 
-    /// <summary>Rebuilds every stale series; returns how many patients it rebuilt.</summary>
-    public async Task<int> RefreshAsync(CancellationToken ct)
+    /// <summary>The name of the lease that instances take before rebuilding (<see cref="SeriesSql.TakeRefreshLease"/>).</summary>
+    internal const string LeaseResource = "outcomes:series-refresh";
+
+    /// <summary>
+    /// Rebuilds every stale series; returns how many patients it rebuilt, or null when
+    /// <paramref name="wait"/> is false and another instance holds the lease (it is doing the work).
+    /// One refresh at a time in this process, and one at a time across instances, so that no patient
+    /// is rebuilt twice at once and two rebuilds never lock against each other.
+    /// </summary>
+    /// <exception cref="SeriesRefreshBusyException">Waiting, and the lease did not come within the command timeout.</exception>
+    public async Task<int?> RefreshAsync(CancellationToken ct, bool wait = true)
     {
-        await _one.WaitAsync(ct);
+        if (!await _one.WaitAsync(wait ? Timeout.InfiniteTimeSpan : TimeSpan.Zero, ct))
+        {
+            return null;
+        }
         try
         {
             await using var connection = await db.OpenAsync(ct);
-            var stale = (await connection.QueryAsync<StaleRow>(db.Command(sql.Stale, null, ct))).AsList();
-            for (var i = 0; i < stale.Count; i += BatchSize)
+            var lease = new { Resource = LeaseResource, TimeoutMs = wait ? db.CommandTimeoutSeconds * 1000 : 0 };
+            if (await connection.ExecuteScalarAsync<int>(db.Command(sql.TakeRefreshLease, lease, ct)) < 0)
             {
-                await RebuildAsync(connection, stale.GetRange(i, Math.Min(BatchSize, stale.Count - i)), ct);
+                return wait ? throw new SeriesRefreshBusyException() : null;
             }
-            if (stale.Count > 0)
+            try
             {
-                logger.LogInformation("Rebuilt the measure series of {Patients} patients", stale.Count);
+                var stale = (await connection.QueryAsync<StaleRow>(db.Command(sql.Stale, null, ct))).AsList();
+                for (var i = 0; i < stale.Count; i += BatchSize)
+                {
+                    await RebuildAsync(connection, stale.GetRange(i, Math.Min(BatchSize, stale.Count - i)), ct);
+                }
+                if (stale.Count > 0)
+                {
+                    logger.LogInformation("Rebuilt the measure series of {Patients} patients", stale.Count);
+                }
+                return stale.Count;
             }
-            return stale.Count;
+            finally
+            {
+                // Not the request's token: the lease must go back even when the request was cancelled.
+                await connection.ExecuteAsync(db.Command(sql.ReleaseRefreshLease, new { Resource = LeaseResource }, CancellationToken.None));
+            }
         }
         finally
         {
@@ -138,7 +186,7 @@ public sealed class SeriesRefresher(Database db, SeriesSql sql, ILogger<SeriesRe
             await hook();
         }
 
-        using var writeTurn = await db.EnterWriteAsync(ct);
+        using var writeTurn = await db.EnterWriteAsync(connection, ct);
 
         await using var tx = await connection.BeginTransactionAsync(ct);
         await connection.ExecuteAsync(db.Command(sql.DeleteSeries, new { Ids = ids }, ct, tx));
@@ -166,7 +214,8 @@ public sealed class SeriesRefreshLoop(SeriesRefresher refresher, IOptions<Series
         {
             try
             {
-                await refresher.RefreshAsync(stoppingToken);
+                // Without waiting: if another instance holds the lease, it is doing this round's work.
+                await refresher.RefreshAsync(stoppingToken, wait: false);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

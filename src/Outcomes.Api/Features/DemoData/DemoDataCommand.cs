@@ -70,7 +70,7 @@ public static class DemoDataCommand
         {
             return null;
         }
-        using var writeTurn = await db.EnterWriteAsync(ct);
+        using var writeTurn = await db.EnterWriteAsync(connection, ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
 
         string[] siteNames = ["Northgate Pain Clinic", "Riverside Musculoskeletal Centre", "Hillview Headache Service", "Harbour Spine Unit"];

@@ -1,4 +1,3 @@
-using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Outcomes.Api.Data;
@@ -6,11 +5,6 @@ using Outcomes.Api.Data;
 namespace Outcomes.Api.Features.Health;
 
 public sealed record HealthResponse(string Status);
-
-public sealed class HealthSql(SqlDialect dialect) : SqlTexts(dialect)
-{
-    public string AppliedMigrations { get; } = $"SELECT COUNT(*) FROM {Migrator.JournalTable};";
-}
 
 public static class HealthApi
 {
@@ -25,27 +19,45 @@ public static class HealthApi
 
         group.MapGet("/ready", Ready)
             .WithName("Ready")
-            .WithSummary("The database answers and its schema is current")
-            .WithDescription("Readiness probe. Anonymous. 503 problem when the database cannot be reached or migrations are pending.");
+            .WithSummary("The database answers, its schema is current, and it can take writes")
+            .WithDescription("Readiness probe. Anonymous. 503 problem when the database cannot be reached, migrations are pending (or the database is newer than this build), its storage is full, or it has reported its file damaged.");
 
         return app;
     }
 
+    /// <summary>
+    /// Ready when the database answers, its file has not shown damage, its schema is current, and
+    /// (after a write failed for want of space) a probe write commits again.
+    /// </summary>
     public static async Task<Results<Ok<HealthResponse>, ProblemHttpResult>> Ready(
-        Database db, HealthSql sql, ILogger<HealthResponse> logger, CancellationToken ct)
+        DatabaseHealth health, ILogger<HealthResponse> logger, CancellationToken ct)
     {
+        if (health.Damage is { } damage)
+        {
+            return Unavailable($"The database file is damaged ({damage}); restore it from a backup.");
+        }
         try
         {
-            await using var connection = await db.OpenAsync(ct);
-            var applied = await connection.ExecuteScalarAsync<int>(db.Command(sql.AppliedMigrations, null, ct));
-            var expected = Migrator.ScriptCount(db.Dialect.Provider);
-            if (applied < expected)
+            var schema = await health.CheckSchemaAsync(ct);
+            if (!schema.IsCurrent)
             {
-                return Unavailable($"{expected - applied} migration(s) pending; run the migrate command.");
+                return Unavailable($"The schema is not current: {schema.Describe()}.");
+            }
+            if (!await health.ProbeStorageAsync(ct))
+            {
+                return Unavailable("The database's storage is full: writes cannot commit until space is freed.");
             }
             return TypedResults.Ok(new HealthResponse("ready"));
         }
-        catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException)
+        catch (System.Data.Common.DbException e)
+        {
+            health.Observe(e);
+            logger.LogWarning("Readiness check failed: {ExceptionType}", e.GetType().Name);
+            return Unavailable(health.Damage is { } d
+                ? $"The database file is damaged ({d}); restore it from a backup."
+                : "The database cannot be reached.");
+        }
+        catch (InvalidOperationException e)
         {
             logger.LogWarning("Readiness check failed: {ExceptionType}", e.GetType().Name);
             return Unavailable("The database cannot be reached.");

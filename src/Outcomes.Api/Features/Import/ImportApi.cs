@@ -226,7 +226,7 @@ public sealed class ImportWriter(
         var stored = 0;
         var duplicates = 0;
         var rejected = new List<ImportLineError>();
-        using (await db.EnterWriteAsync(ct))
+        using (await db.EnterWriteAsync(connection, ct))
         await using (var tx = await connection.BeginTransactionAsync(ct))
         {
             foreach (var (line, patientId, observation) in _batch)

@@ -100,7 +100,7 @@ public static class InstrumentsApi
             return Problems.Invalid(errors);
         }
         await using var connection = await db.OpenAsync(ct);
-        using var writeTurn = await db.EnterWriteAsync(ct);
+        using var writeTurn = await db.EnterWriteAsync(connection, ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
         long id;
         try

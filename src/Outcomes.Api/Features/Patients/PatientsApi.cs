@@ -215,7 +215,7 @@ public static class PatientsApi
         }
 
         var now = clock.GetUtcNow();
-        using var writeTurn = await db.EnterWriteAsync(ct);
+        using var writeTurn = await db.EnterWriteAsync(connection, ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
         long id;
         try

@@ -91,7 +91,7 @@ public static class PractitionersApi
         }
 
         var now = clock.GetUtcNow();
-        using var writeTurn = await db.EnterWriteAsync(ct);
+        using var writeTurn = await db.EnterWriteAsync(connection, ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
         var id = await connection.ExecuteScalarAsync<long>(db.Command(sql.Insert, new
         {

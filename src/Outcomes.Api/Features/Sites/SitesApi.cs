@@ -80,7 +80,7 @@ public static class SitesApi
 
         var now = clock.GetUtcNow();
         await using var connection = await db.OpenAsync(ct);
-        using var writeTurn = await db.EnterWriteAsync(ct);
+        using var writeTurn = await db.EnterWriteAsync(connection, ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
         long id;
         try

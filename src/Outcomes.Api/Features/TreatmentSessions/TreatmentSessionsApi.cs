@@ -186,7 +186,7 @@ public static class TreatmentSessionsApi
             return replay;
         }
         long id;
-        using (await db.EnterWriteAsync(ct))
+        using (await db.EnterWriteAsync(connection, ct))
         await using (var tx = await connection.BeginTransactionAsync(ct))
         {
             try
