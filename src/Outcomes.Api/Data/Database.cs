@@ -120,9 +120,11 @@ public sealed class Database : IDisposable
     }
 
     /// <summary>
-    /// SQLite: the longest a statement on <paramref name="connection"/> waits for a lock that another
-    /// process holds, until the connection is opened again (<see cref="OpenAsync(CancellationToken)"/>
-    /// restores the command timeout). Zero or less: it does not wait.
+    /// SQLite: about the longest that beginning a transaction on <paramref name="connection"/> waits
+    /// for a lock that another process holds, for this connection object (the next
+    /// <see cref="OpenAsync(CancellationToken)"/> starts from the command timeout again). Two waits
+    /// are cut: SQLite's busy handler, to the millisecond, and Microsoft.Data.Sqlite's own retries
+    /// of a busy BEGIN, which count whole seconds (and read 0 as "for ever"), so at least one second.
     /// </summary>
     internal static void LimitBusyWait(DbConnection connection, TimeSpan wait)
     {
@@ -130,6 +132,7 @@ public sealed class Database : IDisposable
         {
             var ms = (int)Math.Clamp(wait.TotalMilliseconds, 0, int.MaxValue);
             SqliteException.ThrowExceptionForRC(SQLitePCL.raw.sqlite3_busy_timeout(sqlite.Handle, ms), sqlite.Handle);
+            sqlite.DefaultTimeout = Math.Max(1, (int)Math.Ceiling(ms / 1000.0));
         }
     }
 

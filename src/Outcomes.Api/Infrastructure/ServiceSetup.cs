@@ -26,7 +26,7 @@ public static class ServiceSetup
         services.AddSingleton<Database>();
         services.AddSingleton<GroupCommit>();
         services.AddSingleton<Migrator>();
-        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<TimeProvider, StoredClock>();
         services.AddHttpContextAccessor();
 
         // Each feature's SQL, built once for the configured dialect.

@@ -5,8 +5,12 @@ using Outcomes.Api.Tests.Infrastructure;
 
 namespace Outcomes.Api.Tests.Features;
 
-public sealed class BodyLimitTests() : ApiTestBase(DatabaseProvider.Sqlite)
+public abstract class BodyLimitTests(DatabaseProvider provider) : ApiTestBase(provider)
 {
+    public sealed class OnSqlite() : BodyLimitTests(DatabaseProvider.Sqlite);
+
+    public sealed class OnSqlServer() : BodyLimitTests(DatabaseProvider.SqlServer);
+
     [SkippableFact]
     public async Task OversizedBody_Returns413ProblemAndWritesNothing()
     {

@@ -10,11 +10,11 @@ namespace Outcomes.Api.Tests.Features;
 /// The committed contract, <c>openapi/outcomes.v1.json</c>, must equal what the code serves. After an
 /// intended API change, regenerate it with <c>OUTCOMES_UPDATE_OPENAPI=1 dotnet test</c> (see README).
 /// </summary>
-public sealed class OpenApiDocumentTests : ApiTestBase
+public abstract class OpenApiDocumentTests(DatabaseProvider provider) : ApiTestBase(provider)
 {
-    public OpenApiDocumentTests() : base(DatabaseProvider.Sqlite)
-    {
-    }
+    public sealed class OnSqlite() : OpenApiDocumentTests(DatabaseProvider.Sqlite);
+
+    public sealed class OnSqlServer() : OpenApiDocumentTests(DatabaseProvider.SqlServer);
 
     public static string CommittedPath => Path.Combine(MigrationFiles.RepositoryRoot, "openapi", "outcomes.v1.json");
 

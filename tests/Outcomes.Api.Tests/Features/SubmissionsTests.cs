@@ -37,6 +37,24 @@ public abstract class SubmissionsTests(DatabaseProvider provider) : ApiTestBase(
     }
 
     [SkippableFact]
+    public async Task AnsweredAt_IsKeptToTheSecond_NeverRoundedIntoTheNextDay_AndTheAnswersAgree()
+    {
+        // SQL Server's DATETIMEOFFSET(3) rounds: .9996 would become the next second, here the next
+        // day (and ISO week). The service truncates before either database sees the value.
+        var f = await PatientFixture.CreateAsync(App);
+
+        var response = await f.PostAsync(f.Patient, "pain-scores", Pain(Guid.NewGuid(), 7, answeredAt: "2025-03-02T23:59:59.9996789+00:00"));
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var created = await PatientFixture.BodyAsync(response);
+        var stored = await f.Patient.GetFromJsonAsync<JsonElement>(response.Headers.Location, OutcomesApp.Json);
+        var expected = new DateTimeOffset(2025, 3, 2, 23, 59, 59, TimeSpan.Zero);
+        Assert.Equal(expected, created.GetProperty("answeredAt").GetDateTimeOffset());
+        Assert.Equal(expected, stored.GetProperty("answeredAt").GetDateTimeOffset());
+        Assert.Equal(created.GetProperty("receivedAt").GetDateTimeOffset(), stored.GetProperty("receivedAt").GetDateTimeOffset());
+    }
+
+    [SkippableFact]
     public async Task CreatedAnswer_EqualsWhatIsReadBack_ForEveryKind()
     {
         var f = await PatientFixture.CreateAsync(App);

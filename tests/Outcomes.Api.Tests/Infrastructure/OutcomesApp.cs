@@ -176,7 +176,7 @@ public abstract class ApiTestBase(DatabaseProvider provider) : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         if (_app is not null)
         {

@@ -12,8 +12,12 @@ namespace Outcomes.Api.Tests.Security;
 /// answer of each operation is written out below; an operation without a row fails the suite, so a
 /// new endpoint cannot ship without an authorization decision.
 /// </summary>
-public sealed class AuthorizationMatrixTests() : ApiTestBase(DatabaseProvider.Sqlite)
+public abstract class AuthorizationMatrixTests(DatabaseProvider provider) : ApiTestBase(provider)
 {
+    public sealed class OnSqlite() : AuthorizationMatrixTests(DatabaseProvider.Sqlite);
+
+    public sealed class OnSqlServer() : AuthorizationMatrixTests(DatabaseProvider.SqlServer);
+
     public enum Caller { None, PatientSelf, OtherPatient, PractitionerSameSite, PractitionerOtherSite, Auditor, Admin }
 
     /// <summary>Allow: the request passed authorization (2xx, or 400 for the test's empty body). Hide: 404. Deny: 403. Auth: 401.</summary>

@@ -1,0 +1,207 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using Dapper;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Outcomes.Api.Data;
+using Outcomes.Api.Tests.Infrastructure;
+
+namespace Outcomes.Api.Tests.Data;
+
+/// <summary>
+/// Another process holds SQLite's write lock (an operator's sqlite3, a migrate command): every write
+/// queued behind it hears 503 within its own command timeout, however many queued before it, and
+/// nothing is written. Before, each queued batch waited a full timeout after the one before it.
+/// </summary>
+public sealed class LockedDatabaseTests() : ApiTestBase(DatabaseProvider.Sqlite)
+{
+    private const int TimeoutSeconds = 3;
+
+    protected override IReadOnlyDictionary<string, string?>? Settings => new Dictionary<string, string?>
+    {
+        ["Database:CommandTimeoutSeconds"] = TimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+
+    [SkippableFact]
+    public async Task AnotherProcessHoldsTheWriteLock_EveryQueuedWriteGets503WithinItsTimeout_AndNothingIsWritten()
+    {
+        var f = await PatientFixture.CreateAsync(App);
+        var before = await f.CountObservationsAsync();
+        await using var other = new SqliteConnection(App.Services.GetRequiredService<Database>().ConnectionString + ";Pooling=False");
+        await other.OpenAsync();
+        await other.ExecuteAsync("BEGIN IMMEDIATE;");
+
+        // Forty writers, arriving over half a second: the later ones queue behind batches that are
+        // already waiting for the lock.
+        var elapsed = new ConcurrentBag<(HttpStatusCode Status, bool RetryAfter, TimeSpan Took)>();
+        var writers = Enumerable.Range(0, 40).Select(async i =>
+        {
+            await Task.Delay(i * 12);
+            var clock = Stopwatch.StartNew();
+            var response = await f.PostAsync(f.Patient, "pain-scores", new
+            {
+                submissionId = Guid.NewGuid(), answeredAt = "2025-03-01T10:00:00Z", score = 5, recall = "average7Days",
+            });
+            elapsed.Add((response.StatusCode, response.Headers.RetryAfter is not null, clock.Elapsed));
+        }).ToList();
+        await Task.WhenAll(writers);
+        await other.ExecuteAsync("ROLLBACK;");
+
+        Assert.All(elapsed, e => Assert.Equal(HttpStatusCode.ServiceUnavailable, e.Status));
+        Assert.All(elapsed, e => Assert.True(e.RetryAfter));
+        // A write waits its own timeout, plus a margin (Microsoft.Data.Sqlite retries a busy BEGIN in
+        // whole seconds, so up to about one more); a second timeout after the first batch gave up (the
+        // old behaviour, measured at 6.0 s) is 2 x 3 s.
+        var slowest = elapsed.Max(e => e.Took);
+        Assert.True(slowest < TimeSpan.FromSeconds(TimeoutSeconds + 2), $"the slowest 503 took {slowest.TotalSeconds:F2} s");
+        Assert.Equal(before, await f.CountObservationsAsync());
+    }
+
+    [SkippableFact]
+    public async Task ADatabaseThatStaysLocked_Gives503WithRetryAfter_NotAHang()
+    {
+        var f = await PatientFixture.CreateAsync(App);
+        var database = App.Services.GetRequiredService<Database>();
+        await using var blocker = new SqliteConnection(database.ConnectionString);
+        await blocker.OpenAsync();
+        await blocker.ExecuteAsync("BEGIN IMMEDIATE");
+        try
+        {
+            var response = await f.PostAsync(f.Patient, "pain-scores", new
+            {
+                submissionId = Guid.NewGuid(), answeredAt = "2025-03-03T08:30:00Z", score = 5, recall = "current",
+            });
+
+            await ProblemAssert.IsProblem(response, HttpStatusCode.ServiceUnavailable);
+            Assert.True(response.Headers.Contains("Retry-After"));
+        }
+        finally
+        {
+            await blocker.ExecuteAsync("ROLLBACK");
+        }
+        Assert.Equal(0, await f.CountObservationsAsync());
+    }
+}
+
+/// <summary>
+/// <c>Database:MigrateOnStartup=false</c> on a database that was never migrated: readiness and every
+/// API call answer 503 with a problem that says the schema is not current (not a 500 per missing
+/// table), and the service opens once an operator has migrated.
+/// </summary>
+public abstract class UnmigratedSchemaTests(DatabaseProvider provider) : ApiTestBase(provider)
+{
+    public sealed class OnSqlite() : UnmigratedSchemaTests(DatabaseProvider.Sqlite);
+
+    public sealed class OnSqlServer() : UnmigratedSchemaTests(DatabaseProvider.SqlServer);
+
+    protected override IReadOnlyDictionary<string, string?>? Settings => new Dictionary<string, string?>
+    {
+        ["Database:MigrateOnStartup"] = "false",
+    };
+
+    [SkippableFact]
+    public async Task WithoutMigrations_ApiAndReadinessAnswer503NamingThePendingMigrations_UntilMigrated()
+    {
+        var admin = App.Admin();
+
+        var api = await ProblemAssert.IsProblem(await admin.GetAsync("/api/v1/sites"), HttpStatusCode.ServiceUnavailable);
+        Assert.Equal("Schema not current", api.GetProperty("title").GetString());
+        Assert.Contains("0001_backbone.sql", api.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        var post = await admin.PostAsJsonAsync("/api/v1/sites", new { name = "Early" });
+        await ProblemAssert.IsProblem(post, HttpStatusCode.ServiceUnavailable);
+        var ready = await ProblemAssert.IsProblem(await App.Anonymous().GetAsync("/health/ready"), HttpStatusCode.ServiceUnavailable);
+        Assert.Contains("migrate", ready.GetProperty("detail").GetString(), StringComparison.Ordinal);
+
+        App.Services.GetRequiredService<Migrator>().Migrate();
+
+        // Readiness checks the schema again, and the API follows what it learned.
+        Assert.Equal(HttpStatusCode.OK, (await App.Anonymous().GetAsync("/health/ready")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/api/v1/sites")).StatusCode);
+    }
+}
+
+/// <summary>
+/// A damaged page in the middle of the file: the query that meets it answers a 500 problem (no
+/// stack trace), the log names SQLite's error code, and readiness says the file is damaged from then on.
+/// </summary>
+public sealed class DamagedDatabaseTests : IAsyncLifetime
+{
+    private readonly ConcurrentQueue<string> _log = new();
+    private TestDatabase? _database;
+
+    public Task InitializeAsync()
+    {
+        _database = TestDatabase.TryCreate(DatabaseProvider.Sqlite);
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync() => await _database!.DisposeAsync();
+
+    [Fact]
+    public async Task ADamagedPage_Gives500_ALogLineWithTheSqliteCode_AndReadiness503()
+    {
+        string path;
+        long patientId;
+        await using (var app = new OutcomesApp(_database!))
+        {
+            var f = await PatientFixture.CreateAsync(app);
+            patientId = f.PatientId;
+            path = new SqliteConnectionStringBuilder(app.Services.GetRequiredService<Database>().ConnectionString).DataSource;
+            // Enough weekly scores that the observation table spans many pages.
+            await using var connection = await app.OpenDatabaseAsync();
+            await using var tx = await connection.BeginTransactionAsync();
+            for (var i = 0; i < 3000; i++)
+            {
+                await connection.ExecuteAsync("""
+                    INSERT INTO observation (patient_id, kind, code, value, qualifier, answered_at, answered_offset_min, received_at,
+                                             submission_id, payload_hash, recorded_by, recorded_role, detail)
+                    VALUES (@PatientId, 'painScore', 'pain_nrs', 5, 'average7Days', '2025-03-01 10:00:00+00:00', 0, '2025-03-01 10:00:00+00:00',
+                            @SubmissionId, @Hash, 'seed', 'admin', @Detail)
+                    """, new { f.PatientId, SubmissionId = Guid.NewGuid().ToString(), Hash = new string('0', 64), Detail = new string('x', 200) }, tx);
+            }
+            await tx.CommitAsync();
+        }
+        SqliteConnection.ClearAllPools();
+        Damage(path);
+
+        await using var damaged = new OutcomesApp(_database!, services => services.AddLogging(b => b.AddProvider(new CapturingLogger(_log))));
+        var response = await damaged.Admin().GetAsync($"/api/v1/patients/{patientId}/observations?limit=200");
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.InternalServerError);
+        Assert.DoesNotContain("   at ", problem.ToString(), StringComparison.Ordinal);
+        Assert.Contains(_log, line => line.Contains("SQLite error 11", StringComparison.Ordinal));
+        var ready = await ProblemAssert.IsProblem(await damaged.Anonymous().GetAsync("/health/ready"), HttpStatusCode.ServiceUnavailable);
+        Assert.Contains("damaged", ready.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    /// <summary>Overwrites the pages in the middle third of the file (the observation table's) with garbage.</summary>
+    private static void Damage(string path)
+    {
+        const int page = 4096;
+        using var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);
+        var pages = file.Length / page;
+        var garbage = Enumerable.Repeat((byte)0xA5, page).ToArray();
+        for (var p = pages / 3; p < 2 * pages / 3; p++)
+        {
+            file.Position = p * page;
+            file.Write(garbage);
+        }
+    }
+
+    private sealed class CapturingLogger(ConcurrentQueue<string> lines) : ILoggerProvider, ILogger
+    {
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public void Dispose() { }
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            lines.Enqueue(formatter(state, exception));
+    }
+}
