@@ -117,6 +117,74 @@ public sealed class OperatorFailureTests : IDisposable
         Assert.Equal(HttpStatusCode.Created, again.StatusCode);
     }
 
+    [Fact]
+    public async Task KilledMidIngest_LosesNoAcknowledgedWrite_AndResendingDuplicatesNothing()
+    {
+        var settings = new Dictionary<string, string> { ["Database:SqlitePath"] = DatabasePath };
+        var acknowledged = new System.Collections.Concurrent.ConcurrentBag<Guid>();
+        var sent = new System.Collections.Concurrent.ConcurrentDictionary<Guid, object>();
+        long patientId;
+        await using (var service = await ServiceProcess.StartListeningAsync(settings))
+        {
+            using var admin = service.Admin();
+            patientId = await CreatePatientAsync(admin);
+            using var stop = new CancellationTokenSource();
+            var writers = Enumerable.Range(0, 8).Select(async w =>
+            {
+                using var client = service.Admin();
+                for (var i = 0; !stop.IsCancellationRequested; i++)
+                {
+                    var submission = Guid.NewGuid();
+                    var body = sent[submission] = PainScore(submission, i % 400);
+                    try
+                    {
+                        var response = await client.PostAsJsonAsync($"/api/v1/patients/{patientId}/pain-scores", body);
+                        if (response.StatusCode == HttpStatusCode.Created)
+                        {
+                            acknowledged.Add(submission);
+                        }
+                    }
+                    catch (HttpRequestException)
+                    {
+                        return; // the process is gone
+                    }
+                }
+            }).ToList();
+            while (acknowledged.Count < 300)
+            {
+                await Task.Delay(20);
+            }
+            service.Kill(); // SIGKILL, in the middle of the writers
+            stop.Cancel();
+            await Task.WhenAll(writers);
+        }
+
+        await using var restarted = await ServiceProcess.StartListeningAsync(settings);
+        using var again = restarted.Admin();
+        var stored = 0;
+        foreach (var (submission, body) in sent)
+        {
+            // Resending everything, byte for byte: an acknowledged write must be found (200, the stored one), never created anew.
+            var response = await again.PostAsJsonAsync($"/api/v1/patients/{patientId}/pain-scores", body);
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                stored++;
+            }
+            else
+            {
+                Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+                Assert.DoesNotContain(submission, acknowledged);
+            }
+        }
+        Assert.True(stored >= acknowledged.Count, $"{acknowledged.Count} acknowledged, {stored} found");
+        // Every submission is now stored exactly once.
+        await using var connection = new SqliteConnection($"Data Source={DatabasePath};Mode=ReadOnly");
+        await connection.OpenAsync();
+        await using var count = connection.CreateCommand();
+        count.CommandText = "SELECT COUNT(*) FROM observation";
+        Assert.Equal((long)sent.Count, (long)(await count.ExecuteScalarAsync())!);
+    }
+
     /// <summary>Starts the service, expecting it to fail: exit code 1, one line on standard error, no stack trace anywhere.</summary>
     private async Task<string> FailedStartAsync(string? mountScript = null)
     {

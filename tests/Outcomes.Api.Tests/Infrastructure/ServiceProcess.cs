@@ -121,6 +121,13 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     public HttpClient Admin() => Client(Tokens.Create(Outcomes.Api.Infrastructure.Roles.Admin, subject: "admin-1"));
 
+    /// <summary>Kills the service at once (SIGKILL), as a crash or an impatient operator would.</summary>
+    public void Kill()
+    {
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit();
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
