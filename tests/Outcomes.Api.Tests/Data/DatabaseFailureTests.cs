@@ -129,7 +129,7 @@ public abstract class UnmigratedSchemaTests(DatabaseProvider provider) : ApiTest
 /// </summary>
 public sealed class DamagedDatabaseTests : IAsyncLifetime
 {
-    private readonly ConcurrentQueue<string> _log = new();
+    private readonly CapturingLoggerProvider _log = new();
     private TestDatabase? _database;
 
     public Task InitializeAsync()
@@ -167,12 +167,12 @@ public sealed class DamagedDatabaseTests : IAsyncLifetime
         SqliteConnection.ClearAllPools();
         Damage(path);
 
-        await using var damaged = new OutcomesApp(_database!, services => services.AddLogging(b => b.AddProvider(new CapturingLogger(_log))));
+        await using var damaged = new OutcomesApp(_database!, services => services.AddLogging(b => b.AddProvider(_log)));
         var response = await damaged.Admin().GetAsync($"/api/v1/patients/{patientId}/observations?limit=200");
 
         var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.InternalServerError);
         Assert.DoesNotContain("   at ", problem.ToString(), StringComparison.Ordinal);
-        Assert.Contains(_log, line => line.Contains("SQLite error 11", StringComparison.Ordinal));
+        Assert.Contains(_log.Lines, line => line.Contains("SQLite error 11", StringComparison.Ordinal));
         var ready = await ProblemAssert.IsProblem(await damaged.Anonymous().GetAsync("/health/ready"), HttpStatusCode.ServiceUnavailable);
         Assert.Contains("damaged", ready.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
@@ -189,19 +189,5 @@ public sealed class DamagedDatabaseTests : IAsyncLifetime
             file.Position = p * page;
             file.Write(garbage);
         }
-    }
-
-    private sealed class CapturingLogger(ConcurrentQueue<string> lines) : ILoggerProvider, ILogger
-    {
-        public ILogger CreateLogger(string categoryName) => this;
-
-        public void Dispose() { }
-
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            lines.Enqueue(formatter(state, exception));
     }
 }

@@ -249,28 +249,7 @@ public static class SqlServerModel
     {
         var tree = TSql.Parse(sql, out var errors);
         Assert.True(errors.Count == 0, $"{name}: {TSql.Describe(errors)}");
-        var finder = new ParameterFinder();
-        tree.Accept(finder);
-        var parameters = string.Join(", ", finder.Parameters.Select(p => $"{p} SQL_VARIANT = NULL"));
+        var parameters = string.Join(", ", SqlServerRules.ParameterCollector.Of(tree).Parameters.Select(p => $"{p} SQL_VARIANT = NULL"));
         return $"CREATE PROCEDURE dbo.[{name}] {parameters}\nAS\nBEGIN\n{sql}\nEND;";
-    }
-
-    private sealed class ParameterFinder : TSqlFragmentVisitor
-    {
-        private readonly HashSet<string> _declared = new(StringComparer.OrdinalIgnoreCase);
-
-        public SortedSet<string> Parameters { get; } = new(StringComparer.OrdinalIgnoreCase);
-
-        public override void Visit(DeclareVariableElement node) => _declared.Add(node.VariableName.Value);
-
-        public override void Visit(DeclareTableVariableBody node) => _declared.Add(node.VariableName.Value);
-
-        public override void Visit(VariableReference node)
-        {
-            if (!_declared.Contains(node.Name))
-            {
-                Parameters.Add(node.Name);
-            }
-        }
     }
 }

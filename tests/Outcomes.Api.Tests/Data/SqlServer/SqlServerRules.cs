@@ -31,14 +31,15 @@ public static partial class SqlServerRules
         {
             return [$"does not parse: {TSql.Describe(errors)}"];
         }
-        var visitor = new RuleVisitor(schema, triggerTable);
+        var parameters = ParameterCollector.Of(tree);
+        var visitor = new RuleVisitor(schema, triggerTable, parameters.Declared);
         tree.Accept(visitor);
         var problems = visitor.Problems;
 
         // Dapper expands each list parameter into one parameter per item; the service caps lists at
         // SqlLimits.MaxListItems, so the worst case is known.
         var lists = ListParameter().Matches(sql).Select(m => m.Groups[1].Value).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
-        var scalars = visitor.Parameters.Count(p => !lists.Any(l => p.StartsWith($"@{l}_", StringComparison.OrdinalIgnoreCase)));
+        var scalars = parameters.Parameters.Count(p => !lists.Any(l => p.StartsWith($"@{l}_", StringComparison.OrdinalIgnoreCase)));
         var worst = scalars + (lists.Count * SqlLimits.MaxListItems);
         if (worst > MaxParameters)
         {
@@ -51,16 +52,39 @@ public static partial class SqlServerRules
     [GeneratedRegex(@"IN\s+@(\w+)", RegexOptions.IgnoreCase)]
     private static partial Regex ListParameter();
 
-    private sealed class RuleVisitor(SqlServerSchema schema, string? triggerTable) : TSqlFragmentVisitor
+    /// <summary>The variables a text declares, and the parameters it uses (the variables it does not declare).</summary>
+    public sealed class ParameterCollector : TSqlFragmentVisitor
     {
-        private readonly HashSet<string> _declared = new(StringComparer.OrdinalIgnoreCase);
+        public HashSet<string> Declared { get; } = new(StringComparer.OrdinalIgnoreCase);
 
+        public SortedSet<string> Parameters { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+        public static ParameterCollector Of(TSqlFragment tree)
+        {
+            var collector = new ParameterCollector();
+            tree.Accept(collector);
+            return collector;
+        }
+
+        public override void Visit(DeclareVariableElement node) => Declared.Add(node.VariableName.Value);
+
+        public override void Visit(DeclareTableVariableBody node) => Declared.Add(node.VariableName.Value);
+
+        public override void Visit(VariableReference node)
+        {
+            if (!Declared.Contains(node.Name))
+            {
+                Parameters.Add(node.Name);
+            }
+        }
+    }
+
+    private sealed class RuleVisitor(SqlServerSchema schema, string? triggerTable, HashSet<string> declared) : TSqlFragmentVisitor
+    {
         /// <summary>Table references of the whole text: alias (or name) to table names.</summary>
         private Dictionary<string, HashSet<string>>? _aliases;
 
         public List<string> Problems { get; } = [];
-
-        public HashSet<string> Parameters { get; } = new(StringComparer.OrdinalIgnoreCase);
 
         public override void Visit(TSqlScript node)
         {
@@ -71,18 +95,6 @@ public static partial class SqlServerRules
             {
                 _aliases["inserted"] = [triggerTable];
                 _aliases["deleted"] = [triggerTable];
-            }
-        }
-
-        public override void Visit(DeclareVariableElement node) => _declared.Add(node.VariableName.Value);
-
-        public override void Visit(DeclareTableVariableBody node) => _declared.Add(node.VariableName.Value);
-
-        public override void Visit(VariableReference node)
-        {
-            if (!_declared.Contains(node.Name))
-            {
-                Parameters.Add(node.Name);
             }
         }
 
@@ -184,7 +196,7 @@ public static partial class SqlServerRules
         private void CheckComparison(ScalarExpression left, ScalarExpression right)
         {
             var (column, other) = left is ColumnReferenceExpression c ? (c, right) : right is ColumnReferenceExpression d ? (d, left) : (null, null);
-            if (column is null || other is not VariableReference variable || _declared.Contains(variable.Name))
+            if (column is null || other is not VariableReference variable || declared.Contains(variable.Name))
             {
                 return;
             }
