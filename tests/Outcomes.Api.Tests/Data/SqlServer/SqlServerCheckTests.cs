@@ -167,6 +167,27 @@ public class SqlServerCheckTests
     }
 
     [Fact]
+    public void SchemaFold_FailsOnAColumnAlteredWhileAnIndexOrKeyStillUsesIt()
+    {
+        const string table = "CREATE TABLE dbo.t (id BIGINT NOT NULL CONSTRAINT pk_t PRIMARY KEY, code VARCHAR(8) NOT NULL, note VARCHAR(8) NULL);";
+        (string, string) Script(string sql) => ("0001_test.sql", table + "\n" + sql);
+
+        var indexed = Assert.ThrowsAny<Xunit.Sdk.XunitException>(() => SqlServerSchema.FromScripts(
+            [Script("CREATE INDEX ix_t_code ON dbo.t (code);\nALTER TABLE dbo.t ALTER COLUMN code NVARCHAR(8) NOT NULL;")]));
+        var included = Assert.ThrowsAny<Xunit.Sdk.XunitException>(() => SqlServerSchema.FromScripts(
+            [Script("CREATE INDEX ix_t_id ON dbo.t (id) INCLUDE (note);\nALTER TABLE dbo.t ALTER COLUMN note NVARCHAR(8) NULL;")]));
+        var key = Assert.ThrowsAny<Xunit.Sdk.XunitException>(() => SqlServerSchema.FromScripts(
+            [Script("ALTER TABLE dbo.t ALTER COLUMN id INT NOT NULL;")]));
+
+        Assert.Contains("index ix_t_code", indexed.Message, StringComparison.Ordinal);
+        Assert.Contains("index ix_t_id", included.Message, StringComparison.Ordinal);
+        Assert.Contains("constraint pk_t", key.Message, StringComparison.Ordinal);
+        var fine = SqlServerSchema.FromScripts([Script(
+            "CREATE INDEX ix_t_code ON dbo.t (code);\nDROP INDEX ix_t_code ON dbo.t;\nALTER TABLE dbo.t ALTER COLUMN code NVARCHAR(8) NOT NULL;\nCREATE INDEX ix_t_code ON dbo.t (code);")]);
+        Assert.Equal(SqlDataTypeOption.NVarChar, fine.ColumnType("t", "code")!.SqlDataTypeOption);
+    }
+
+    [Fact]
     public void SchemaFold_HasEveryTableAndColumnTheSqliteSchemaHas()
     {
         var folded = _schema.Value.Tables.Values

@@ -28,16 +28,18 @@ public sealed class SqlServerSchema
     public IReadOnlyList<(string Script, TSqlStatement Statement)> DataStatements => _dataStatements;
 
     /// <summary>The schema after every script of <c>sql/sqlserver</c>, or only those numbered up to <paramref name="throughNumber"/>.</summary>
-    public static SqlServerSchema FromMigrations(int? throughNumber = null)
+    public static SqlServerSchema FromMigrations(int? throughNumber = null) =>
+        FromScripts(MigrationFiles.Names("sqlserver")
+            .Where(name => throughNumber is not { } last || int.Parse(name[..4], System.Globalization.CultureInfo.InvariantCulture) <= last)
+            .Select(name => (name, File.ReadAllText(MigrationFiles.PathOf("sqlserver", name)))));
+
+    /// <summary>The schema that <paramref name="scripts"/> leave, applied in order; a statement SQL Server would refuse fails the fold.</summary>
+    public static SqlServerSchema FromScripts(IEnumerable<(string Name, string Sql)> scripts)
     {
         var schema = new SqlServerSchema();
-        foreach (var name in MigrationFiles.Names("sqlserver"))
+        foreach (var (name, sql) in scripts)
         {
-            if (throughNumber is { } last && int.Parse(name[..4], System.Globalization.CultureInfo.InvariantCulture) > last)
-            {
-                break;
-            }
-            var tree = TSql.Parse(File.ReadAllText(MigrationFiles.PathOf("sqlserver", name)), out var errors);
+            var tree = TSql.Parse(sql, out var errors);
             Assert.True(errors.Count == 0, $"{name}: {TSql.Describe(errors)}");
             foreach (var statement in tree.Batches.SelectMany(b => b.Statements))
             {
@@ -92,6 +94,11 @@ public sealed class SqlServerSchema
             }
             case AlterTableAlterColumnStatement alter:
             {
+                // SQL Server refuses to alter a column that an index or key still uses (Msg 5074).
+                var dependents = DependentsOf(Name(alter.SchemaObjectName), alter.ColumnIdentifier.Value).ToList();
+                Assert.True(dependents.Count == 0,
+                    $"{script}: ALTER COLUMN {Name(alter.SchemaObjectName)}.{alter.ColumnIdentifier.Value} while {string.Join(", ", dependents)} depend(s) on it: "
+                    + "SQL Server refuses it (Msg 5074); drop them first and create them again after");
                 var column = Table(alter.SchemaObjectName).Definition.ColumnDefinitions
                     .Single(c => string.Equals(c.ColumnIdentifier.Value, alter.ColumnIdentifier.Value, StringComparison.OrdinalIgnoreCase));
                 column.DataType = alter.DataType;
@@ -144,6 +151,48 @@ public sealed class SqlServerSchema
                 Assert.Fail($"{script}: the schema fold does not know {statement.GetType().Name}; teach it before using it in a migration.");
                 break;
         }
+    }
+
+    /// <summary>The indexes and constraints that name <paramref name="column"/>: in their keys, included columns or filter.</summary>
+    private IEnumerable<string> DependentsOf(string table, string column)
+    {
+        bool Names(TSqlFragment? fragment)
+        {
+            if (fragment is null)
+            {
+                return false;
+            }
+            var finder = new ColumnFinder(column);
+            fragment.Accept(finder);
+            return finder.Found;
+        }
+
+        foreach (var index in _indexes.Values.Where(i => string.Equals(Name(i.OnName), table, StringComparison.OrdinalIgnoreCase)))
+        {
+            if (index.Columns.Any(c => Names(c.Column)) || index.IncludeColumns.Any(Names) || Names(index.FilterPredicate))
+            {
+                yield return $"index {index.Name.Value}";
+            }
+        }
+        var definition = _tables[table].Definition;
+        foreach (var constraint in definition.TableConstraints.Where(Names))
+        {
+            yield return $"constraint {constraint.ConstraintIdentifier?.Value ?? "(unnamed)"}";
+        }
+        var own = definition.ColumnDefinitions.FirstOrDefault(c => string.Equals(c.ColumnIdentifier.Value, column, StringComparison.OrdinalIgnoreCase));
+        foreach (var constraint in own?.Constraints.Where(c => c is UniqueConstraintDefinition or ForeignKeyConstraintDefinition or CheckConstraintDefinition or DefaultConstraintDefinition) ?? [])
+        {
+            yield return $"constraint {constraint.ConstraintIdentifier?.Value ?? "(unnamed)"}";
+        }
+    }
+
+    private sealed class ColumnFinder(string column) : TSqlFragmentVisitor
+    {
+        public bool Found { get; private set; }
+
+        public override void Visit(ColumnReferenceExpression node) =>
+            Found |= node.MultiPartIdentifier?.Identifiers is { Count: > 0 } parts
+                     && string.Equals(parts[^1].Value, column, StringComparison.OrdinalIgnoreCase);
     }
 
     private CreateTableStatement Table(SchemaObjectName name) =>
