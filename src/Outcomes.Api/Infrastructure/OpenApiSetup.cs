@@ -21,8 +21,10 @@ public static class OpenApiSetup
                     Title = "Outcomes API",
                     Version = "v1",
                     Contact = new OpenApiContact { Name = "Outcomes maintainers (see README.md)" },
-                    Description = "Patient-reported outcomes after trigger-point botulinum toxin injections: "
-                        + "pseudonymous patients, treatment sessions, and (in later versions) scores and cohort outcomes.",
+                    Description = "Patient-reported outcomes after trigger-point botulinum toxin injections: pseudonymous "
+                        + "patients, treatment sessions, weekly pain scores, questionnaires, range of motion, pressure pain "
+                        + "thresholds and side effects; each patient's trend and outcomes; de-identified cohort outcomes; "
+                        + "the audit trail. Clinical definitions and their sources: docs/clinical-definitions.md in the repository.",
                 };
                 // A relative server: clients call the host they reached; the committed document stays host-independent.
                 document.Servers = [new OpenApiServer { Url = "/", Description = "The host serving this document" }];

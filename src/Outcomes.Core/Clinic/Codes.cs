@@ -1,6 +1,6 @@
 namespace Outcomes.Core.Clinic;
 
-/// <summary>Conditions a clinic treats with trigger-point botulinum toxin (DOMAIN.md).</summary>
+/// <summary>Conditions a clinic treats with trigger-point botulinum toxin.</summary>
 public enum Condition
 {
     MyofascialPainSyndrome,

@@ -2,7 +2,7 @@ namespace Outcomes.Core.Clinic;
 
 /// <summary>A follow-up time point after a treatment session and the days around it that count.</summary>
 /// <param name="Week">Weeks after the session.</param>
-/// <param name="EarlyDays">How many days before the target day still count (DOMAIN.md: e.g. 3).</param>
+/// <param name="EarlyDays">How many days before the target day still count (our choice: 3; docs/clinical-definitions.md).</param>
 /// <param name="LateDays">How many days after it still count (e.g. 7).</param>
 public sealed record FollowUpWindow(int Week, int EarlyDays = 3, int LateDays = 7)
 {
@@ -48,7 +48,7 @@ public static class DueSchedule
     public static IReadOnlyList<FollowUpWindow> QuestionnaireFollowUps { get; } =
         [.. FollowUpWindow.Standard.Where(w => w.Week is 6 or 12 or 24)];
 
-    /// <summary>Days before a session whose responses count as its baseline (DOMAIN.md: within 14 days).</summary>
+    /// <summary>Days before a session whose responses count as its baseline (our choice: 14; docs/clinical-definitions.md).</summary>
     public const int BaselineDays = 14;
 
     private static readonly string[] _neck = ["ndi"];

@@ -29,7 +29,7 @@ public enum RomMethod
     VisualEstimate,
 }
 
-/// <summary>Side effects patients report after botulinum toxin injections (DOMAIN.md).</summary>
+/// <summary>Side effects patients report after botulinum toxin injections (docs/clinical-definitions.md).</summary>
 public enum SideEffect
 {
     MuscleWeakness,
@@ -55,7 +55,7 @@ public enum Severity
 /// <param name="Name">Display name.</param>
 /// <param name="MaxDegrees">
 /// The most the movement can physically reach: our limit, set generously above healthy ranges
-/// (healthy cervical rotation is up to about 80–90°; DOMAIN.md). Anything above is a typo.
+/// (healthy cervical rotation reaches about 80–90°). Anything above is a typo.
 /// </param>
 public sealed record Movement(string Code, string Name, int MaxDegrees);
 

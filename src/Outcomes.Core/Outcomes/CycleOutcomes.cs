@@ -23,9 +23,9 @@ public sealed record MeasureDefinition(
     decimal? ResponderMaxScore = null);
 
 /// <summary>
-/// The baseline of a cycle: the mean of the last <see cref="MaxValues"/> values within
-/// <see cref="WindowDays"/> days up to and including the session day (DOMAIN.md: the last report or
-/// the mean of the last two within 14 days — our choice, configurable).
+/// The baseline of a cycle: the mean of the last values (at most maxValues of them) within windowDays
+/// days up to and including the session day. Our choice, configurable; by default the mean of the
+/// last two within 14 days (docs/clinical-definitions.md).
 /// </summary>
 public sealed record BaselineRule(int WindowDays = 14, int MaxValues = 2);
 
@@ -115,7 +115,7 @@ public sealed record CycleOutcome(
 /// </summary>
 public static class CycleOutcomes
 {
-    /// <summary>Relief that counts as a response (DOMAIN.md: ≥30% moderately important).</summary>
+    /// <summary>Relief that counts as a response (≥30% is moderately important: Farrar 2001; IMMPACT).</summary>
     public const decimal ResponsePercent = 30m;
 
     public static IReadOnlyList<CycleOutcome> Compute(

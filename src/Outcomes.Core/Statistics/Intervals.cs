@@ -15,7 +15,7 @@ public sealed record MeanInterval(int N, double Mean, double? Lower, double? Upp
 /// <summary>Median and interquartile range (R's default quantile definition, type 7).</summary>
 public sealed record MedianIqr(int N, double Median, double Q1, double Q3);
 
-/// <summary>Confidence intervals auditors expect (DOMAIN.md).</summary>
+/// <summary>Confidence intervals auditors expect (sources in docs/clinical-definitions.md).</summary>
 public static class Intervals
 {
     /// <summary>z for a two-sided 95% interval.</summary>

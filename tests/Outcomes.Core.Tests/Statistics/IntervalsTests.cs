@@ -4,7 +4,7 @@ namespace Outcomes.Core.Tests.Statistics;
 
 public class IntervalsTests
 {
-    // Published worked examples (DOMAIN.md): Brown, Cai & DasGupta 2001; Newcombe 1998.
+    // Published worked examples: Brown, Cai & DasGupta 2001 (Stat Sci 16:101); Newcombe 1998 (Stat Med 17:873).
     [Theory]
     [InlineData(81, 263, 0.2553, 0.3662)]
     [InlineData(15, 148, 0.0624, 0.1605)]

@@ -9,7 +9,7 @@ using Outcomes.Core.Outcomes;
 
 namespace Outcomes.Api.Features.PatientOutcomes;
 
-/// <summary>The <c>Outcomes</c> configuration section: the baseline rule (DOMAIN.md, our choice).</summary>
+/// <summary>The <c>Outcomes</c> configuration section: the baseline rule (our choice; docs/clinical-definitions.md).</summary>
 public sealed class OutcomesOptions
 {
     public const string Section = "Outcomes";
