@@ -17,6 +17,7 @@ public sealed class OutcomesExceptionHandler(
     IProblemDetailsService problemDetails,
     Database database,
     DatabaseHealth health,
+    Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> jsonOptions,
     ILogger<OutcomesExceptionHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
@@ -28,7 +29,7 @@ public sealed class OutcomesExceptionHandler(
         }
         var problem = exception switch
         {
-            BadHttpRequestException { InnerException: JsonException json } => BodyProblem(json),
+            BadHttpRequestException { InnerException: JsonException json } => await BodyProblemAsync(http, json),
             BadHttpRequestException bad => new ProblemDetails
             {
                 Status = bad.StatusCode,
@@ -94,17 +95,48 @@ public sealed class OutcomesExceptionHandler(
             ? raw.Length > 1 ? raw.TrimEnd('/') : raw
             : "(no route)";
 
-    private static HttpValidationProblemDetails BodyProblem(JsonException json)
+    /// <summary>
+    /// Every member of the body that does not bind, named in one answer (<see cref="JsonBody"/>):
+    /// the body is read again from its buffer (<see cref="JsonBodyBuffering"/>) and checked against
+    /// the endpoint's request type. Without either, the member System.Text.Json stopped at.
+    /// </summary>
+    private async Task<HttpValidationProblemDetails> BodyProblemAsync(HttpContext http, JsonException json)
     {
-        var field = JsonPathToField(json.Path);
-        return new HttpValidationProblemDetails(new Dictionary<string, string[]>
+        var errors = new Core.Validation.ValidationErrors();
+        var endpoint = http.GetEndpoint() ?? http.Features.Get<IExceptionHandlerFeature>()?.Endpoint;
+        var requestType = endpoint?.Metadata.GetMetadata<Microsoft.AspNetCore.Http.Metadata.IAcceptsMetadata>()?.RequestType;
+        if (requestType is not null && http.Request.Body.CanSeek)
         {
-            [field] = [field == "$" ? "the body is not valid JSON" : "has a value of the wrong type or format"],
-        })
+            http.Request.Body.Position = 0;
+            try
+            {
+                using var document = await JsonDocument.ParseAsync(http.Request.Body, new JsonDocumentOptions { MaxDepth = 32 });
+                errors = document.RootElement.ValueKind == JsonValueKind.Object
+                    ? JsonBody.Diagnose(document.RootElement, requestType, jsonOptions.Value.SerializerOptions)
+                    : Invalid("$", "the body must be a JSON object");
+            }
+            catch (JsonException)
+            {
+                errors = Invalid("$", "the body is not valid JSON");
+            }
+        }
+        if (errors.IsEmpty)
+        {
+            var field = JsonPathToField(json.Path);
+            errors.Add(field, field == "$" ? "the body is not valid JSON" : "has a value of the wrong type or format");
+        }
+        return new HttpValidationProblemDetails(errors.ToDictionary())
         {
             Status = StatusCodes.Status400BadRequest,
             Title = "One or more fields are invalid.",
         };
+    }
+
+    private static Core.Validation.ValidationErrors Invalid(string field, string message)
+    {
+        var errors = new Core.Validation.ValidationErrors();
+        errors.Add(field, message);
+        return errors;
     }
 
     /// <summary><c>$.injectionSites[0].side</c> becomes <c>injectionSites[0].side</c>.</summary>

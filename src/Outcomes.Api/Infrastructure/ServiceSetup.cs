@@ -92,6 +92,7 @@ public static class ServiceSetup
         app.UseMiddleware<SecurityHeadersMiddleware>();
         app.UseRouting();
         app.UseMiddleware<BodySizeLimitMiddleware>();
+        app.UseMiddleware<JsonBodyBuffering>();
         app.UseMiddleware<SchemaGateMiddleware>();
         // The Swagger UI is static documentation: served before authentication, to anyone.
         app.UseSwaggerUI(o =>

@@ -42,6 +42,15 @@ public sealed class ValidationErrors
         return Check(present, field, "is required");
     }
 
+    /// <summary>
+    /// Checks free text: at most <paramref name="maxLength"/> characters and no control characters
+    /// (NUL, line breaks, escapes), which no name, reason or note needs and which corrupt logs,
+    /// exports and screens. True when the text passes.
+    /// </summary>
+    public bool Text(string value, string field, int maxLength) =>
+        Check(value.Length <= maxLength && !value.Any(char.IsControl), field,
+            $"must be at most {maxLength} characters, without control characters");
+
     public IDictionary<string, string[]> ToDictionary() =>
         _errors.ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal);
 }

@@ -161,9 +161,10 @@ public sealed class ImportWriter(
                 return (0, new Validated(null, errors));
             }
             long patientId = 0;
-            if (!root.TryGetProperty("patientId", out var pid) || !pid.TryGetInt64(out patientId) || patientId <= 0)
+            if (!root.TryGetProperty("patientId", out var pid) || pid.ValueKind != JsonValueKind.Number
+                || !pid.TryGetInt64(out patientId) || patientId <= 0)
             {
-                errors.Add("patientId", "is required: a patient id");
+                errors.Add("patientId", "is required: a patient id (a positive whole number)");
             }
             ObservationKind? kind = root.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String
                 && EnumCode<ObservationKind>.TryParse(t.GetString(), out var k) ? k : null;
@@ -179,27 +180,34 @@ public sealed class ImportWriter(
             {
                 return (patientId, new Validated(null, errors));
             }
-            try
+            var options = json.Value.SerializerOptions;
+            if (kind == ObservationKind.Questionnaire)
             {
-                var options = json.Value.SerializerOptions;
-                var validated = kind switch
-                {
-                    ObservationKind.PainScore => SubmissionValidation.PainScore(root.Deserialize<PainScoreRequest>(options)!, clock),
-                    ObservationKind.Questionnaire => await SubmissionValidation.QuestionnaireAsync(
-                        root.Deserialize<QuestionnaireResponseRequest>(options)!, clock, instruments, ct),
-                    ObservationKind.RangeOfMotion => SubmissionValidation.RangeOfMotion(root.Deserialize<RangeOfMotionRequest>(options)!, clock),
-                    ObservationKind.PressurePainThreshold => SubmissionValidation.PressurePainThreshold(
-                        root.Deserialize<PressurePainThresholdRequest>(options)!, clock),
-                    _ => SubmissionValidation.SideEffect(root.Deserialize<SideEffectRequest>(options)!, clock),
-                };
-                return (patientId, validated);
+                var (questionnaire, invalid) = JsonBody.Read<QuestionnaireResponseRequest>(root, options, _lineMembers);
+                return (patientId, questionnaire is null
+                    ? new Validated(null, invalid)
+                    : await SubmissionValidation.QuestionnaireAsync(questionnaire, clock, instruments, ct));
             }
-            catch (JsonException e)
+            var validated = kind switch
             {
-                errors.Add(OutcomesExceptionHandler.JsonPathToField(e.Path), "has a value of the wrong type or format");
-                return (patientId, new Validated(null, errors));
-            }
+                ObservationKind.PainScore => Bind<PainScoreRequest>(root, options, r => SubmissionValidation.PainScore(r, clock)),
+                ObservationKind.RangeOfMotion => Bind<RangeOfMotionRequest>(root, options, r => SubmissionValidation.RangeOfMotion(r, clock)),
+                ObservationKind.PressurePainThreshold => Bind<PressurePainThresholdRequest>(root, options, r => SubmissionValidation.PressurePainThreshold(r, clock)),
+                _ => Bind<SideEffectRequest>(root, options, r => SubmissionValidation.SideEffect(r, clock)),
+            };
+            return (patientId, validated);
         }
+    }
+
+    /// <summary>The members of an import line that are not part of the submission itself.</summary>
+    private static readonly HashSet<string> _lineMembers = ["type", "patientId"];
+
+    /// <summary>A line's submission, validated; or, when it does not bind, every member that does not.</summary>
+    private static Validated Bind<T>(JsonElement root, JsonSerializerOptions options, Func<T, Validated> validate)
+        where T : class
+    {
+        var (value, errors) = JsonBody.Read<T>(root, options, _lineMembers);
+        return value is null ? new Validated(null, errors) : validate(value);
     }
 
     private async Task<ImportPatientRow?> PatientAsync(DbConnection connection, CurrentUser user, long patientId, CancellationToken ct)

@@ -278,8 +278,7 @@ public static class SubmissionValidation
         if (request.Note is not null)
         {
             errors.Check(request.Effect == Core.Clinic.SideEffect.Other, "note", "is only for effect 'other'");
-            errors.Check(request.Note.Length <= ObservationRules.MaxNoteLength && !request.Note.Any(char.IsControl), "note",
-                $"must be at most {ObservationRules.MaxNoteLength} characters without control characters");
+            errors.Text(request.Note, "note", ObservationRules.MaxNoteLength);
         }
         else if (request.Effect == Core.Clinic.SideEffect.Other)
         {
@@ -310,8 +309,7 @@ public static class SubmissionValidation
     {
         if (errors.Required(reason, "reason"))
         {
-            errors.Check(reason!.Length <= ObservationRules.MaxReasonLength && !reason.Any(char.IsControl), "reason",
-                $"must be at most {ObservationRules.MaxReasonLength} characters without control characters");
+            errors.Text(reason!, "reason", ObservationRules.MaxReasonLength);
         }
     }
 

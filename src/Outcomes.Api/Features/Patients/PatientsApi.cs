@@ -168,9 +168,7 @@ public static class PatientsApi
         var reference = request.ExternalReference?.Trim();
         if (errors.Required(reference, "externalReference"))
         {
-            errors.Check(reference!.Length <= PatientRules.MaxExternalReferenceLength, "externalReference",
-                $"must be at most {PatientRules.MaxExternalReferenceLength} characters");
-            errors.Check(!reference.Any(char.IsControl), "externalReference", "must not contain control characters");
+            errors.Text(reference!, "externalReference", PatientRules.MaxExternalReferenceLength);
         }
 
         long? siteId = request.SiteId;

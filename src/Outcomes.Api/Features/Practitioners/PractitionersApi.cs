@@ -77,7 +77,7 @@ public static class PractitionersApi
         var errors = new ValidationErrors();
         if (errors.Required(name, "displayName"))
         {
-            errors.Check(name!.Length <= MaxNameLength, "displayName", $"must be at most {MaxNameLength} characters");
+            errors.Text(name!, "displayName", MaxNameLength);
         }
         await using var connection = await db.OpenAsync(ct);
         if (errors.Required(request.SiteId, "siteId")

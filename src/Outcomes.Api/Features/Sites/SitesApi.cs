@@ -71,7 +71,7 @@ public static class SitesApi
         var errors = new ValidationErrors();
         if (errors.Required(name, "name"))
         {
-            errors.Check(name!.Length <= MaxNameLength, "name", $"must be at most {MaxNameLength} characters");
+            errors.Text(name!, "name", MaxNameLength);
         }
         if (!errors.IsEmpty)
         {
