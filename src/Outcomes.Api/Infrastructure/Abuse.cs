@@ -54,6 +54,7 @@ public static class AbuseSetup
                     ProblemDetails = new ProblemDetails
                     {
                         Status = StatusCodes.Status429TooManyRequests,
+                        Type = "https://www.rfc-editor.org/rfc/rfc6585#section-4",
                         Title = "Too many requests",
                         Detail = "This client has sent too many requests; retry after the time in Retry-After.",
                     },

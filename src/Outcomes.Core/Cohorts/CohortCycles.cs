@@ -139,5 +139,27 @@ public static class DoseBands
         return _labels[product][band];
     }
 
+    /// <summary>The four labels of <paramref name="product"/>, lowest band first.</summary>
+    public static IReadOnlyList<string> LabelsOf(Product product) => _labels[product];
+
+    /// <summary>
+    /// The band label for <paramref name="label"/>: a full label (<c>onabotulinumtoxinA 50-99</c>), or,
+    /// with a <paramref name="product"/>, its short form (<c>50-99</c>, <c>&lt;50</c>, <c>&gt;=200</c>).
+    /// </summary>
+    public static bool TryResolve(string label, Product? product, out string resolved)
+    {
+        var candidates = product is { } p ? _labels[p] : _labels.Values.SelectMany(l => l);
+        foreach (var candidate in candidates)
+        {
+            if (candidate == label || (product is not null && candidate.EndsWith(" " + label, StringComparison.Ordinal)))
+            {
+                resolved = candidate;
+                return true;
+            }
+        }
+        resolved = "";
+        return false;
+    }
+
     private static decimal[] Cuts(Product product) => product == Product.AbobotulinumtoxinA ? _abo : _onaInco;
 }

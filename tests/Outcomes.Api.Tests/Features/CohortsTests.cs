@@ -324,6 +324,36 @@ public abstract class CohortsTests(DatabaseProvider provider) : ApiTestBase(prov
         Assert.Contains("\"week\":6", detail, StringComparison.Ordinal);
     }
 
+    [SkippableTheory]
+    [InlineData("/api/v1/cohorts/outcomes?minAge=-5&maxAge=200", "minAge,maxAge")]
+    [InlineData("/api/v1/cohorts/outcomes?product=onabotulinumtoxinA&minUnits=0", "minUnits")]
+    [InlineData("/api/v1/cohorts/compare?by=guidance&a=laser&b=emg", "a")]
+    [InlineData("/api/v1/cohorts/compare?by=cycle&a=first&b=third", "b")]
+    [InlineData("/api/v1/cohorts/compare?by=site&a=one&b=2", "a")]
+    [InlineData("/api/v1/cohorts/compare?by=doseBand&a=50-99&b=100-199", "a,b")]
+    public async Task FiltersAndGroupsOutsideTheirDomain_Return400NamingEach(string path, string fields)
+    {
+        var response = await App.Auditor().GetAsync(path);
+
+        await ProblemAssert.IsValidationProblem(response, fields.Split(','));
+    }
+
+    [SkippableFact]
+    public async Task Compare_ByDoseBand_TakesTheShortFormWithAProduct()
+    {
+        await BuildCohortAsync();
+
+        var response = await App.Auditor().GetAsync("/api/v1/cohorts/compare?by=doseBand&product=onabotulinumtoxinA&a=<50&b=50-99");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await PatientFixture.BodyAsync(response);
+        Assert.Equal("onabotulinumtoxinA <50", body.GetProperty("difference").GetProperty("a").GetString());
+        Assert.Equal("onabotulinumtoxinA 50-99", body.GetProperty("difference").GetProperty("b").GetString());
+        // Every session of the cohort has 40 units: the <50 band holds the 14 cycles with a value.
+        var groups = body.GetProperty("groups").EnumerateArray().ToList();
+        Assert.Equal("onabotulinumtoxinA <50", Assert.Single(groups).GetProperty("group").GetString());
+    }
+
     [SkippableFact]
     public async Task BadFilters_Return400NamingEach()
     {

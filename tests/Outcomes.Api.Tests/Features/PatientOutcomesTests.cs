@@ -179,6 +179,31 @@ public abstract class PatientOutcomesTests(DatabaseProvider provider) : ApiTestB
         Assert.Contains("Baseline", document.ToString(), StringComparison.Ordinal);
     }
 
+    [SkippableFact]
+    public async Task Chart_DrawsTheMeasureAskedFor_WithImprovementAboveTheBaselineWhereHigherIsBetter()
+    {
+        var f = await HistoryAsync();
+        foreach (var (day, degrees) in new[] { ("2025-02-25", 40m), ("2025-02-28", 44m), ("2025-03-20", 60m) })
+        {
+            var rom = await f.PostAsync(f.Practitioner, "range-of-motion", new
+            {
+                submissionId = Guid.NewGuid(), answeredAt = $"{day}T10:00:00Z", movement = "cervical_rotation_left", degrees, method = "goniometer",
+            });
+            Assert.Equal(HttpStatusCode.Created, rom.StatusCode);
+        }
+
+        var svg = XDocument.Parse(await f.Practitioner.GetStringAsync(f.PathOf("trend.svg") + "?measure=cervical_rotation_left")).ToString();
+        var pain = XDocument.Parse(await f.Practitioner.GetStringAsync(f.PathOf("trend.svg"))).ToString();
+        var unknown = await f.Practitioner.GetAsync(f.PathOf("trend.png") + "?measure=no_such_measure");
+
+        var trend = await f.Practitioner.GetFromJsonAsync<JsonElement>(f.PathOf("trend") + "?measure=cervical_rotation_left", OutcomesApp.Json);
+        Assert.Contains(trend.GetProperty("name").GetString()!, svg, StringComparison.Ordinal);
+        Assert.Contains("30% improvement", svg, StringComparison.Ordinal);
+        Assert.DoesNotContain("relief", svg, StringComparison.Ordinal);
+        Assert.Contains("30% relief", pain, StringComparison.Ordinal);
+        await ProblemAssert.IsValidationProblem(unknown, "measure");
+    }
+
     [SkippableTheory]
     [InlineData("outcomes")]
     [InlineData("trend")]

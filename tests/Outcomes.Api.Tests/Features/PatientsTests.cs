@@ -151,16 +151,16 @@ public abstract class PatientsTests(DatabaseProvider provider) : ApiTestBase(pro
         var client = App.Practitioner(siteId);
 
         var seen = new List<long>();
-        long? after = null;
+        string? cursor = null;
         var pages = 0;
         do
         {
-            var page = await client.GetFromJsonAsync<JsonElement>($"/api/v1/patients?limit=2{(after is null ? "" : $"&after={after}")}", OutcomesApp.Json);
+            var page = await client.GetFromJsonAsync<JsonElement>($"/api/v1/patients?limit=2{(cursor is null ? "" : $"&cursor={cursor}")}", OutcomesApp.Json);
             seen.AddRange(page.GetProperty("items").EnumerateArray().Select(p => p.GetProperty("id").GetInt64()));
-            after = page.GetProperty("nextAfter").ValueKind == JsonValueKind.Null ? null : page.GetProperty("nextAfter").GetInt64();
+            cursor = page.GetProperty("nextCursor").GetString();
             pages++;
         }
-        while (after is not null && pages < 10);
+        while (cursor is not null && pages < 10);
 
         Assert.Equal(ids, seen);
         Assert.Equal(3, pages);

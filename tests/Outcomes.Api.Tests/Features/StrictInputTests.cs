@@ -101,6 +101,17 @@ public abstract class StrictInputTests(DatabaseProvider provider) : ApiTestBase(
     }
 
     [SkippableTheory]
+    [InlineData("/api/v1/patients?cursor=abc")]
+    [InlineData("/api/v1/patients/summaries?cursor=-1")]
+    [InlineData("/api/v1/audit-events?cursor=1.5")]
+    public async Task EveryListPagesWithOneOpaqueCursor_AndRefusesOneItDidNotGive(string path)
+    {
+        var response = await App.Admin().GetAsync(path);
+
+        await ProblemAssert.IsValidationProblem(response, "cursor");
+    }
+
+    [SkippableTheory]
     [InlineData("/api/v1/sites", "name", "{\"name\":\"North\\u0000Clinic\"}")]
     [InlineData("/api/v1/sites", "name", "{\"name\":\"North\\nClinic\"}")]
     [InlineData("/api/v1/practitioners", "displayName", "{\"siteId\":SITE,\"displayName\":\"Dr\\u001b[31m Red\"}")]

@@ -28,9 +28,9 @@ public abstract class AuditTrailTests(DatabaseProvider provider) : ApiTestBase(p
 
         var page1 = await App.Auditor().GetFromJsonAsync<JsonElement>(
             $"/api/v1/audit-events?patientId={f.PatientId}&action=read&actor=dr-reader&limit=2", OutcomesApp.Json);
-        var after = page1.GetProperty("nextAfter").GetInt64();
+        var cursor = page1.GetProperty("nextCursor").GetString();
         var page2 = await App.Auditor().GetFromJsonAsync<JsonElement>(
-            $"/api/v1/audit-events?patientId={f.PatientId}&action=read&actor=dr-reader&limit=2&after={after}", OutcomesApp.Json);
+            $"/api/v1/audit-events?patientId={f.PatientId}&action=read&actor=dr-reader&limit=2&cursor={cursor}", OutcomesApp.Json);
 
         var events = page1.GetProperty("items").EnumerateArray().Concat(page2.GetProperty("items").EnumerateArray()).ToList();
         Assert.Equal(3, events.Count);
@@ -42,7 +42,7 @@ public abstract class AuditTrailTests(DatabaseProvider provider) : ApiTestBase(p
             Assert.Equal("success", e.GetProperty("outcome").GetString());
             Assert.False(string.IsNullOrEmpty(e.GetProperty("requestId").GetString()));
         });
-        Assert.Equal(JsonValueKind.Null, page2.GetProperty("nextAfter").ValueKind);
+        Assert.Equal(JsonValueKind.Null, page2.GetProperty("nextCursor").ValueKind);
     }
 
     [SkippableFact]
@@ -97,7 +97,8 @@ public abstract class RateLimitTests(DatabaseProvider provider) : ApiTestBase(pr
         var last = await busy.GetAsync("/api/v1/sites");
 
         Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests], statuses);
-        await ProblemAssert.IsProblem(last, HttpStatusCode.TooManyRequests);
+        var problem = await ProblemAssert.IsProblem(last, HttpStatusCode.TooManyRequests);
+        Assert.Equal("https://www.rfc-editor.org/rfc/rfc6585#section-4", problem.GetProperty("type").GetString());
         Assert.True(int.Parse(last.Headers.GetValues("Retry-After").Single(), System.Globalization.CultureInfo.InvariantCulture) >= 1);
         Assert.Equal(HttpStatusCode.OK, (await App.As(App.Tokens.Create("auditor", subject: "calm-client")).GetAsync("/api/v1/sites")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await App.Anonymous().GetAsync("/health/live")).StatusCode);

@@ -31,7 +31,7 @@ public sealed record AuditQuery(
     [property: Description("Only this actor (token subject).")] string? Actor,
     [property: Description("Only events about this patient.")] long? PatientId,
     [property: Description("Only this action, e.g. read, create, cohort_outcomes.")] string? Action,
-    [property: Description("Events with an id greater than this (the previous page's nextAfter).")] long? After,
+    [property: Description(Paging.CursorDescription)] string? Cursor,
     [property: Description("Page size, 1 to 200 (default 50).")] int? Limit);
 
 /// <summary>Who saw or changed a patient's record: what a patient may see of the audit trail.</summary>
@@ -106,7 +106,7 @@ public static class AuditApi
     {
         var errors = new ValidationErrors();
         errors.Check(Paging.IsValidLimit(query.Limit), "limit", $"must be between 1 and {Paging.MaxLimit}");
-        errors.Check(query.After is null or >= 0, "after", "must not be negative");
+        errors.Check(Paging.TryReadIdCursor(query.Cursor, out var after), "cursor", Paging.BadCursor);
         if (!errors.IsEmpty)
         {
             return Problems.Invalid(errors);
@@ -115,7 +115,7 @@ public static class AuditApi
         await using var connection = await db.OpenAsync(ct);
         var rows = (await connection.QueryAsync<AuditRow>(db.Command(sql.Page, new
         {
-            After = query.After ?? 0,
+            After = after,
             From = query.From?.ToUniversalTime(),
             To = query.To?.ToUniversalTime(),
             query.Actor,
@@ -123,20 +123,23 @@ public static class AuditApi
             query.Action,
             Take = limit + 1,
         }, ct))).ToList();
-        var next = Paging.TrimToPage(rows, limit, r => (long?)r.Id);
+        var next = Paging.IdCursor(Paging.TrimToPage(rows, limit, r => (long?)r.Id));
         await audit.AppendAsync(connection, AuditActions.List, "audit_event", null, null, ct);
         return TypedResults.Ok(new Page<AuditEventResponse>([.. rows.Select(r => r.ToResponse())], next));
     }
 
     public static async Task<Results<Ok<Page<AccessLogEntry>>, ValidationProblem, NotFoundProblem>> AccessLog(
         [Description("The patient's id.")] long patientId,
-        [Description("Entries after this event id.")] long? after,
+        [Description(Paging.CursorDescription)] string? cursor,
         [Description("Page size, 1 to 200 (default 50).")] int? limit,
         HttpContext http, Database db, AuditQuerySql sql, PatientAccess access, AuditLog audit, CancellationToken ct)
     {
-        if (!Paging.IsValidLimit(limit))
+        var errors = new ValidationErrors();
+        errors.Check(Paging.IsValidLimit(limit), "limit", $"must be between 1 and {Paging.MaxLimit}");
+        errors.Check(Paging.TryReadIdCursor(cursor, out var after), "cursor", Paging.BadCursor);
+        if (!errors.IsEmpty)
         {
-            return Problems.Invalid("limit", $"must be between 1 and {Paging.MaxLimit}");
+            return Problems.Invalid(errors);
         }
         await using var connection = await db.OpenAsync(ct);
         if (await access.SiteOrRefuseAsync(connection, CurrentUser.From(http.User), patientId, AuditActions.Read, "access_log", ct) is null)
@@ -145,8 +148,8 @@ public static class AuditApi
         }
         var take = limit ?? Paging.DefaultLimit;
         var rows = (await connection.QueryAsync<AuditRow>(db.Command(sql.OfPatient,
-            new { PatientId = patientId, After = after ?? 0, Take = take + 1 }, ct))).ToList();
-        var next = Paging.TrimToPage(rows, take, r => (long?)r.Id);
+            new { PatientId = patientId, After = after, Take = take + 1 }, ct))).ToList();
+        var next = Paging.IdCursor(Paging.TrimToPage(rows, take, r => (long?)r.Id));
         await audit.AppendAsync(connection, AuditActions.Read, "access_log", null, patientId, ct);
         return TypedResults.Ok(new Page<AccessLogEntry>(
             [.. rows.Select(r => new AccessLogEntry(r.OccurredAt, r.Actor, r.Role, r.Action, r.ResourceType, r.Outcome))], next));

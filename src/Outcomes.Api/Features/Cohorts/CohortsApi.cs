@@ -124,8 +124,8 @@ public static class CohortsApi
     public static async Task<Results<Ok<CompareResponse>, ValidationProblem>> Compare(
         [AsParameters] CohortQuery query,
         [Description("Grouping: guidance, product, doseBand, condition, site, practitioner, cycle.")] string? by,
-        [Description("First group of the difference (a group key, e.g. emg).")] string? a,
-        [Description("Second group of the difference (e.g. palpation).")] string? b,
+        [Description("First group of the difference, from the grouping's domain: a guidance (emg), product, condition code, site or practitioner id, first or repeat, or a dose band (onabotulinumtoxinA 50-99; with a product filter also 50-99, <50, >=200).")] string? a,
+        [Description("Second group of the difference (e.g. palpation), from the same domain.")] string? b,
         [Description("Responder rule: relief30 (default), relief50, importantChange.")] string? responder,
         HttpContext http, CohortService cohorts, CancellationToken ct)
     {
@@ -134,6 +134,11 @@ public static class CohortsApi
         errors.Check(_groupings.Contains(grouping), "by", $"must be one of {string.Join(", ", _groupings)}");
         var rule = ParseRule(responder, errors);
         errors.Check((a is null) == (b is null), a is null ? "a" : "b", "a and b are given together");
+        if (spec is not null && _groupings.Contains(grouping))
+        {
+            a = GroupKey(grouping, a, "a", spec.Filter.Product, errors);
+            b = GroupKey(grouping, b, "b", spec.Filter.Product, errors);
+        }
         if (spec is null || !errors.IsEmpty)
         {
             return Problems.Invalid(errors);
@@ -254,6 +259,45 @@ public static class CohortsApi
         return rule;
     }
 
+    /// <summary>
+    /// A group named in <c>a</c> or <c>b</c>, checked against the grouping's domain (a group that
+    /// cannot exist would answer 200 with nothing to compare); a dose band may be given in its short
+    /// form with a <c>product</c> filter. Null stays null.
+    /// </summary>
+    private static string? GroupKey(string by, string? key, string field, Product? product, ValidationErrors errors)
+    {
+        if (key is null)
+        {
+            return null;
+        }
+        if (by is "site" or "practitioner")
+        {
+            errors.Check(long.TryParse(key, NumberStyles.None, CultureInfo.InvariantCulture, out var id) && id > 0, field,
+                $"must be a {by} id (a positive whole number)");
+            return key;
+        }
+        if (by == "doseBand")
+        {
+            if (DoseBands.TryResolve(key, product, out var band))
+            {
+                return band;
+            }
+            var labels = product is { } p ? DoseBands.LabelsOf(p) : Enum.GetValues<Product>().SelectMany(DoseBands.LabelsOf);
+            errors.Add(field, $"must be a dose band: {string.Join(", ", labels)}"
+                + (product is null ? " (with a product filter, the short form, e.g. 50-99, will do)" : ""));
+            return key;
+        }
+        IReadOnlyCollection<string> domain = by switch
+        {
+            "product" => EnumCode<Product>.All,
+            "condition" => EnumCode<Condition>.All,
+            "cycle" => ["first", "repeat"],
+            _ => EnumCode<Guidance>.All,
+        };
+        errors.Check(domain.Contains(key), field, $"must be one of {string.Join(", ", domain)} when comparing by {by}");
+        return key;
+    }
+
     private static IEnumerable<string> GroupKeys(string by, CohortCycle cycle) => by switch
     {
         "product" => [EnumCode<Product>.Of(cycle.Session.Product)],
@@ -319,6 +363,12 @@ public sealed class CohortService(
         errors.Check(q.MinUnits is null || q.MaxUnits is null || q.MinUnits <= q.MaxUnits, "maxUnits", "must not be below minUnits");
         errors.Check(q.From is null || q.To is null || q.From <= q.To, "to", "must not be before from");
         errors.Check(q.MinAge is null || q.MaxAge is null || q.MinAge <= q.MaxAge, "maxAge", "must not be below minAge");
+        errors.Check(q.MinAge is null or (>= 0 and <= 130), "minAge", "must be an age from 0 to 130");
+        errors.Check(q.MaxAge is null or (>= 0 and <= 130), "maxAge", "must be an age from 0 to 130");
+        errors.Check(q.MinUnits is null or > 0, "minUnits", "must be greater than 0");
+        errors.Check(q.MaxUnits is null or > 0, "maxUnits", "must be greater than 0");
+        errors.Check(q.SiteId is null or > 0, "siteId", "must be a site id (a positive whole number)");
+        errors.Check(q.PractitionerId is null or > 0, "practitionerId", "must be a practitioner id (a positive whole number)");
         errors.Check(q.Week is null || _weeks.Contains(q.Week.Value), "week", "must be 2, 6, 12 or 24");
         var measure = await measures.ResolveAsync(q.Measure ?? "pain_nrs", ct);
         errors.Check(measure is not null, "measure", "is not a measure key");

@@ -138,13 +138,14 @@ public static class PatientOutcomesApi
         group.MapGet("/trend.png", GetTrendPng)
             .Produces(StatusCodes.Status200OK, contentType: "image/png")
             .WithName("GetTrendPng")
-            .WithSummary("The pain trend as a PNG chart")
-            .WithDescription("Weekly pain with sessions marked and each cycle's baseline and 30%/50% response lines. Same access as the JSON.");
+            .WithSummary("A measure's trend as a PNG chart")
+            .WithDescription("The measure's series (pain as weekly means) with sessions marked and each cycle's baseline and its 30% and 50% "
+                + "improvement lines (below the baseline where lower is better, above it where higher is). Same access as the JSON.");
 
         group.MapGet("/trend.svg", GetTrendSvg)
             .Produces(StatusCodes.Status200OK, contentType: "image/svg+xml")
             .WithName("GetTrendSvg")
-            .WithSummary("The pain trend as an SVG chart")
+            .WithSummary("A measure's trend as an SVG chart")
             .WithDescription("As the PNG, in SVG.");
 
         group.MapGet("/outcomes", GetOutcomes)
@@ -171,22 +172,32 @@ public static class PatientOutcomesApi
         };
     }
 
-    public static async Task<Results<FileContentHttpResult, NotFoundProblem>> GetTrendPng(
-        [Description("The patient's id.")] long patientId, HttpContext http, OutcomesReader reader, CancellationToken ct) =>
-        await ChartAsync(patientId, http, reader, TrendChart.Format.Png, ct);
+    public static async Task<Results<FileContentHttpResult, ValidationProblem, NotFoundProblem>> GetTrendPng(
+        [Description("The patient's id.")] long patientId,
+        [Description("Measure key, as for the JSON trend: pain_nrs (default), an instrument code, a movement code, or ppt:{muscle}:{side}.")] string? measure,
+        HttpContext http, OutcomesReader reader, CancellationToken ct) =>
+        await ChartAsync(patientId, measure, http, reader, TrendChart.Format.Png, ct);
 
-    public static async Task<Results<FileContentHttpResult, NotFoundProblem>> GetTrendSvg(
-        [Description("The patient's id.")] long patientId, HttpContext http, OutcomesReader reader, CancellationToken ct) =>
-        await ChartAsync(patientId, http, reader, TrendChart.Format.Svg, ct);
+    public static async Task<Results<FileContentHttpResult, ValidationProblem, NotFoundProblem>> GetTrendSvg(
+        [Description("The patient's id.")] long patientId,
+        [Description("Measure key, as for the JSON trend.")] string? measure,
+        HttpContext http, OutcomesReader reader, CancellationToken ct) =>
+        await ChartAsync(patientId, measure, http, reader, TrendChart.Format.Svg, ct);
 
-    private static async Task<Results<FileContentHttpResult, NotFoundProblem>> ChartAsync(
-        long patientId, HttpContext http, OutcomesReader reader, TrendChart.Format format, CancellationToken ct)
+    private static async Task<Results<FileContentHttpResult, ValidationProblem, NotFoundProblem>> ChartAsync(
+        long patientId, string? measure, HttpContext http, OutcomesReader reader, TrendChart.Format format, CancellationToken ct)
     {
-        var result = await reader.TrendAsync(CurrentUser.From(http.User), patientId, "pain_nrs", ct, withCycles: true);
-        if (result is not { Trend: { } trend, Cycles: { } cycles })
+        var result = await reader.TrendAsync(CurrentUser.From(http.User), patientId, measure ?? "pain_nrs", ct, withCycles: true);
+        return result switch
         {
-            return Problems.NotFound("patient");
-        }
+            { Trend: { } trend, Cycles: { } cycles } => Chart(trend, cycles, format),
+            { UnknownMeasure: true } => Problems.Invalid("measure", $"'{measure}' is not a measure key"),
+            _ => Problems.NotFound("patient"),
+        };
+    }
+
+    private static FileContentHttpResult Chart(TrendResponse trend, IReadOnlyList<CycleOutcome> cycles, TrendChart.Format format)
+    {
         var (bytes, contentType) = TrendChart.Render(trend, cycles, format);
         return TypedResults.File(bytes, contentType);
     }

@@ -136,6 +136,6 @@ public static class PatientSummariesApi
         }).ToList();
 
         await audit.AppendAsync(connection, AuditActions.List, "patient_summary", null, null, ct);
-        return TypedResults.Ok(new Page<PatientSummary>(summaries, next));
+        return TypedResults.Ok(new Page<PatientSummary>(summaries, Paging.IdCursor(next)));
     }
 }

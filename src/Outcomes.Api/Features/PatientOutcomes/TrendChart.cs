@@ -1,12 +1,14 @@
 using System.Text;
+using Outcomes.Core.Instruments;
 using Outcomes.Core.Outcomes;
 using ScottPlot;
 
 namespace Outcomes.Api.Features.PatientOutcomes;
 
 /// <summary>
-/// Draws the weekly pain series with ScottPlot: sessions as vertical lines, and per cycle its
-/// baseline and the 30% and 50% response lines (70% and 50% of baseline).
+/// Draws one measure's series with ScottPlot (pain as weekly means, other measures as single
+/// values): sessions as vertical lines, and per cycle its baseline and the 30% and 50% improvement
+/// lines, below the baseline where lower is better (70% and 50% of it), above where higher is.
 /// </summary>
 public static class TrendChart
 {
@@ -22,15 +24,17 @@ public static class TrendChart
     public static (byte[] Bytes, string ContentType) Render(TrendResponse trend, IReadOnlyList<CycleOutcome> cycles, Format format)
     {
         var plot = new Plot();
-        plot.Title("Weekly pain (0–10 NRS, 7-day average)");
-        plot.YLabel("Pain");
+        var unit = trend.Unit is { Length: > 0 } u ? $" ({u})" : "";
+        plot.Title(trend.Weekly ? $"{trend.Name}{unit}, weekly mean" : $"{trend.Name}{unit}");
+        plot.YLabel(trend.Unit is { Length: > 0 } yUnit ? yUnit : trend.Name);
         plot.Axes.DateTimeTicksBottom();
 
-        // One line per run of consecutive weeks: a missing week shows as a gap, never as a line across it.
+        // Weekly means: one line per run of consecutive weeks, so a missing week shows as a gap,
+        // never as a line across it. Single values: one line through them.
         var runs = new List<List<SeriesPoint>>();
         foreach (var point in trend.Series)
         {
-            if (runs.Count == 0 || point.Day.DayNumber - runs[^1][^1].Day.DayNumber > 7)
+            if (runs.Count == 0 || (trend.Weekly && point.Day.DayNumber - runs[^1][^1].Day.DayNumber > 7))
             {
                 runs.Add([]);
             }
@@ -39,13 +43,13 @@ public static class TrendChart
         foreach (var run in runs)
         {
             var scatter = plot.Add.Scatter(
-                run.Select(p => X(p.Day.AddDays(3))).ToArray(),
+                run.Select(p => X(trend.Weekly ? p.Day.AddDays(3) : p.Day)).ToArray(),
                 run.Select(p => (double)p.Value).ToArray());
             scatter.Color = Colors.Navy;
             scatter.MarkerSize = 4;
             if (run == runs[0])
             {
-                scatter.LegendText = "Weekly mean";
+                scatter.LegendText = trend.Weekly ? "Weekly mean" : "Value";
             }
         }
 
@@ -62,6 +66,9 @@ public static class TrendChart
             }
         }
 
+        var lowerIsBetter = trend.Direction == Direction.HigherIsWorse;
+        var (at30, at50) = lowerIsBetter ? (0.7, 0.5) : (1.3, 1.5);
+        var word = lowerIsBetter ? "relief" : "improvement";
         var end = trend.Series.Count > 0 ? trend.Series[^1].Day.AddDays(7) : DateOnly.FromDateTime(DateTime.UtcNow);
         var labelled = false;
         foreach (var cycle in cycles)
@@ -73,12 +80,21 @@ public static class TrendChart
             var from = X(cycle.Session);
             var to = X(cycle.End ?? (end > cycle.Session ? end : cycle.Session.AddDays(7)));
             Segment(plot, from, to, (double)baseline, Colors.DarkRed, LinePattern.Solid, labelled ? null : "Baseline");
-            Segment(plot, from, to, (double)baseline * 0.7, Colors.DarkOrange, LinePattern.Dashed, labelled ? null : "30% relief");
-            Segment(plot, from, to, (double)baseline * 0.5, Colors.Green, LinePattern.Dashed, labelled ? null : "50% relief");
+            Segment(plot, from, to, (double)baseline * at30, Colors.DarkOrange, LinePattern.Dashed, labelled ? null : $"30% {word}");
+            Segment(plot, from, to, (double)baseline * at50, Colors.Green, LinePattern.Dashed, labelled ? null : $"50% {word}");
             labelled = true;
         }
 
-        plot.Axes.SetLimitsY(0, 10.5);
+        if (trend.Measure.StartsWith("pain_nrs", StringComparison.Ordinal))
+        {
+            plot.Axes.SetLimitsY(0, 10.5);
+        }
+        else
+        {
+            plot.Axes.AutoScale();
+            var limits = plot.Axes.GetLimits();
+            plot.Axes.SetLimitsY(Math.Min(0, limits.Bottom), limits.Top * 1.05);
+        }
         plot.ShowLegend(Alignment.UpperRight);
         return format == Format.Png
             ? (plot.GetImageBytes(Width, Height, ImageFormat.Png), "image/png")

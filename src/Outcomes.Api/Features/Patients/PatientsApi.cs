@@ -50,7 +50,7 @@ public sealed record PatientListQuery(
     [property: Description("Enrolled on or before this date.")] DateOnly? EnrolledTo,
     [property: Description("Exact external reference.")] string? ExternalReference,
     [property: Description("true: only patients with a current serious side-effect report.")] bool? SeriousSideEffects,
-    [property: Description("Return patients with an id greater than this (the previous page's nextAfter).")] long? After,
+    [property: Description(Paging.CursorDescription)] string? Cursor,
     [property: Description("Page size, 1 to 200 (default 50).")] int? Limit);
 
 public sealed class PatientSql(SqlDialect dialect) : SqlTexts(dialect)
@@ -281,14 +281,14 @@ public static class PatientsApi
         var (rows, next) = await ListPageAsync(connection, db, sql, CurrentUser.From(http.User), query, ct);
         var items = await WithConditionsAsync(connection, db, sql, rows, ct);
         await audit.AppendAsync(connection, AuditActions.List, Resource, null, null, ct);
-        return TypedResults.Ok(new Page<PatientResponse>(items, next));
+        return TypedResults.Ok(new Page<PatientResponse>(items, Paging.IdCursor(next)));
     }
 
     internal static ValidationErrors ValidateListQuery(PatientListQuery query)
     {
         var errors = new ValidationErrors();
         errors.Check(Paging.IsValidLimit(query.Limit), "limit", $"must be between 1 and {Paging.MaxLimit}");
-        errors.Check(query.After is null or >= 0, "after", "must not be negative");
+        errors.Check(Paging.TryReadIdCursor(query.Cursor, out _), "cursor", Paging.BadCursor);
         // Enum filters bind as text so that the codes match the JSON ones exactly (camelCase).
         errors.Check(query.Condition is null || EnumCode<Condition>.TryParse(query.Condition, out _), "condition",
             $"must be one of {string.Join(", ", EnumCode<Condition>.All)}");
@@ -305,7 +305,7 @@ public static class PatientsApi
         var siteId = user.ConfineToSite(query.SiteId);
         var rows = (await connection.QueryAsync<PatientRow>(db.Command(sql.List, new
         {
-            After = query.After ?? 0,
+            After = Paging.TryReadIdCursor(query.Cursor, out var after) ? after : 0,
             SiteId = siteId,
             query.Sex,
             query.EnrolledFrom,
