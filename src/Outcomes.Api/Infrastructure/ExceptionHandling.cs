@@ -30,11 +30,29 @@ public sealed class OutcomesExceptionHandler(
         var problem = exception switch
         {
             BadHttpRequestException { InnerException: JsonException json } => await BodyProblemAsync(http, json),
+            BadHttpRequestException { StatusCode: StatusCodes.Status400BadRequest } bad
+                when BindingProblems.Diagnose(bad, http, http.GetEndpoint() ?? http.Features.Get<IExceptionHandlerFeature>()?.Endpoint) is { IsEmpty: false } errors =>
+                new HttpValidationProblemDetails(errors.ToDictionary())
+                {
+                    Status = StatusCodes.Status400BadRequest,
+                    Title = "One or more fields are invalid.",
+                },
             BadHttpRequestException bad => new ProblemDetails
             {
                 Status = bad.StatusCode,
-                Title = bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? "Request body too large" : "Bad request",
-                Detail = bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? null : bad.Message,
+                Title = bad.StatusCode switch
+                {
+                    StatusCodes.Status413PayloadTooLarge => "Request body too large",
+                    StatusCodes.Status415UnsupportedMediaType => "Unsupported media type",
+                    _ => "Bad request",
+                },
+                // The framework's own wording names its types, not the API's; say it in the API's words.
+                Detail = bad.StatusCode switch
+                {
+                    StatusCodes.Status413PayloadTooLarge => null,
+                    StatusCodes.Status415UnsupportedMediaType => "Send the body as application/json.",
+                    _ => "The request could not be read.",
+                },
             },
             DbException db when database.Dialect.IsUnavailable(db) => Unavailable(),
             Features.Cohorts.SeriesRefreshBusyException => Unavailable(),

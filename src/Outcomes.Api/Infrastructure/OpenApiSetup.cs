@@ -28,6 +28,7 @@ public static class OpenApiSetup
                 };
                 // A relative server: clients call the host they reached; the committed document stays host-independent.
                 document.Servers = [new OpenApiServer { Url = "/", Description = "The host serving this document" }];
+                OpenApiContract.Apply(document);
                 document.Components ??= new OpenApiComponents();
                 document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
                 document.Components.SecuritySchemes[Bearer] = new OpenApiSecurityScheme

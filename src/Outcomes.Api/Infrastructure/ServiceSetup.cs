@@ -75,7 +75,17 @@ public static class ServiceSetup
         services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, AuditingAuthorizationResultHandler>();
         services.AddOutcomesAbuseProtection(builder.Configuration);
         services.AddSingleton(sp => new AuditQuerySql(Dialect(sp)));
-        services.AddProblemDetails();
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
+        {
+            // Answers the framework writes itself (no endpoint, wrong method or media type) say what to do.
+            context.ProblemDetails.Detail ??= context.ProblemDetails.Status switch
+            {
+                StatusCodes.Status404NotFound => "There is nothing at this path; the API is under /api/v1 (see /swagger).",
+                StatusCodes.Status405MethodNotAllowed => "This path does not take that method.",
+                StatusCodes.Status415UnsupportedMediaType => "Send the body as application/json.",
+                _ => null,
+            };
+        });
         services.AddExceptionHandler<OutcomesExceptionHandler>();
         services.ConfigureHttpJsonOptions(o => JsonSetup.Configure(o.SerializerOptions));
         // Malformed bodies throw, so the exception handler can name the offending field.

@@ -66,6 +66,44 @@ public abstract class OpenApiDocumentTests(DatabaseProvider provider) : ApiTestB
     }
 
     [SkippableFact]
+    public async Task EveryRequestExample_IsAcceptedByTheService()
+    {
+        var document = JsonNode.Parse(await App.Anonymous().GetStringAsync("/openapi/v1.json"))!;
+        var schemas = document["components"]!["schemas"]!.AsObject();
+        // Site 1, practitioner 1 and patient 1 are what the examples name; create them first, from their own examples.
+        var order = new[] { "/api/v1/sites", "/api/v1/practitioners", "/api/v1/patients" };
+        var operations = document["paths"]!.AsObject()
+            .Where(p => p.Value!["post"]?["requestBody"]?["content"]?["application/json"]?["schema"]?["$ref"] is not null)
+            .Select(p => (Path: p.Key, Schema: p.Value!["post"]!["requestBody"]!["content"]!["application/json"]!["schema"]!["$ref"]!.GetValue<string>().Split('/')[^1]))
+            .OrderBy(o => Array.IndexOf(order, o.Path) is var i and >= 0 ? i : order.Length)
+            .ThenBy(o => o.Path.Contains("entered-in-error", StringComparison.Ordinal))
+            .ToList();
+        var admin = App.Admin();
+        long observationId = 0;
+        var posted = 0;
+
+        foreach (var (path, schema) in operations)
+        {
+            if (schemas[schema]?["examples"] is not JsonArray { Count: > 0 } examples)
+            {
+                Assert.True(schema == "InstrumentDefinition", $"{schema} ({path}) has no example for the Swagger UI");
+                continue;
+            }
+            var url = path.Replace("{patientId}", "1", StringComparison.Ordinal)
+                .Replace("{observationId}", observationId.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
+            var response = await admin.PostAsync(url, new StringContent(examples[0]!.ToJsonString(), System.Text.Encoding.UTF8, "application/json"));
+
+            Assert.True(response.IsSuccessStatusCode, $"POST {path} with the {schema} example: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            if (path.EndsWith("/pain-scores", StringComparison.Ordinal))
+            {
+                observationId = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["id"]!.GetValue<long>();
+            }
+            posted++;
+        }
+        Assert.True(posted >= 10, $"only {posted} examples were posted");
+    }
+
+    [SkippableFact]
     public async Task SwaggerUi_IsServedAtSwagger()
     {
         var html = await App.Anonymous().GetStringAsync("/swagger/index.html");

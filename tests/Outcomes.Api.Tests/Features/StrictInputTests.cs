@@ -100,6 +100,31 @@ public abstract class StrictInputTests(DatabaseProvider provider) : ApiTestBase(
         Assert.Equal(0, (await App.CountRowsAsync())["treatment_session"]);
     }
 
+    [SkippableFact]
+    public async Task QueryParametersThatDoNotParse_AreAllNamedAsSent_InTheApisWords()
+    {
+        var response = await App.Admin().GetAsync("/api/v1/patients?limit=abc&siteId=north&enrolledFrom=yesterday");
+
+        var problem = await ProblemAssert.IsValidationProblem(response, "limit", "siteId", "enrolledFrom");
+        var text = problem.ToString();
+        Assert.DoesNotContain("Nullable", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("Failed to bind", text, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task AMissingBody_IsNamed_AndAWrongMediaTypeSaysWhatToSend()
+    {
+        var f = await PatientFixture.CreateAsync(App);
+
+        var empty = await f.Patient.PostAsync(f.PathOf("pain-scores"), null);
+        var text = await f.Patient.PostAsync(f.PathOf("pain-scores"), new StringContent(Pain(), Encoding.UTF8, "text/plain"));
+
+        await ProblemAssert.IsValidationProblem(empty, "$");
+        var media = await ProblemAssert.IsProblem(text, HttpStatusCode.UnsupportedMediaType);
+        Assert.Equal("Send the body as application/json.", media.GetProperty("detail").GetString());
+        Assert.Equal(0, await f.CountObservationsAsync());
+    }
+
     [SkippableTheory]
     [InlineData("/api/v1/patients?cursor=abc")]
     [InlineData("/api/v1/patients/summaries?cursor=-1")]

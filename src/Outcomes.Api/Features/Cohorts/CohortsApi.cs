@@ -66,7 +66,8 @@ public sealed record OverTimeResponse(string Measure, int Week, ResponderRule Re
 public static class CohortsApi
 {
     private static readonly int[] _curveWeeks = [4, 8, 12, 16, 20, 24, 32, 40, 52];
-    private static readonly string[] _groupings = ["guidance", "product", "doseBand", "condition", "site", "practitioner", "cycle"];
+    /// <summary>What <c>compare</c> may group by.</summary>
+    public static readonly string[] Groupings = ["guidance", "product", "doseBand", "condition", "site", "practitioner", "cycle"];
 
     public static RouteGroupBuilder MapCohorts(this IEndpointRouteBuilder app)
     {
@@ -131,10 +132,10 @@ public static class CohortsApi
     {
         var (spec, errors) = await cohorts.ParseAsync(query, ct);
         var grouping = by ?? "guidance";
-        errors.Check(_groupings.Contains(grouping), "by", $"must be one of {string.Join(", ", _groupings)}");
+        errors.Check(Groupings.Contains(grouping), "by", $"must be one of {string.Join(", ", Groupings)}");
         var rule = ParseRule(responder, errors);
         errors.Check((a is null) == (b is null), a is null ? "a" : "b", "a and b are given together");
-        if (spec is not null && _groupings.Contains(grouping))
+        if (spec is not null && Groupings.Contains(grouping))
         {
             a = GroupKey(grouping, a, "a", spec.Filter.Product, errors);
             b = GroupKey(grouping, b, "b", spec.Filter.Product, errors);
