@@ -6,13 +6,12 @@ need() { command -v "$1" >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONT
 # build_service: a Release build of the service, quietly.
 build_service() { dotnet build -c Release src/Outcomes.Api -v quiet -nologo >/dev/null; }
 
-# token ROLE [user-jwts options...]: a development bearer token. `dotnet user-jwts` rewrites
-# appsettings.Development.json without its final newline; it gets it back, so the tree stays clean.
+# token ROLE [user-jwts options...]: a development bearer token. (`dotnet user-jwts` rewrites
+# appsettings.Development.json exactly as it is committed, so the tree stays clean.)
 token() {
-  local role=$1 settings=src/Outcomes.Api/appsettings.Development.json
+  local role=$1
   shift
   dotnet user-jwts create --project src/Outcomes.Api --role "$role" "$@" -o token | tail -1
-  [ -z "$(tail -c1 "$settings")" ] || echo >> "$settings"
 }
 
 # wait_ready PORT [TRIES] [PAUSE]: waits for /health/ready (default 60 tries, 0.5 s apart).

@@ -15,6 +15,18 @@ using Outcomes.Api.Features.Sites;
 using Outcomes.Api.Features.TreatmentSessions;
 using Outcomes.Api.Infrastructure;
 
+var commandLine = CommandLine.Parse(args);
+if (commandLine.Command == Command.Help)
+{
+    Console.WriteLine(CommandLine.Usage);
+    return 0;
+}
+if (commandLine.Error is { } usage)
+{
+    await Console.Error.WriteLineAsync($"Outcomes: {usage}. See --help.");
+    return CommandLine.UsageExitCode;
+}
+
 WebApplication? app = null;
 try
 {
@@ -26,14 +38,14 @@ try
     // `demo-data [--patients N] [--seed S]` migrates, then fills the database with a synthetic clinic.
     var health = app.Services.GetRequiredService<DatabaseHealth>();
     var migrator = app.Services.GetRequiredService<Migrator>();
-    switch (args.FirstOrDefault())
+    switch (commandLine.Command)
     {
-        case "migrate":
+        case Command.Migrate:
             await health.PrepareAsync(migrator, migrate: true, CancellationToken.None);
             return 0;
-        case "demo-data":
+        case Command.DemoData:
             await health.PrepareAsync(migrator, migrate: true, CancellationToken.None);
-            return await DemoDataCommand.RunAsync(app.Services, args[1..]);
+            return await DemoDataCommand.RunAsync(app.Services, commandLine.Patients, commandLine.Seed);
     }
 
     var migrate = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<DatabaseOptions>>().Value.ShouldMigrateOnStartup;

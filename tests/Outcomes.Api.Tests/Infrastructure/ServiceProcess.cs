@@ -52,14 +52,18 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// token keys. With <paramref name="mountScript"/>, the script runs first in a new mount
     /// namespace, then the service in it.
     /// </summary>
-    public static ServiceProcess Start(IReadOnlyDictionary<string, string> settings, string? mountScript = null)
+    public static ServiceProcess Start(IReadOnlyDictionary<string, string> settings, string? mountScript = null, params string[] args)
     {
         var tokens = new TestTokens();
         var port = FreePort();
         var app = Path.Combine(AppDirectory, "Outcomes.Api.dll");
         var start = mountScript is null
             ? new ProcessStartInfo("dotnet") { ArgumentList = { app } }
-            : new ProcessStartInfo("unshare") { ArgumentList = { "--mount", "--map-root-user", "sh", "-c", $"set -e; {mountScript}; exec dotnet \"$0\"", app } };
+            : new ProcessStartInfo("unshare") { ArgumentList = { "--mount", "--map-root-user", "sh", "-c", $"set -e; {mountScript}; exec dotnet \"$0\" \"$@\"", app } };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
         start.WorkingDirectory = AppDirectory;
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;

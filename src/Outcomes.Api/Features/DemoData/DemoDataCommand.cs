@@ -10,6 +10,7 @@ using Outcomes.Api.Features.TreatmentSessions;
 using Outcomes.Api.Infrastructure;
 using Outcomes.Core.Clinic;
 using Outcomes.Core.Instruments;
+using Spectre.Console;
 
 namespace Outcomes.Api.Features.DemoData;
 
@@ -25,18 +26,11 @@ public static class DemoDataCommand
 {
     public const string Actor = "demo-data";
 
-    public static async Task<int> RunAsync(IServiceProvider services, string[] args)
+    public static async Task<int> RunAsync(IServiceProvider services, int patients, int seed)
     {
-        var patients = ReadInt(args, "--patients", 300);
-        var seed = ReadInt(args, "--seed", 42);
-        if (patients is < 1 or > 1_000_000)
-        {
-            await Console.Error.WriteLineAsync("--patients must be between 1 and 1000000.");
-            return 2;
-        }
         var db = services.GetRequiredService<Database>();
         var clock = services.GetRequiredService<TimeProvider>();
-        var summary = await GenerateAsync(db, clock, patients, seed, CancellationToken.None);
+        var summary = await WithProgressAsync(patients, progress => GenerateAsync(db, clock, patients, seed, CancellationToken.None, progress));
         if (summary is null)
         {
             await Console.Error.WriteLineAsync("The database already holds sites; demo data goes into an empty database only.");
@@ -44,15 +38,66 @@ public static class DemoDataCommand
         }
         // Build the cohort series now, so that the first cohort query does not pay for it.
         var series = await services.GetRequiredService<Cohorts.SeriesRefresher>().RefreshAsync(CancellationToken.None);
-        Console.WriteLine(summary);
-        Console.WriteLine($"Measure series built for {series} patients.");
+        Console.WriteLine(summary.Describe(series ?? 0));
         return 0;
     }
 
-    public sealed record Summary(int Sites, int Practitioners, int Patients, int Sessions, int InjectionSites, int Observations);
+    /// <summary>
+    /// Runs <paramref name="work"/> with progress: a bar on a terminal (Spectre.Console), and a plain
+    /// line at every tenth otherwise (a log, a pipe, CI).
+    /// </summary>
+    private static async Task<T> WithProgressAsync<T>(int total, Func<IProgress<int>, Task<T>> work)
+    {
+        if (AnsiConsole.Profile.Capabilities.Interactive)
+        {
+            return await AnsiConsole.Progress().StartAsync(async context =>
+            {
+                var task = context.AddTask("Generating patients", maxValue: total);
+                return await work(new SyncProgress(done => task.Value = done));
+            });
+        }
+        var reported = 0;
+        return await work(new SyncProgress(done =>
+        {
+            var tenth = done * 10 / total;
+            if (tenth > reported)
+            {
+                reported = tenth;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"demo-data: {done} of {total} patients generated"));
+            }
+        }));
+    }
+
+    /// <summary>Reports on the caller's thread (<see cref="Progress{T}"/> would post to the thread pool, out of order).</summary>
+    private sealed class SyncProgress(Action<int> report) : IProgress<int>
+    {
+        public void Report(int value) => report(value);
+    }
+
+    /// <param name="FirstSite">The first site, its id and name: what a practitioner's token names.</param>
+    /// <param name="FirstPatient">The first patient's id and external reference: what a patient's token names.</param>
+    public sealed record Summary(
+        int Sites, int Practitioners, int Patients, int Sessions, int InjectionSites, int Observations,
+        (long Id, string Name) FirstSite, (long Id, string Reference) FirstPatient)
+    {
+        /// <summary>What was made, in words, and the tokens the README's examples should use for it.</summary>
+        public string Describe(int seriesBuilt) => string.Create(CultureInfo.InvariantCulture, $"""
+            Demo data: {Sites} sites, {Practitioners} practitioners, {Patients} patients, {Sessions} treatment sessions
+            ({InjectionSites} injection sites) and {Observations} observations, all invented. Cohort series built for {seriesBuilt} patients.
+
+            To try it, create tokens (Development environment; see README), then start the service:
+              an admin:         dotnet user-jwts create --project src/Outcomes.Api --role admin --name demo-admin
+              a practitioner:   dotnet user-jwts create --project src/Outcomes.Api --role practitioner --claim site_id={FirstSite.Id} --name demo-practitioner
+                                (site {FirstSite.Id}, {FirstSite.Name})
+              a patient:        dotnet user-jwts create --project src/Outcomes.Api --role patient --claim patient_id={FirstPatient.Id} --name demo-patient
+                                (patient {FirstPatient.Id}, {FirstPatient.Reference}, at site {FirstSite.Id})
+              an auditor:       dotnet user-jwts create --project src/Outcomes.Api --role auditor --name demo-auditor
+            """);
+    }
 
     /// <summary>Generates the data in one transaction; null when the database is not empty.</summary>
-    public static async Task<Summary?> GenerateAsync(Database db, TimeProvider clock, int patientCount, int seed, CancellationToken ct)
+    public static async Task<Summary?> GenerateAsync(
+        Database db, TimeProvider clock, int patientCount, int seed, CancellationToken ct, IProgress<int>? progress = null)
     {
         var d = db.Dialect;
         var siteSql = new SiteSql(d);
@@ -96,6 +141,7 @@ public static class DemoDataCommand
         }
 
         var siteIds = practitionersBySite.Keys.ToArray();
+        (long Id, string Reference)? firstPatient = null;
         var conditions = Enum.GetValues<Condition>();
         var sessionCount = 0;
         var injectionSiteCount = 0;
@@ -154,6 +200,8 @@ public static class DemoDataCommand
             var observations = DemoObservations(random, patientId, enrolledOn, today, patientConditions, sessionDates);
             await connection.ExecuteAsync(db.Command(observationSql.InsertIfAbsent, observations, ct, tx));
             observationCount += observations.Count;
+            firstPatient ??= (patientId, $"DEMO-{siteId}-{p + 1:D6}");
+            progress?.Report(p + 1);
         }
 
         await connection.ExecuteAsync(db.Command(auditSql.Insert, new
@@ -170,7 +218,8 @@ public static class DemoDataCommand
             Detail = (string?)null,
         }, ct, tx));
         await tx.CommitAsync(ct);
-        return new Summary(siteIds.Length, practitionerCount, patientCount, sessionCount, injectionSiteCount, observationCount);
+        return new Summary(siteIds.Length, practitionerCount, patientCount, sessionCount, injectionSiteCount, observationCount,
+            (siteIds[0], siteNames[0]), firstPatient!.Value);
     }
 
     private static List<object> DemoObservations(
@@ -282,13 +331,5 @@ public static class DemoDataCommand
                 .Select(side => new InjectionSite(m, side, random.Next(low / 5, high / 5 + 1) * 5m)))
             .DefaultIfEmpty(new InjectionSite("upper_trapezius", BodySide.Right, low))
             .ToList();
-    }
-
-    private static int ReadInt(string[] args, string name, int fallback)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var v)
-            ? v
-            : fallback;
     }
 }
