@@ -152,6 +152,7 @@ public static class OpenApiContract
         ["CreatePractitionerRequest"] = """{"siteId":1,"displayName":"Dr A. Example"}""",
         ["CreatePatientRequest"] = """{"externalReference":"MRN-000123","siteId":1,"birthYear":1972,"sex":"female","enrolledOn":"2025-01-15","conditions":["neckShoulderPain"]}""",
         ["CreateTreatmentSessionRequest"] = """{"submissionId":"6f1c3b8e-2a47-4f3d-9c1e-5b2a7d9e0f11","sessionDate":"2025-03-03","practitionerId":1,"product":"onabotulinumtoxinA","guidance":"emg","dilutionUnitsPerMl":50,"injectionSites":[{"muscle":"upper_trapezius","side":"left","units":20},{"muscle":"upper_trapezius","side":"right","units":20}]}""",
+        ["AmendTreatmentSessionRequest"] = """{"submissionId":"7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f","sessionDate":"2025-03-03","practitionerId":1,"product":"onabotulinumtoxinA","guidance":"emg","dilutionUnitsPerMl":50,"injectionSites":[{"muscle":"upper_trapezius","side":"left","units":15},{"muscle":"upper_trapezius","side":"right","units":15}],"reason":"15 units a side were injected, not 20"}""",
         ["InjectionSiteRequest"] = """{"muscle":"upper_trapezius","side":"left","units":20}""",
         ["PainScoreRequest"] = """{"submissionId":"0b6f5d2c-8e3a-4c71-a9f4-2d7e1b3c5a60","answeredAt":"2025-03-10T19:30:00+01:00","score":4,"recall":"average7Days"}""",
         ["QuestionnaireResponseRequest"] = """{"submissionId":"1c7a6e3d-9f4b-4d82-b0a5-3e8f2c4d6b71","answeredAt":"2025-03-10T19:35:00+01:00","instrument":"pgic","version":"1","answers":[{"item":"change","option":"much_improved"}]}""",

@@ -68,6 +68,7 @@ public static class ServiceSetup
             .ValidateOnStart();
         services.AddScoped<ImportWriter>();
         services.AddScoped<ObservationStore>();
+        services.AddScoped<SessionWriter>();
         services.AddScoped<AuditLog>();
         services.AddScoped<PatientAccess>();
 

@@ -26,4 +26,27 @@ public static class SessionRules
 
     /// <summary>Units are recorded to at most two decimal places.</summary>
     public static bool HasValidPrecision(decimal units) => decimal.Round(units, 2) == units;
+
+    /// <summary>The window over which a product's units add up against its ceiling: 12 weeks (the labels say 3 months).</summary>
+    public const int CumulativeWindowDays = 84;
+
+    /// <summary>
+    /// Doses a clinician would question, per product: above them a session is refused unless the
+    /// request confirms the dose with a reason. Sources, the US prescribing information of each product:
+    /// onabotulinumtoxinA (BOTOX): in adults treated for one or more indications the cumulative dose
+    /// should generally not exceed 400 Units in a 3-month interval; incobotulinumtoxinA (XEOMIN): a
+    /// maximum cumulative dose of 400 Units in adults; abobotulinumtoxinA (DYSPORT): up to 1,500 Units
+    /// for adult upper and lower limb spasticity treated together. The per-site ceilings are our choice:
+    /// the BOTOX label's limit for one muscle (100 Units in the sternocleidomastoid for cervical
+    /// dystonia) for onabotulinumtoxinA and incobotulinumtoxinA, and 500 Units for abobotulinumtoxinA,
+    /// roughly the same dose in its units. Trigger-point doses are far below all of them.
+    /// </summary>
+    public static DoseCeiling CeilingOf(Product product) => product switch
+    {
+        Product.AbobotulinumtoxinA => new DoseCeiling(PerSite: 500m, Cumulative: 1500m),
+        _ => new DoseCeiling(PerSite: 100m, Cumulative: 400m),
+    };
 }
+
+/// <summary>Plausibility ceilings of one product: units at one injection site, and units within <see cref="SessionRules.CumulativeWindowDays"/>.</summary>
+public sealed record DoseCeiling(decimal PerSite, decimal Cumulative);

@@ -76,10 +76,11 @@ public abstract class OpenApiDocumentTests(DatabaseProvider provider) : ApiTestB
             .Where(p => p.Value!["post"]?["requestBody"]?["content"]?["application/json"]?["schema"]?["$ref"] is not null)
             .Select(p => (Path: p.Key, Schema: p.Value!["post"]!["requestBody"]!["content"]!["application/json"]!["schema"]!["$ref"]!.GetValue<string>().Split('/')[^1]))
             .OrderBy(o => Array.IndexOf(order, o.Path) is var i and >= 0 ? i : order.Length)
-            .ThenBy(o => o.Path.Contains("entered-in-error", StringComparison.Ordinal))
+            .ThenBy(o => o.Path.Contains("{sessionId}", StringComparison.Ordinal) || o.Path.Contains("entered-in-error", StringComparison.Ordinal))
             .ToList();
         var admin = App.Admin();
         long observationId = 0;
+        long sessionId = 0;
         var posted = 0;
 
         foreach (var (path, schema) in operations)
@@ -90,13 +91,18 @@ public abstract class OpenApiDocumentTests(DatabaseProvider provider) : ApiTestB
                 continue;
             }
             var url = path.Replace("{patientId}", "1", StringComparison.Ordinal)
-                .Replace("{observationId}", observationId.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
+                .Replace("{observationId}", observationId.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
+                .Replace("{sessionId}", sessionId.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
             var response = await admin.PostAsync(url, new StringContent(examples[0]!.ToJsonString(), System.Text.Encoding.UTF8, "application/json"));
 
             Assert.True(response.IsSuccessStatusCode, $"POST {path} with the {schema} example: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
             if (path.EndsWith("/pain-scores", StringComparison.Ordinal))
             {
                 observationId = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["id"]!.GetValue<long>();
+            }
+            if (path.EndsWith("/treatment-sessions", StringComparison.Ordinal) || path.EndsWith("/amendments", StringComparison.Ordinal))
+            {
+                sessionId = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["id"]!.GetValue<long>();
             }
             posted++;
         }

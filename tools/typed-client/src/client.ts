@@ -49,6 +49,27 @@ export async function everyOperation(api: ReturnType<typeof outcomesClient>, pat
   });
   await api.GET("/api/v1/patients/{patientId}/treatment-sessions", { params: { path } });
   await api.GET("/api/v1/patients/{patientId}/treatment-sessions/{sessionId}", { params: { path: { patientId, sessionId: 1 } } });
+  const corrected = await api.POST("/api/v1/patients/{patientId}/treatment-sessions/{sessionId}/amendments", {
+    params: { path: { patientId, sessionId: 1 } },
+    body: {
+      submissionId: crypto.randomUUID(), sessionDate: "2025-03-02", practitionerId, product: "onabotulinumtoxinA", guidance: "emg",
+      dilutionUnitsPerMl: 50, injectionSites: [{ muscle: "upper_trapezius", side: "left", units: 15 }], reason: "Date and dose typed wrong",
+    },
+  });
+  const status: string | undefined = corrected.data?.status;
+  await api.POST("/api/v1/patients/{patientId}/treatment-sessions/{sessionId}/entered-in-error", {
+    params: { path: { patientId, sessionId: corrected.data?.id ?? 0 } },
+    body: { submissionId: crypto.randomUUID(), reason: `Recorded for the wrong patient (${status})` },
+  });
+  await api.GET("/api/v1/patients/{patientId}/treatment-sessions/{sessionId}/history", { params: { path: { patientId, sessionId: 1 } } });
+  await api.POST("/api/v1/patients/{patientId}/treatment-sessions", {
+    params: { path },
+    body: {
+      submissionId: crypto.randomUUID(), sessionDate: "2025-06-03", practitionerId, product: "abobotulinumtoxinA", guidance: "ultrasound",
+      dilutionUnitsPerMl: 200, injectionSites: [{ muscle: "upper_trapezius", side: "right", units: 600 }],
+      highDoseConfirmed: true, highDoseReason: "Agreed with the consultant",
+    },
+  });
 
   await api.GET("/api/v1/instruments");
   await api.GET("/api/v1/instruments/{code}/{version}", { params: { path: { code: "ndi", version: "1" } } });

@@ -56,6 +56,16 @@ export async function wrongCalls(api: ReturnType<typeof outcomesClient>, patient
   // @ts-expect-error there is no DELETE of a patient: clinical data is never deleted
   await api.DELETE("/api/v1/patients/{patientId}", { params: { path } });
 
+  // A correction without its reason.
+  await api.POST("/api/v1/patients/{patientId}/treatment-sessions/{sessionId}/amendments", {
+    params: { path: { patientId, sessionId: 1 } },
+    // @ts-expect-error reason is required
+    body: {
+      submissionId: ok.submissionId, sessionDate: "2025-03-03", practitionerId: 1, product: "onabotulinumtoxinA", guidance: "emg",
+      dilutionUnitsPerMl: 50, injectionSites: [{ muscle: "upper_trapezius", side: "left", units: 10 }],
+    },
+  });
+
   // A session's product as a number, and an injection site without units.
   await api.POST("/api/v1/patients/{patientId}/treatment-sessions", {
     params: { path },

@@ -12,23 +12,23 @@ namespace Outcomes.Api.Features.Cohorts;
 public sealed class CohortSql(SqlDialect dialect) : SqlTexts(dialect)
 {
     // Patient-level filters, applied in SQL so that only the cohort's patients are read.
-    private const string PatientFilter = """
+    private static readonly string _patientFilter = $"""
         (@SiteId IS NULL OR p.site_id = @SiteId)
         AND (@Sex IS NULL OR p.sex = @Sex)
         AND (@Condition IS NULL OR EXISTS (SELECT 1 FROM patient_condition pc WHERE pc.patient_id = p.id AND pc.condition = @Condition))
-        AND EXISTS (SELECT 1 FROM treatment_session t0 WHERE t0.patient_id = p.id)
+        AND EXISTS (SELECT 1 FROM treatment_session t0 WHERE t0.patient_id = p.id AND {TreatmentSessions.TreatmentSessionSql.IsCurrent("t0")})
         """;
 
     private const string Current = ObservationSql.IsCurrent;
 
-    public string Patients { get; } = $"SELECT p.id, p.site_id, p.sex, p.birth_year FROM patient p WHERE {PatientFilter} ORDER BY p.id;";
+    public string Patients { get; } = $"SELECT p.id, p.site_id, p.sex, p.birth_year FROM patient p WHERE {_patientFilter} ORDER BY p.id;";
 
     // The other streams take the cohort's patients as one list subquery, evaluated once.
-    private const string InCohort = $"IN (SELECT p.id FROM patient p WHERE {PatientFilter})";
+    private static readonly string _inCohort = $"IN (SELECT p.id FROM patient p WHERE {_patientFilter})";
 
     public string Conditions { get; } = $"""
         SELECT c.patient_id, c.condition FROM patient_condition c
-        WHERE c.patient_id {InCohort} ORDER BY c.patient_id;
+        WHERE c.patient_id {_inCohort} ORDER BY c.patient_id;
         """;
 
     /// <summary>
@@ -38,7 +38,7 @@ public sealed class CohortSql(SqlDialect dialect) : SqlTexts(dialect)
     public string Series { get; } = $"""
         SELECT s.patient_id, s.point_count, s.points
         FROM measure_series s
-        WHERE s.kind = @Kind AND s.measure_key = @MeasureKey AND s.patient_id {InCohort}
+        WHERE s.kind = @Kind AND s.measure_key = @MeasureKey AND s.patient_id {_inCohort}
         ORDER BY s.patient_id;
         """;
 }

@@ -21,10 +21,10 @@ public sealed class SeriesSql(SqlDialect dialect) : SqlTexts(dialect)
         ORDER BY o.patient_id, o.answered_at, o.id;
         """;
 
-    public string Sessions { get; } = """
+    public string Sessions { get; } = $"""
         SELECT t.patient_id, t.session_date, t.practitioner_id, t.product, t.guidance, t.total_units
         FROM treatment_session t
-        WHERE t.patient_id IN @Ids
+        WHERE t.patient_id IN @Ids AND {TreatmentSessions.TreatmentSessionSql.IsCurrent("t")}
         ORDER BY t.patient_id, t.session_date, t.id;
         """;
 

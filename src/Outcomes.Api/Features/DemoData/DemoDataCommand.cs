@@ -184,6 +184,11 @@ public static class DemoDataCommand
                     CreatedBy = Actor,
                     SubmissionId = (string?)null, // generated, not submitted: nothing to retry
                     PayloadHash = (string?)null,
+                    SupersedesId = (long?)null,
+                    RootId = (long?)null,
+                    EnteredInError = false,
+                    ChangeReason = (string?)null,
+                    HighDoseReason = (string?)null,
                 }, ct, tx));
                 await connection.ExecuteAsync(db.Command(sessionSql.InsertSite, sites.Select(s => new
                 {

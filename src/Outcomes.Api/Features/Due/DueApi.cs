@@ -20,7 +20,8 @@ public sealed class DueSql(SqlDialect dialect) : SqlTexts(dialect)
 
     public string Conditions { get; } = "SELECT condition FROM patient_condition WHERE patient_id = @Id;";
 
-    public string LatestSession { get; } = "SELECT MAX(session_date) FROM treatment_session WHERE patient_id = @Id;";
+    public string LatestSession { get; } =
+        $"SELECT MAX(t.session_date) FROM treatment_session t WHERE t.patient_id = @Id AND {TreatmentSessions.TreatmentSessionSql.IsCurrent("t")};";
 
     public string Answered { get; } = $"""
         SELECT o.kind, o.code, o.answered_at

@@ -44,8 +44,11 @@ public sealed record OutcomesResponse(long PatientId, DateOnly Today, BaselineRu
 
 public sealed class PatientOutcomesSql(SqlDialect dialect) : SqlTexts(dialect)
 {
-    public string Sessions { get; } =
-        "SELECT id, session_date, product, guidance, total_units FROM treatment_session WHERE patient_id = @PatientId ORDER BY session_date, id;";
+    public string Sessions { get; } = $"""
+        SELECT t.id, t.session_date, t.product, t.guidance, t.total_units FROM treatment_session t
+        WHERE t.patient_id = @PatientId AND {TreatmentSessions.TreatmentSessionSql.IsCurrent("t")}
+        ORDER BY t.session_date, t.id;
+        """;
 
     private const string Current = ObservationSql.IsCurrent;
 

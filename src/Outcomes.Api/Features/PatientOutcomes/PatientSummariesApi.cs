@@ -32,8 +32,11 @@ public sealed record PatientSummary(
 
 public sealed class PatientSummarySql(SqlDialect dialect) : SqlTexts(dialect)
 {
-    public string Sessions { get; } =
-        "SELECT patient_id, session_date FROM treatment_session WHERE patient_id IN @Ids ORDER BY patient_id, session_date;";
+    public string Sessions { get; } = $"""
+        SELECT t.patient_id, t.session_date FROM treatment_session t
+        WHERE t.patient_id IN @Ids AND {TreatmentSessions.TreatmentSessionSql.IsCurrent("t")}
+        ORDER BY t.patient_id, t.session_date;
+        """;
 
     private const string Current = ObservationSql.IsCurrent;
 

@@ -1,9 +1,6 @@
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 using System.Data.Common;
-using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Outcomes.Api.Data;
@@ -31,6 +28,9 @@ public sealed record InjectionSiteRequest(
 /// <param name="Guidance">How the needle was guided.</param>
 /// <param name="DilutionUnitsPerMl">Concentration after reconstitution, in units per millilitre.</param>
 /// <param name="InjectionSites">One or more injection sites.</param>
+/// <param name="HighDoseConfirmed">True to record a dose above the product's plausibility ceiling (per site, per session, or
+/// within 12 weeks); needs <paramref name="HighDoseReason"/>.</param>
+/// <param name="HighDoseReason">Why the high dose is right, stored and shown with the session.</param>
 public sealed record CreateTreatmentSessionRequest(
     [property: Required] Guid? SubmissionId,
     [property: Required] DateOnly? SessionDate,
@@ -38,11 +38,34 @@ public sealed record CreateTreatmentSessionRequest(
     [property: Required] Product? Product,
     [property: Required] Guidance? Guidance,
     [property: Required] decimal? DilutionUnitsPerMl,
-    [property: Required] IReadOnlyList<InjectionSiteRequest>? InjectionSites);
+    [property: Required] IReadOnlyList<InjectionSiteRequest>? InjectionSites,
+    bool? HighDoseConfirmed = null,
+    string? HighDoseReason = null);
+
+/// <summary>The corrected session, in full, and why: it becomes the current version; the one it replaces stays in the history.</summary>
+/// <param name="Reason">Why the session is corrected.</param>
+public sealed record AmendTreatmentSessionRequest(
+    [property: Required] Guid? SubmissionId,
+    [property: Required] DateOnly? SessionDate,
+    [property: Required] long? PractitionerId,
+    [property: Required] Product? Product,
+    [property: Required] Guidance? Guidance,
+    [property: Required] decimal? DilutionUnitsPerMl,
+    [property: Required] IReadOnlyList<InjectionSiteRequest>? InjectionSites,
+    [property: Required] string? Reason,
+    bool? HighDoseConfirmed = null,
+    string? HighDoseReason = null)
+{
+    public CreateTreatmentSessionRequest Session =>
+        new(SubmissionId, SessionDate, PractitionerId, Product, Guidance, DilutionUnitsPerMl, InjectionSites, HighDoseConfirmed, HighDoseReason);
+}
 
 public sealed record InjectionSiteResponse(string Muscle, BodySide Side, decimal Units);
 
 /// <param name="TotalUnits">Sum of the sites' units, in units of <paramref name="Product"/> only.</param>
+/// <param name="RecordId">The id of the session's first version; every version of a session shares it.</param>
+/// <param name="Status"><c>current</c>, <c>superseded</c> (corrected later) or <c>enteredInError</c> (withdrawn).</param>
+/// <param name="HighDoseReason">Why a dose above the product's plausibility ceiling was confirmed; null when none was.</param>
 public sealed record TreatmentSessionResponse(
     long Id,
     long PatientId,
@@ -54,31 +77,63 @@ public sealed record TreatmentSessionResponse(
     decimal TotalUnits,
     IReadOnlyList<InjectionSiteResponse> InjectionSites,
     DateTimeOffset RecordedAt,
-    Guid? SubmissionId);
+    Guid? SubmissionId,
+    long RecordId,
+    string Status,
+    long? SupersedesId,
+    long? SupersededById,
+    string? ChangeReason,
+    string? HighDoseReason);
 
 public sealed class TreatmentSessionSql(SqlDialect dialect) : SqlTexts(dialect)
 {
-    private const string Columns =
-        "id, patient_id, practitioner_id, session_date, product, guidance, dilution_units_per_ml, total_units, created_at, submission_id, payload_hash";
+    /// <summary>
+    /// The one definition of a current session version, for a session aliased <paramref name="alias"/>:
+    /// not an entered-in-error mark, and not superseded by a correction. Every reader of sessions uses it.
+    /// </summary>
+    public static string IsCurrent(string alias) =>
+        $"{alias}.entered_in_error = 0 AND NOT EXISTS (SELECT 1 FROM treatment_session ts WHERE ts.supersedes_id = {alias}.id)";
+
+    private const string Columns = """
+        t.id, t.patient_id, t.practitioner_id, t.session_date, t.product, t.guidance, t.dilution_units_per_ml, t.total_units,
+        t.created_at, t.submission_id, t.payload_hash, t.supersedes_id, t.root_id, t.entered_in_error, t.change_reason, t.high_dose_reason,
+        (SELECT ts.id FROM treatment_session ts WHERE ts.supersedes_id = t.id) AS superseded_by_id
+        """;
 
     public string PractitionerSite { get; } = "SELECT site_id FROM practitioner WHERE id = @Id;";
 
+    public string EnrolledOn { get; } = "SELECT enrolled_on FROM patient WHERE id = @Id;";
+
     public string Insert { get; } = dialect.InsertReturningId(
         "treatment_session",
-        "patient_id, practitioner_id, session_date, product, guidance, dilution_units_per_ml, total_units, created_at, created_by, submission_id, payload_hash",
-        "@PatientId, @PractitionerId, @SessionDate, @Product, @Guidance, @DilutionUnitsPerMl, @TotalUnits, @CreatedAt, @CreatedBy, @SubmissionId, @PayloadHash");
+        "patient_id, practitioner_id, session_date, product, guidance, dilution_units_per_ml, total_units, created_at, created_by, "
+            + "submission_id, payload_hash, supersedes_id, root_id, entered_in_error, change_reason, high_dose_reason",
+        "@PatientId, @PractitionerId, @SessionDate, @Product, @Guidance, @DilutionUnitsPerMl, @TotalUnits, @CreatedAt, @CreatedBy, "
+            + "@SubmissionId, @PayloadHash, @SupersedesId, @RootId, @EnteredInError, @ChangeReason, @HighDoseReason");
 
     public string BySubmission { get; } =
-        $"SELECT {Columns} FROM treatment_session WHERE patient_id = @PatientId AND submission_id = @SubmissionId;";
+        $"SELECT {Columns} FROM treatment_session t WHERE t.patient_id = @PatientId AND t.submission_id = @SubmissionId;";
 
     public string InsertSite { get; } =
         "INSERT INTO injection_site (session_id, muscle, side, units) VALUES (@SessionId, @Muscle, @Side, @Units);";
 
+    /// <summary>Current versions only: corrected and withdrawn versions are in each session's history.</summary>
     public string ByPatient { get; } =
-        $"SELECT {Columns} FROM treatment_session WHERE patient_id = @PatientId ORDER BY session_date, id;";
+        $"SELECT {Columns} FROM treatment_session t WHERE t.patient_id = @PatientId AND {IsCurrent("t")} ORDER BY t.session_date, t.id;";
 
+    /// <summary>Any version, by its id.</summary>
     public string ById { get; } =
-        $"SELECT {Columns} FROM treatment_session WHERE id = @Id AND patient_id = @PatientId;";
+        $"SELECT {Columns} FROM treatment_session t WHERE t.id = @Id AND t.patient_id = @PatientId;";
+
+    public string History { get; } =
+        $"SELECT {Columns} FROM treatment_session t WHERE t.patient_id = @PatientId AND COALESCE(t.root_id, t.id) = @RecordId ORDER BY t.id;";
+
+    /// <summary>Units of one product in the patient's current sessions dated in (@From, @To), other than the session being corrected.</summary>
+    public string UnitsBetween { get; } = $"""
+        SELECT COALESCE(SUM(t.total_units), 0) FROM treatment_session t
+        WHERE t.patient_id = @PatientId AND t.product = @Product AND t.session_date > @From AND t.session_date < @To
+          AND COALESCE(t.root_id, t.id) <> @RecordId AND {IsCurrent("t")};
+        """;
 
     /// <summary>The injection sites of all of a patient's sessions: a join, not a list of session ids that grows with them.</summary>
     public string SitesOfPatient { get; } = """
@@ -102,6 +157,17 @@ internal sealed class SessionRow
     public DateTimeOffset CreatedAt { get; init; }
     public string? SubmissionId { get; init; }
     public string? PayloadHash { get; init; }
+    public long? SupersedesId { get; init; }
+    public long? RootId { get; init; }
+    public bool EnteredInError { get; init; }
+    public string? ChangeReason { get; init; }
+    public string? HighDoseReason { get; init; }
+    public long? SupersededById { get; init; }
+
+    public bool IsCurrent => !EnteredInError && SupersededById is null;
+
+    public string Status =>
+        SupersededById is not null ? ObservationStatus.Superseded : EnteredInError ? ObservationStatus.EnteredInError : ObservationStatus.Current;
 }
 
 internal sealed class InjectionSiteRow
@@ -132,130 +198,92 @@ public static class TreatmentSessionsApi
             .RequireAuthorization(Policies.PatientRecord)
             .WithName("ListTreatmentSessions")
             .WithSummary("A patient's treatment sessions, in date order")
-            .WithDescription("The patient, practitioners of the patient's site, and admins.");
+            .WithDescription("The patient, practitioners of the patient's site, and admins. Current versions only.");
 
         group.MapGet("/{sessionId:long}", GetSession)
             .RequireAuthorization(Policies.PatientRecord)
             .WithName("GetTreatmentSession")
-            .WithSummary("One treatment session")
+            .WithSummary("One version of a treatment session")
+            .WithDescription("The patient, practitioners of the patient's site, and admins. Any version, with its status.");
+
+        group.MapPost("/{sessionId:long}/amendments", AmendSession)
+            .RequireAuthorization(Policies.Clinician)
+            .WithName("AmendTreatmentSession")
+            .WithSummary("Correct a treatment session: the corrected session becomes its current version")
+            .WithDescription("Practitioners of the patient's site and admins. The whole corrected session and a reason; the version it "
+                + "replaces stays readable in the history. A version can be corrected once: a second correction of it answers 409. "
+                + "Idempotent by submissionId. A corrected date moves the cycles it bounds.");
+
+        group.MapPost("/{sessionId:long}/entered-in-error", MarkSessionEnteredInError)
+            .RequireAuthorization(Policies.Clinician)
+            .WithName("MarkTreatmentSessionEnteredInError")
+            .WithSummary("Withdraw a treatment session entered in error")
+            .WithDescription("Practitioners of the patient's site and admins. Adds a version that marks the session entered-in-error, with "
+                + "the reason; nothing is deleted. The session then counts nowhere: its cycle goes, and the cycle before runs on.");
+
+        group.MapGet("/{sessionId:long}/history", GetSessionHistory)
+            .RequireAuthorization(Policies.PatientRecord)
+            .WithName("GetTreatmentSessionHistory")
+            .WithSummary("Every version of a treatment session, oldest first")
             .WithDescription("The patient, practitioners of the patient's site, and admins.");
 
         return group;
     }
 
-    public static async Task<Results<Created<TreatmentSessionResponse>, Ok<TreatmentSessionResponse>, ValidationProblem, NotFoundProblem, ConflictProblem>> CreateSession(
+    public static Task<Results<Created<TreatmentSessionResponse>, Ok<TreatmentSessionResponse>, ValidationProblem, NotFoundProblem, ConflictProblem>> CreateSession(
         [Description("The patient's id.")] long patientId,
         CreateTreatmentSessionRequest request,
         HttpContext http,
-        Database db,
-        TreatmentSessionSql sql,
-        PatientAccess access,
-        AuditLog audit,
-        TimeProvider clock,
+        SessionWriter writer,
+        CancellationToken ct) =>
+        writer.WriteAsync(http, patientId, request, amends: null, reason: null, enteredInError: false, ct);
+
+    public static Task<Results<Created<TreatmentSessionResponse>, Ok<TreatmentSessionResponse>, ValidationProblem, NotFoundProblem, ConflictProblem>> AmendSession(
+        [Description("The patient's id.")] long patientId,
+        [Description("The id of the session's current version.")] long sessionId,
+        AmendTreatmentSessionRequest request,
+        HttpContext http,
+        SessionWriter writer,
+        CancellationToken ct) =>
+        writer.WriteAsync(http, patientId, request.Session, amends: sessionId, request.Reason, enteredInError: false, ct);
+
+    public static async Task<Results<Created<TreatmentSessionResponse>, Ok<TreatmentSessionResponse>, ValidationProblem, NotFoundProblem, ConflictProblem>> MarkSessionEnteredInError(
+        [Description("The patient's id.")] long patientId,
+        [Description("The id of the session's current version.")] long sessionId,
+        EnteredInErrorRequest request,
+        HttpContext http,
+        SessionWriter writer,
         CancellationToken ct)
     {
-        var user = CurrentUser.From(http.User);
+        // The mark repeats the session it withdraws, so that every version reads as a whole session.
+        var target = await writer.FindAsync(patientId, sessionId, ct);
+        var session = target is null
+            ? new CreateTreatmentSessionRequest(request.SubmissionId, null, null, null, null, null, null)
+            : new CreateTreatmentSessionRequest(request.SubmissionId, target.SessionDate, target.PractitionerId,
+                EnumCode<Product>.Parse(target.Product), EnumCode<Guidance>.Parse(target.Guidance), target.DilutionUnitsPerMl, []);
+        return await writer.WriteAsync(http, patientId, session, amends: sessionId, request.Reason, enteredInError: true, ct, target?.TotalUnits);
+    }
+
+    public static async Task<Results<Ok<IReadOnlyList<TreatmentSessionResponse>>, NotFoundProblem>> GetSessionHistory(
+        [Description("The patient's id.")] long patientId,
+        [Description("The id of any version of the session.")] long sessionId,
+        HttpContext http, Database db, TreatmentSessionSql sql, PatientAccess access, AuditLog audit, CancellationToken ct)
+    {
         await using var connection = await db.OpenAsync(ct);
-        if (await access.SiteOrRefuseAsync(connection, user, patientId, AuditActions.Create, Resource, ct) is not { } patientSite)
+        if (await access.SiteOrRefuseAsync(connection, CurrentUser.From(http.User), patientId, AuditActions.Read, Resource, ct) is null)
         {
             return Problems.NotFound("patient");
         }
-
-        var errors = Validate(request, DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime));
-        if (request.PractitionerId is { } practitionerId)
+        var row = await connection.QuerySingleOrDefaultAsync<SessionRow>(db.Command(sql.ById, new { Id = sessionId, PatientId = patientId }, ct));
+        if (row is null)
         {
-            var practitionerSite = await connection.ExecuteScalarAsync<long?>(
-                db.Command(sql.PractitionerSite, new { Id = practitionerId }, ct));
-            errors.Check(practitionerSite == patientSite, "practitionerId", "no such practitioner at the patient's site");
+            return Problems.NotFound(Resource.Replace('_', ' '));
         }
-        if (!errors.IsEmpty)
-        {
-            return Problems.Invalid(errors);
-        }
-
-        var sites = request.InjectionSites!
-            .Select(s => new InjectionSite(s.Muscle!, s.Side!.Value, s.Units!.Value))
-            .ToList();
-        var total = SessionRules.TotalUnits(sites);
-        var now = clock.GetUtcNow();
-        var submissionId = request.SubmissionId!.Value.ToString("D");
-        var hash = PayloadHash(request, sites);
-
-        if (await ReplayAsync(connection, db, sql, patientId, submissionId, hash, ct) is { } replay)
-        {
-            return replay;
-        }
-        long id;
-        using (await db.EnterWriteAsync(connection, ct))
-        await using (var tx = await connection.BeginTransactionAsync(ct))
-        {
-            try
-            {
-                id = await connection.ExecuteScalarAsync<long>(db.Command(sql.Insert, new
-                {
-                    PatientId = patientId,
-                    request.PractitionerId,
-                    request.SessionDate,
-                    Product = EnumCode<Product>.Of(request.Product!.Value),
-                    Guidance = EnumCode<Guidance>.Of(request.Guidance!.Value),
-                    request.DilutionUnitsPerMl,
-                    TotalUnits = total,
-                    CreatedAt = now,
-                    CreatedBy = user.Subject,
-                    SubmissionId = submissionId,
-                    PayloadHash = hash,
-                }, ct, tx));
-            }
-            catch (DbException e) when (db.Dialect.IsUniqueViolation(e))
-            {
-                // The same submission won a race: answer as a retry.
-                await tx.RollbackAsync(ct);
-                return (await ReplayAsync(connection, db, sql, patientId, submissionId, hash, ct))!;
-            }
-            await connection.ExecuteAsync(db.Command(sql.InsertSite, sites.Select(s => new
-            {
-                SessionId = id,
-                s.Muscle,
-                Side = EnumCode<BodySide>.Of(s.Side),
-                s.Units,
-            }), ct, tx));
-            await audit.AppendAsync(connection, AuditActions.Create, Resource, id, patientId, ct, tx);
-            await tx.CommitAsync(ct);
-        }
-
-        var response = new TreatmentSessionResponse(id, patientId, request.PractitionerId!.Value, request.SessionDate!.Value,
-            request.Product.Value, request.Guidance.Value, request.DilutionUnitsPerMl!.Value, total,
-            [.. sites.Select(s => new InjectionSiteResponse(s.Muscle, s.Side, s.Units))], now, request.SubmissionId);
-        return TypedResults.Created($"/api/v1/patients/{patientId}/treatment-sessions/{id}", response);
-    }
-
-    /// <summary>The stored session of an earlier submission with the same id: 200 when the body matches, 409 when not; null when there is none.</summary>
-    private static async Task<Results<Created<TreatmentSessionResponse>, Ok<TreatmentSessionResponse>, ValidationProblem, NotFoundProblem, ConflictProblem>?> ReplayAsync(
-        DbConnection connection, Database db, TreatmentSessionSql sql, long patientId, string submissionId, string hash, CancellationToken ct)
-    {
-        var earlier = await connection.QuerySingleOrDefaultAsync<SessionRow>(
-            db.Command(sql.BySubmission, new { PatientId = patientId, SubmissionId = submissionId }, ct));
-        if (earlier is null)
-        {
-            return null;
-        }
-        if (earlier.PayloadHash != hash)
-        {
-            return Problems.Conflict("This submissionId was already used for a different session; a retry must resend the same body.");
-        }
-        return TypedResults.Ok((await WithSitesAsync(connection, db, sql, [earlier], ct))[0]);
-    }
-
-    /// <summary>Fingerprint of everything the client sent but its submission id.</summary>
-    private static string PayloadHash(CreateTreatmentSessionRequest r, IEnumerable<InjectionSite> sites)
-    {
-        var canonical = string.Join('\u001f',
-            r.SessionDate!.Value.ToString("O", CultureInfo.InvariantCulture),
-            r.PractitionerId!.Value.ToString(CultureInfo.InvariantCulture),
-            EnumCode<Product>.Of(r.Product!.Value), EnumCode<Guidance>.Of(r.Guidance!.Value),
-            r.DilutionUnitsPerMl!.Value.ToString(CultureInfo.InvariantCulture),
-            string.Join(';', sites.Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.Muscle},{EnumCode<BodySide>.Of(s.Side)},{s.Units}"))));
-        return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)));
+        var versions = (await connection.QueryAsync<SessionRow>(
+            db.Command(sql.History, new { PatientId = patientId, RecordId = row.RootId ?? row.Id }, ct))).ToList();
+        var history = await WithSitesAsync(connection, db, sql, versions, ct);
+        await audit.AppendAsync(connection, AuditActions.Read, Resource, sessionId, patientId, ct);
+        return TypedResults.Ok<IReadOnlyList<TreatmentSessionResponse>>(history);
     }
 
     public static async Task<Results<Ok<IReadOnlyList<TreatmentSessionResponse>>, NotFoundProblem>> ListSessions(
@@ -342,8 +370,13 @@ public static class TreatmentSessionsApi
         return errors;
     }
 
+    internal static TreatmentSessionResponse ToResponse(SessionRow r, IReadOnlyList<InjectionSiteResponse> sites) =>
+        new(r.Id, r.PatientId, r.PractitionerId, r.SessionDate, EnumCode<Product>.Parse(r.Product), EnumCode<Guidance>.Parse(r.Guidance),
+            r.DilutionUnitsPerMl, r.TotalUnits, sites, r.CreatedAt, r.SubmissionId is { } id ? Guid.Parse(id) : null,
+            r.RootId ?? r.Id, r.Status, r.SupersedesId, r.SupersededById, r.ChangeReason, r.HighDoseReason);
+
     /// <summary>Adds their injection sites to <paramref name="rows"/>, which are one patient's sessions.</summary>
-    private static async Task<List<TreatmentSessionResponse>> WithSitesAsync(
+    internal static async Task<List<TreatmentSessionResponse>> WithSitesAsync(
         DbConnection connection, Database db, TreatmentSessionSql sql, List<SessionRow> rows, CancellationToken ct)
     {
         if (rows.Count == 0)
@@ -353,8 +386,6 @@ public static class TreatmentSessionsApi
         var sites = (await connection.QueryAsync<InjectionSiteRow>(
                 db.Command(sql.SitesOfPatient, new { rows[0].PatientId }, ct)))
             .ToLookup(s => s.SessionId, s => new InjectionSiteResponse(s.Muscle, EnumCode<BodySide>.Parse(s.Side), s.Units));
-        return rows.Select(r => new TreatmentSessionResponse(r.Id, r.PatientId, r.PractitionerId, r.SessionDate,
-            EnumCode<Product>.Parse(r.Product), EnumCode<Guidance>.Parse(r.Guidance), r.DilutionUnitsPerMl, r.TotalUnits,
-            [.. sites[r.Id]], r.CreatedAt, r.SubmissionId is { } id ? Guid.Parse(id) : null)).ToList();
+        return rows.Select(r => ToResponse(r, [.. sites[r.Id]])).ToList();
     }
 }
