@@ -95,7 +95,11 @@ public abstract class OpenApiDocumentTests(DatabaseProvider provider) : ApiTestB
                 .Replace("{sessionId}", sessionId.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
             var response = await admin.PostAsync(url, new StringContent(examples[0]!.ToJsonString(), System.Text.Encoding.UTF8, "application/json"));
 
-            Assert.True(response.IsSuccessStatusCode, $"POST {path} with the {schema} example: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            // The body must be accepted; a refusal may only concern the resource the path names (a review needs a withdrawn report).
+            var text = await response.Content.ReadAsStringAsync();
+            var onlyPath = response.StatusCode == System.Net.HttpStatusCode.BadRequest
+                && JsonNode.Parse(text)!["errors"]!.AsObject().All(e => path.Contains($"{{{e.Key}}}", StringComparison.Ordinal));
+            Assert.True(response.IsSuccessStatusCode || onlyPath, $"POST {path} with the {schema} example: {(int)response.StatusCode} {text}");
             if (path.EndsWith("/pain-scores", StringComparison.Ordinal))
             {
                 observationId = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["id"]!.GetValue<long>();

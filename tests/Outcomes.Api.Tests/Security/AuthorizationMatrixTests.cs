@@ -68,6 +68,7 @@ public abstract class AuthorizationMatrixTests(DatabaseProvider provider) : ApiT
         ["GetObservation"] = _patientRecord,
         ["GetObservationHistory"] = _patientRecord,
         ["MarkObservationEnteredInError"] = _patientRecord,
+        ["ReviewSeriousSideEffectWithdrawal"] = _patientClinical,
         ["GetDue"] = _patientRecord,
         ["GetTrend"] = _patientRecord,
         ["GetTrendPng"] = _patientRecord,

@@ -109,6 +109,10 @@ export async function everyOperation(api: ReturnType<typeof outcomesClient>, pat
     params: { path: { patientId, observationId } },
     body: { submissionId: crypto.randomUUID(), reason: "Entered for the wrong patient" },
   });
+  await api.POST("/api/v1/patients/{patientId}/observations/{observationId}/withdrawal-review", {
+    params: { path: { patientId, observationId } },
+    body: { note: "Called the patient" },
+  });
   await api.POST("/api/v1/imports/observations", {
     body: '{"type":"painScore","patientId":1}\n' as never,
     bodySerializer: (text: string) => text,

@@ -79,6 +79,22 @@ public sealed class ObservationSql(SqlDialect dialect) : SqlTexts(dialect)
         "SELECT payload_hash FROM observation WHERE patient_id = @PatientId AND submission_id = @SubmissionId;";
 
     public string Insert { get; } = dialect.InsertReturningId("observation", InsertColumns, InsertValues);
+
+    /// <summary>The patient's entered-in-error mark of a serious side-effect record, if the patient withdrew it.</summary>
+    public string WithdrawalOfRecord { get; } = $"""
+        SELECT {Columns} FROM observation o
+        WHERE o.patient_id = @PatientId AND COALESCE(o.root_id, o.id) = @RecordId
+          AND o.kind = 'sideEffect' AND o.serious = 1 AND o.entered_in_error = 1 AND o.recorded_role = 'patient';
+        """;
+
+    public string ReviewOf { get; } = """
+        SELECT observation_id, patient_id, reviewed_at, reviewed_by, reviewed_role, note FROM withdrawal_review WHERE observation_id = @ObservationId;
+        """;
+
+    public string InsertReview { get; } = """
+        INSERT INTO withdrawal_review (observation_id, patient_id, reviewed_at, reviewed_by, reviewed_role, note)
+        VALUES (@ObservationId, @PatientId, @ReviewedAt, @ReviewedBy, @ReviewedRole, @Note);
+        """;
 }
 
 public enum SubmitOutcome

@@ -16,6 +16,25 @@ namespace Outcomes.Api.Features.Observations;
 /// <param name="Reason">Why the observation was a mistake.</param>
 public sealed record EnteredInErrorRequest([property: Required] Guid? SubmissionId, [property: Required] string? Reason);
 
+/// <param name="Note">What the practitioner found, at most 500 characters; optional.</param>
+public sealed record WithdrawalReviewRequest(string? Note = null);
+
+/// <summary>A practitioner's confirmation of a patient's withdrawal of a serious side-effect report.</summary>
+/// <param name="ObservationId">The entered-in-error mark the patient made.</param>
+public sealed record WithdrawalReviewResponse(long ObservationId, long PatientId, DateTimeOffset ReviewedAt, string ReviewedBy, string ReviewedRole, string? Note);
+
+internal sealed class WithdrawalReviewRow
+{
+    public long ObservationId { get; init; }
+    public long PatientId { get; init; }
+    public DateTimeOffset ReviewedAt { get; init; }
+    public string ReviewedBy { get; init; } = "";
+    public string ReviewedRole { get; init; } = "";
+    public string? Note { get; init; }
+
+    public WithdrawalReviewResponse ToResponse() => new(ObservationId, PatientId, ReviewedAt, ReviewedBy, ReviewedRole, Note);
+}
+
 public sealed record ObservationListQuery(
     [property: Description("Only this kind: painScore, questionnaire, rangeOfMotion, pressurePainThreshold, sideEffect.")] string? Kind,
     [property: Description("Only this code: an instrument, movement, muscle or side-effect code.")] string? Code,
@@ -57,7 +76,16 @@ public static class ObservationsApi
         group.MapPost("/{observationId:long}/entered-in-error", MarkEnteredInError)
             .WithName("MarkObservationEnteredInError")
             .WithSummary("Withdraw an observation that was entered in error")
-            .WithDescription("Adds a version that marks the record entered-in-error, with the reason; nothing is deleted. Patients may withdraw what they reported, not a practitioner's measurements.");
+            .WithDescription("Adds a version that marks the record entered-in-error, with the reason; nothing is deleted. Patients may withdraw what they reported, not a practitioner's measurements. "
+                + "A serious side effect the patient withdraws stays flagged on the patient until a practitioner reviews the withdrawal.");
+
+        group.MapPost("/{observationId:long}/withdrawal-review", ReviewWithdrawal)
+            .RequireAuthorization(Policies.Clinician)
+            .WithName("ReviewSeriousSideEffectWithdrawal")
+            .WithSummary("Confirm that a patient's withdrawal of a serious side-effect report is right")
+            .WithDescription("Practitioners of the patient's site and admins. The observation is any version of the withdrawn report. "
+                + "Until this is done, the report counts on the patient as withdrawn by the patient, awaiting review. Recorded and audited; "
+                + "a second review answers the first (200).");
 
         return group;
     }
@@ -177,6 +205,63 @@ public static class ObservationsApi
             kind, target.Code, copy.AnsweredAt, request.SubmissionId!.Value, target.Value, target.InstrumentVersion, target.Qualifier,
             target.BodySide, target.OnsetOn, target.Serious, copy.Detail, Amends: observationId, Reason: request.Reason,
             EnteredInError: true), errors), ct);
+    }
+
+    public static async Task<Results<Created<WithdrawalReviewResponse>, Ok<WithdrawalReviewResponse>, ValidationProblem, NotFoundProblem>> ReviewWithdrawal(
+        [Description("The patient's id.")] long patientId,
+        [Description("Any version of the withdrawn report.")] long observationId,
+        WithdrawalReviewRequest request,
+        HttpContext http, Database db, ObservationSql sql, ObservationStore store, PatientAccess access, AuditLog audit, TimeProvider clock,
+        CancellationToken ct)
+    {
+        var user = CurrentUser.From(http.User);
+        await using var connection = await db.OpenAsync(ct);
+        if (await access.SiteOrRefuseAsync(connection, user, patientId, "review_withdrawal", Resource, ct) is null)
+        {
+            return Problems.NotFound("patient");
+        }
+        var errors = new ValidationErrors();
+        if (request.Note is not null)
+        {
+            errors.Text(request.Note, "note", ObservationRules.MaxReasonLength);
+        }
+        if (!errors.IsEmpty)
+        {
+            return Problems.Invalid(errors);
+        }
+        var row = await store.FindAsync(connection, patientId, observationId, ct);
+        if (row is null)
+        {
+            return Problems.NotFound(Resource);
+        }
+        var mark = await connection.QuerySingleOrDefaultAsync<ObservationRow>(
+            db.Command(sql.WithdrawalOfRecord, new { PatientId = patientId, RecordId = row.RootId ?? row.Id }, ct));
+        if (mark is null)
+        {
+            return Problems.Invalid("observationId", "is not a serious side-effect report that the patient withdrew");
+        }
+        if (await connection.QuerySingleOrDefaultAsync<WithdrawalReviewRow>(db.Command(sql.ReviewOf, new { ObservationId = mark.Id }, ct)) is { } earlier)
+        {
+            return TypedResults.Ok(earlier.ToResponse());
+        }
+        var review = new WithdrawalReviewResponse(mark.Id, patientId, clock.GetUtcNow(), user.Subject, user.Role, request.Note);
+        using (await db.EnterWriteAsync(connection, ct))
+        await using (var tx = await connection.BeginTransactionAsync(ct))
+        {
+            try
+            {
+                await connection.ExecuteAsync(db.Command(sql.InsertReview, review, ct, tx));
+            }
+            catch (System.Data.Common.DbException e) when (db.Dialect.IsUniqueViolation(e))
+            {
+                // Another review of the same withdrawal won the race: it is the answer.
+                await tx.RollbackAsync(ct);
+                return TypedResults.Ok((await connection.QuerySingleAsync<WithdrawalReviewRow>(db.Command(sql.ReviewOf, new { ObservationId = mark.Id }, ct))).ToResponse());
+            }
+            await audit.AppendAsync(connection, "review_withdrawal", Resource, mark.Id, patientId, ct, tx);
+            await tx.CommitAsync(ct);
+        }
+        return TypedResults.Created($"/api/v1/patients/{patientId}/observations/{mark.Id}", review);
     }
 
     private static string FormatCursor(ObservationRow last) =>

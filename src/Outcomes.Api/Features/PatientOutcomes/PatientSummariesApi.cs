@@ -16,6 +16,7 @@ namespace Outcomes.Api.Features.PatientOutcomes;
 /// <param name="WeeksSinceLastSession">Whole weeks since the latest treatment session.</param>
 /// <param name="CurrentCycleStatus">Pain response in the cycle of the latest session.</param>
 /// <param name="SeriousSideEffects">Current serious side-effect reports.</param>
+/// <param name="SeriousWithdrawalsAwaitingReview">Serious reports the patient withdrew, awaiting a practitioner's review.</param>
 /// <param name="Due">Submissions due now (see <c>GET /patients/{id}/due</c>).</param>
 public sealed record PatientSummary(
     long Id,
@@ -28,6 +29,7 @@ public sealed record PatientSummary(
     ResponseStatus? CurrentCycleStatus,
     int? CurrentCycleOnsetDays,
     int SeriousSideEffects,
+    int SeriousWithdrawalsAwaitingReview,
     IReadOnlyList<DueItem> Due);
 
 public sealed class PatientSummarySql(SqlDialect dialect) : SqlTexts(dialect)
@@ -135,7 +137,7 @@ public static class PatientSummariesApi
             var latestPain = latest.GetValueOrDefault(p.Id);
             return new PatientSummary(p.Id, p.ExternalReference, p.Conditions, latestPain?.Value, latestPain?.AnsweredAt,
                 lastSession, lastSession is { } ls ? (today.DayNumber - ls.DayNumber) / 7 : null,
-                cycle?.Status, cycle?.OnsetDays, p.SeriousSideEffects, due);
+                cycle?.Status, cycle?.OnsetDays, p.SeriousSideEffects, p.SeriousWithdrawalsAwaitingReview, due);
         }).ToList();
 
         await audit.AppendAsync(connection, AuditActions.List, "patient_summary", null, null, ct);

@@ -30,6 +30,8 @@ public sealed record CreatePatientRequest(
 /// <param name="SeriousSideEffects">Current serious side-effect reports (difficulty swallowing, drooping eyelid,
 /// breathing difficulty, or anything severe): a practitioner looks at these first.</param>
 /// <param name="LatestSeriousSideEffectAt">When the latest of them was reported.</param>
+/// <param name="SeriousWithdrawalsAwaitingReview">Serious side-effect reports the patient withdrew, which stay flagged until
+/// a practitioner of the site confirms the withdrawal (<c>POST observations/{id}/withdrawal-review</c>).</param>
 public sealed record PatientResponse(
     long Id,
     long SiteId,
@@ -40,7 +42,8 @@ public sealed record PatientResponse(
     IReadOnlyList<Condition> Conditions,
     DateTimeOffset CreatedAt,
     int SeriousSideEffects,
-    DateTimeOffset? LatestSeriousSideEffectAt);
+    DateTimeOffset? LatestSeriousSideEffectAt,
+    int SeriousWithdrawalsAwaitingReview);
 
 public sealed record PatientListQuery(
     [property: Description("Only patients of this site.")] long? SiteId,
@@ -49,7 +52,7 @@ public sealed record PatientListQuery(
     [property: Description("Enrolled on or after this date.")] DateOnly? EnrolledFrom,
     [property: Description("Enrolled on or before this date.")] DateOnly? EnrolledTo,
     [property: Description("Exact external reference.")] string? ExternalReference,
-    [property: Description("true: only patients with a current serious side-effect report.")] bool? SeriousSideEffects,
+    [property: Description("true: only patients with a current serious side-effect report, or one the patient withdrew that awaits a practitioner's review.")] bool? SeriousSideEffects,
     [property: Description(Paging.CursorDescription)] string? Cursor,
     [property: Description("Page size, 1 to 200 (default 50).")] int? Limit);
 
@@ -74,6 +77,19 @@ public sealed class PatientSql(SqlDialect dialect) : SqlTexts(dialect)
 
     private const string CurrentSerious = $"o.kind = 'sideEffect' AND o.serious = 1 AND {ObservationSql.IsCurrent}";
 
+    /// <summary>A serious report's entered-in-error mark made by the patient, that no practitioner has reviewed yet.</summary>
+    public const string WithdrawalAwaitingReview = """
+        o.kind = 'sideEffect' AND o.serious = 1 AND o.entered_in_error = 1 AND o.recorded_role = 'patient'
+        AND NOT EXISTS (SELECT 1 FROM withdrawal_review r WHERE r.observation_id = o.id)
+        """;
+
+    public string SeriousWithdrawalsOf { get; } = $"""
+        SELECT o.patient_id, COUNT(*) AS serious_count
+        FROM observation o
+        WHERE o.patient_id IN @Ids AND {WithdrawalAwaitingReview}
+        GROUP BY o.patient_id;
+        """;
+
     public string SeriousSideEffectsOf { get; } = $"""
         SELECT o.patient_id, COUNT(*) AS serious_count, MAX(o.answered_at) AS latest_at
         FROM observation o
@@ -93,7 +109,8 @@ public sealed class PatientSql(SqlDialect dialect) : SqlTexts(dialect)
           AND (@ExternalRef IS NULL OR p.external_ref = @ExternalRef)
           AND (@Condition IS NULL OR EXISTS (
                 SELECT 1 FROM patient_condition c WHERE c.patient_id = p.id AND c.condition = @Condition))
-          AND (@SeriousOnly = 0 OR EXISTS (SELECT 1 FROM observation o WHERE o.patient_id = p.id AND {CurrentSerious}))
+          AND (@SeriousOnly = 0 OR EXISTS (SELECT 1 FROM observation o WHERE o.patient_id = p.id
+                                            AND (({CurrentSerious}) OR ({WithdrawalAwaitingReview}))))
         ORDER BY p.id
         {dialect.Limit("@Take")};
         """;
@@ -240,7 +257,7 @@ public static class PatientsApi
         await tx.CommitAsync(ct);
 
         var created = new PatientResponse(id, siteId!.Value, reference!, request.BirthYear!.Value, request.Sex.Value,
-            request.EnrolledOn!.Value, conditions, now, 0, null);
+            request.EnrolledOn!.Value, conditions, now, 0, null, 0);
         return TypedResults.Created($"/api/v1/patients/{id}", created);
     }
 
@@ -328,12 +345,13 @@ public static class PatientsApi
         var conditions = (await connection.QueryAsync<ConditionRow>(
                 db.Command(sql.ConditionsOf, new { Ids = SqlLimits.Bounded(rows.Select(r => r.Id).ToArray()) }, ct)))
             .ToLookup(c => c.PatientId, c => EnumCode<Condition>.Parse(c.Condition));
-        var serious = (await connection.QueryAsync<SeriousRow>(
-                db.Command(sql.SeriousSideEffectsOf, new { Ids = SqlLimits.Bounded(rows.Select(r => r.Id).ToArray()) }, ct)))
-            .ToDictionary(s => s.PatientId);
+        var ids = new { Ids = SqlLimits.Bounded(rows.Select(r => r.Id).ToArray()) };
+        var serious = (await connection.QueryAsync<SeriousRow>(db.Command(sql.SeriousSideEffectsOf, ids, ct))).ToDictionary(s => s.PatientId);
+        var withdrawn = (await connection.QueryAsync<SeriousRow>(db.Command(sql.SeriousWithdrawalsOf, ids, ct))).ToDictionary(s => s.PatientId);
         return rows.Select(r => new PatientResponse(
             r.Id, r.SiteId, r.ExternalRef, r.BirthYear, EnumCode<Sex>.Parse(r.Sex), r.EnrolledOn,
             conditions[r.Id].Order().ToList(), r.CreatedAt,
-            serious.GetValueOrDefault(r.Id)?.SeriousCount ?? 0, serious.GetValueOrDefault(r.Id)?.LatestAt)).ToList();
+            serious.GetValueOrDefault(r.Id)?.SeriousCount ?? 0, serious.GetValueOrDefault(r.Id)?.LatestAt,
+            withdrawn.GetValueOrDefault(r.Id)?.SeriousCount ?? 0)).ToList();
     }
 }
