@@ -58,6 +58,7 @@ try
     app.MapPractitioners();
     app.MapPatientSummaries();
     app.MapPatients();
+    app.MapPatientCorrections();
     app.MapTreatmentSessions();
     app.MapInstruments();
     app.MapSubmissions();

@@ -159,6 +159,7 @@ public static class OpenApiContract
         ["RangeOfMotionRequest"] = """{"submissionId":"2d8b7f4e-0a5c-4e93-81b6-4f9a3d5e7c82","answeredAt":"2025-03-10T10:15:00+01:00","movement":"cervical_rotation_left","degrees":62.5,"method":"goniometer"}""",
         ["PressurePainThresholdRequest"] = """{"submissionId":"3e9c8a5f-1b6d-4fa4-92c7-5a0b4e6f8d93","answeredAt":"2025-03-10T10:20:00+01:00","muscle":"upper_trapezius","side":"left","kgPerCm2":2.4}""",
         ["SideEffectRequest"] = """{"submissionId":"4fad9b60-2c7e-40b5-a3d8-6b1c5f7a9ea4","answeredAt":"2025-03-05T08:00:00+01:00","effect":"injectionSitePain","severity":"mild","onsetOn":"2025-03-04"}""",
+        ["PatientCorrectionRequest"] = """{"submissionId":"8d2e3f4a-5b6c-4d7e-9f8a-0b1c2d3e4f50","version":0,"externalReference":"MRN-000123","birthYear":1971,"sex":"female","enrolledOn":"2025-01-15","conditions":["neckShoulderPain","chronicTensionTypeHeadache"],"reason":"Birth year and conditions copied wrongly from the referral"}""",
         ["WithdrawalReviewRequest"] = """{"note":"Called the patient: the swallowing trouble was a sore throat, now gone"}""",
         ["EnteredInErrorRequest"] = """{"submissionId":"5abe0c71-3d8f-41c6-b4e9-7c2d6a8b0fb5","reason":"Entered for the wrong patient"}""",
     };

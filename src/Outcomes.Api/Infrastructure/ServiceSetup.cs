@@ -36,6 +36,7 @@ public static class ServiceSetup
         services.AddSingleton(sp => new SiteSql(Dialect(sp)));
         services.AddSingleton(sp => new PractitionerSql(Dialect(sp)));
         services.AddSingleton(sp => new PatientSql(Dialect(sp)));
+        services.AddSingleton(sp => new PatientCorrectionSql(Dialect(sp)));
         services.AddSingleton(sp => new PatientAccessSql(Dialect(sp)));
         services.AddSingleton(sp => new TreatmentSessionSql(Dialect(sp)));
         services.AddSingleton(sp => new InstrumentSql(Dialect(sp)));

@@ -57,6 +57,8 @@ public abstract class AuthorizationMatrixTests(DatabaseProvider provider) : ApiT
         ["ListTreatmentSessions"] = _patientRecord,
         ["GetTreatmentSession"] = _patientRecord,
         ["AmendTreatmentSession"] = _patientClinical,
+        ["CorrectPatient"] = _patientClinical,
+        ["GetPatientHistory"] = _patientRecord,
         ["MarkTreatmentSessionEnteredInError"] = _patientClinical,
         ["GetTreatmentSessionHistory"] = _patientRecord,
         ["SubmitPainScore"] = _patientRecord,

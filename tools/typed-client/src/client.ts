@@ -38,6 +38,15 @@ export async function everyOperation(api: ReturnType<typeof outcomesClient>, pat
   await api.GET("/api/v1/patients/summaries", { params: { query: { seriousSideEffects: true } } });
   await api.GET("/api/v1/patients/{patientId}", { params: { path } });
   await api.GET("/api/v1/patients/{patientId}/due", { params: { path } });
+  const me = await api.GET("/api/v1/patients/{patientId}", { params: { path } });
+  await api.POST("/api/v1/patients/{patientId}/corrections", {
+    params: { path },
+    body: {
+      submissionId: crypto.randomUUID(), version: me.data?.version ?? 0, externalReference: "MRN-000123", birthYear: 1971,
+      sex: "female", enrolledOn: "2025-01-15", conditions: ["neckShoulderPain"], reason: "Birth year copied wrongly",
+    },
+  });
+  await api.GET("/api/v1/patients/{patientId}/history", { params: { path } });
   await api.GET("/api/v1/patients/{patientId}/access-log", { params: { path, query: { limit: 20 } } });
 
   await api.POST("/api/v1/patients/{patientId}/treatment-sessions", {

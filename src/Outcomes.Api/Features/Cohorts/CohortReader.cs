@@ -15,19 +15,20 @@ public sealed class CohortSql(SqlDialect dialect) : SqlTexts(dialect)
     private static readonly string _patientFilter = $"""
         (@SiteId IS NULL OR p.site_id = @SiteId)
         AND (@Sex IS NULL OR p.sex = @Sex)
-        AND (@Condition IS NULL OR EXISTS (SELECT 1 FROM patient_condition pc WHERE pc.patient_id = p.id AND pc.condition = @Condition))
+        AND (@Condition IS NULL OR EXISTS (SELECT 1 FROM patient_condition_current pc WHERE pc.patient_id = p.id AND pc.condition = @Condition))
         AND EXISTS (SELECT 1 FROM treatment_session t0 WHERE t0.patient_id = p.id AND {TreatmentSessions.TreatmentSessionSql.IsCurrent("t0")})
         """;
 
     private const string Current = ObservationSql.IsCurrent;
 
-    public string Patients { get; } = $"SELECT p.id, p.site_id, p.sex, p.birth_year FROM patient p WHERE {_patientFilter} ORDER BY p.id;";
+    // Patients as currently recorded (corrections applied: migration 0012).
+    public string Patients { get; } = $"SELECT p.id, p.site_id, p.sex, p.birth_year FROM patient_current p WHERE {_patientFilter} ORDER BY p.id;";
 
     // The other streams take the cohort's patients as one list subquery, evaluated once.
-    private static readonly string _inCohort = $"IN (SELECT p.id FROM patient p WHERE {_patientFilter})";
+    private static readonly string _inCohort = $"IN (SELECT p.id FROM patient_current p WHERE {_patientFilter})";
 
     public string Conditions { get; } = $"""
-        SELECT c.patient_id, c.condition FROM patient_condition c
+        SELECT c.patient_id, c.condition FROM patient_condition_current c
         WHERE c.patient_id {_inCohort} ORDER BY c.patient_id;
         """;
 

@@ -16,9 +16,9 @@ public sealed record DueResponse(DateOnly Today, IReadOnlyList<DueItem> Items);
 
 public sealed class DueSql(SqlDialect dialect) : SqlTexts(dialect)
 {
-    public string Patient { get; } = "SELECT enrolled_on FROM patient WHERE id = @Id;";
+    public string Patient { get; } = "SELECT p.enrolled_on FROM patient_current p WHERE p.id = @Id;";
 
-    public string Conditions { get; } = "SELECT condition FROM patient_condition WHERE patient_id = @Id;";
+    public string Conditions { get; } = "SELECT c.condition FROM patient_condition_current c WHERE c.patient_id = @Id;";
 
     public string LatestSession { get; } =
         $"SELECT MAX(t.session_date) FROM treatment_session t WHERE t.patient_id = @Id AND {TreatmentSessions.TreatmentSessionSql.IsCurrent("t")};";

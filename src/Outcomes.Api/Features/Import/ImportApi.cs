@@ -31,7 +31,7 @@ public sealed record ImportReport(long Lines, long Stored, long Duplicates, long
 
 public sealed class ImportSql(SqlDialect dialect) : SqlTexts(dialect)
 {
-    public string Patient { get; } = "SELECT site_id, enrolled_on FROM patient WHERE id = @Id;";
+    public string Patient { get; } = "SELECT p.site_id, p.enrolled_on FROM patient_current p WHERE p.id = @Id;";
 }
 
 internal sealed class ImportPatientRow

@@ -28,7 +28,7 @@ public sealed class ObservationSql(SqlDialect dialect) : SqlTexts(dialect)
         (SELECT s.id FROM observation s WHERE s.supersedes_id = o.id) AS superseded_by_id
         """;
 
-    public string EnrolledOn { get; } = "SELECT enrolled_on FROM patient WHERE id = @Id;";
+    public string EnrolledOn { get; } = "SELECT p.enrolled_on FROM patient_current p WHERE p.id = @Id;";
 
     public string BySubmission { get; } =
         $"SELECT {Columns} FROM observation o WHERE o.patient_id = @PatientId AND o.submission_id = @SubmissionId;";

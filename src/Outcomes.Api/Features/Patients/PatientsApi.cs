@@ -30,6 +30,8 @@ public sealed record CreatePatientRequest(
 /// <param name="SeriousSideEffects">Current serious side-effect reports (difficulty swallowing, drooping eyelid,
 /// breathing difficulty, or anything severe): a practitioner looks at these first.</param>
 /// <param name="LatestSeriousSideEffectAt">When the latest of them was reported.</param>
+/// <param name="Version">The version of the record's correctable part: 0 as enrolled, then the id of the latest correction
+/// (send it as <c>version</c> with the next correction).</param>
 /// <param name="SeriousWithdrawalsAwaitingReview">Serious side-effect reports the patient withdrew, which stay flagged until
 /// a practitioner of the site confirms the withdrawal (<c>POST observations/{id}/withdrawal-review</c>).</param>
 public sealed record PatientResponse(
@@ -43,7 +45,8 @@ public sealed record PatientResponse(
     DateTimeOffset CreatedAt,
     int SeriousSideEffects,
     DateTimeOffset? LatestSeriousSideEffectAt,
-    int SeriousWithdrawalsAwaitingReview);
+    int SeriousWithdrawalsAwaitingReview,
+    long Version);
 
 public sealed record PatientListQuery(
     [property: Description("Only patients of this site.")] long? SiteId,
@@ -58,7 +61,8 @@ public sealed record PatientListQuery(
 
 public sealed class PatientSql(SqlDialect dialect) : SqlTexts(dialect)
 {
-    private const string Columns = "p.id, p.site_id, p.external_ref, p.birth_year, p.sex, p.enrolled_on, p.created_at";
+    // Read through patient_current: the latest correction's values (migration 0012), else the original record's.
+    private const string Columns = "p.id, p.site_id, p.external_ref, p.birth_year, p.sex, p.enrolled_on, p.created_at, p.version";
 
     public string SiteExists { get; } = "SELECT COUNT(*) FROM site WHERE id = @Id;";
 
@@ -70,10 +74,14 @@ public sealed class PatientSql(SqlDialect dialect) : SqlTexts(dialect)
     public string InsertCondition { get; } =
         "INSERT INTO patient_condition (patient_id, condition) VALUES (@PatientId, @Condition);";
 
-    public string ById { get; } = $"SELECT {Columns} FROM patient p WHERE p.id = @Id;";
+    public string ById { get; } = $"SELECT {Columns} FROM patient_current p WHERE p.id = @Id;";
+
+    /// <summary>Another patient of the site with this external reference, as currently recorded.</summary>
+    public string ReferenceTaken { get; } =
+        "SELECT COUNT(*) FROM patient_current p WHERE p.site_id = @SiteId AND p.external_ref = @ExternalRef AND p.id <> @Id;";
 
     public string ConditionsOf { get; } =
-        "SELECT patient_id, condition FROM patient_condition WHERE patient_id IN @Ids ORDER BY patient_id, condition;";
+        "SELECT c.patient_id, c.condition FROM patient_condition_current c WHERE c.patient_id IN @Ids ORDER BY c.patient_id, c.condition;";
 
     private const string CurrentSerious = $"o.kind = 'sideEffect' AND o.serious = 1 AND {ObservationSql.IsCurrent}";
 
@@ -100,7 +108,7 @@ public sealed class PatientSql(SqlDialect dialect) : SqlTexts(dialect)
     // Keyset paging on id; every filter is a parameter that is either null (ignored) or applied.
     public string List { get; } = $"""
         SELECT {Columns}
-        FROM patient p
+        FROM patient_current p
         WHERE p.id > @After
           AND (@SiteId IS NULL OR p.site_id = @SiteId)
           AND (@Sex IS NULL OR p.sex = @Sex)
@@ -108,7 +116,7 @@ public sealed class PatientSql(SqlDialect dialect) : SqlTexts(dialect)
           AND (@EnrolledTo IS NULL OR p.enrolled_on <= @EnrolledTo)
           AND (@ExternalRef IS NULL OR p.external_ref = @ExternalRef)
           AND (@Condition IS NULL OR EXISTS (
-                SELECT 1 FROM patient_condition c WHERE c.patient_id = p.id AND c.condition = @Condition))
+                SELECT 1 FROM patient_condition_current c WHERE c.patient_id = p.id AND c.condition = @Condition))
           AND (@SeriousOnly = 0 OR EXISTS (SELECT 1 FROM observation o WHERE o.patient_id = p.id
                                             AND (({CurrentSerious}) OR ({WithdrawalAwaitingReview}))))
         ORDER BY p.id
@@ -125,6 +133,7 @@ internal sealed class PatientRow
     public string Sex { get; init; } = "";
     public DateOnly EnrolledOn { get; init; }
     public DateTimeOffset CreatedAt { get; init; }
+    public long Version { get; init; }
 }
 
 internal sealed class SeriousRow
@@ -183,10 +192,7 @@ public static class PatientsApi
         var today = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
 
         var reference = request.ExternalReference?.Trim();
-        if (errors.Required(reference, "externalReference"))
-        {
-            errors.Text(reference!, "externalReference", PatientRules.MaxExternalReferenceLength);
-        }
+        ValidateRecord(errors, reference, request.BirthYear, request.Sex, request.EnrolledOn, request.Conditions, today);
 
         long? siteId = request.SiteId;
         if (user.Role == Roles.Practitioner)
@@ -200,25 +206,6 @@ public static class PatientsApi
             errors.Required(siteId, "siteId");
         }
 
-        errors.Required(request.Sex, "sex");
-        if (errors.Required(request.EnrolledOn, "enrolledOn"))
-        {
-            // One day of slack: a clinic east of UTC is already on tomorrow's date.
-            errors.Check(request.EnrolledOn!.Value <= today.AddDays(1), "enrolledOn", "must not be in the future");
-        }
-        if (errors.Required(request.BirthYear, "birthYear"))
-        {
-            var asOf = request.EnrolledOn ?? today;
-            errors.Check(PatientRules.IsPlausibleBirthYear(request.BirthYear!.Value, asOf), "birthYear",
-                $"must be between {PatientRules.MinBirthYear} and the enrolment year");
-        }
-        if (errors.Required(request.Conditions, "conditions"))
-        {
-            errors.Check(request.Conditions!.Count > 0, "conditions", "must list at least one condition");
-            errors.Check(request.Conditions.Distinct().Count() == request.Conditions.Count, "conditions",
-                "must not list a condition twice");
-        }
-
         await using var connection = await db.OpenAsync(ct);
         if (siteId is not null && await connection.ExecuteScalarAsync<long>(db.Command(sql.SiteExists, new { Id = siteId }, ct)) == 0)
         {
@@ -227,6 +214,11 @@ public static class PatientsApi
         if (!errors.IsEmpty)
         {
             return Problems.Invalid(errors);
+        }
+        if (await connection.ExecuteScalarAsync<long>(db.Command(sql.ReferenceTaken, new { SiteId = siteId, ExternalRef = reference, Id = 0 }, ct)) > 0)
+        {
+            // A corrected reference is not in the original records' unique index: checked here too.
+            return Problems.Conflict("A patient with this external reference is already enrolled at this site.");
         }
 
         var now = clock.GetUtcNow();
@@ -257,7 +249,7 @@ public static class PatientsApi
         await tx.CommitAsync(ct);
 
         var created = new PatientResponse(id, siteId!.Value, reference!, request.BirthYear!.Value, request.Sex.Value,
-            request.EnrolledOn!.Value, conditions, now, 0, null, 0);
+            request.EnrolledOn!.Value, conditions, now, 0, null, 0, 0);
         return TypedResults.Created($"/api/v1/patients/{id}", created);
     }
 
@@ -299,6 +291,32 @@ public static class PatientsApi
         var items = await WithConditionsAsync(connection, db, sql, rows, ct);
         await audit.AppendAsync(connection, AuditActions.List, Resource, null, null, ct);
         return TypedResults.Ok(new Page<PatientResponse>(items, Paging.IdCursor(next)));
+    }
+
+    /// <summary>The rules of the correctable part of a patient's record, for enrolment and for corrections alike.</summary>
+    internal static void ValidateRecord(
+        ValidationErrors errors, string? reference, int? birthYear, Sex? sex, DateOnly? enrolledOn, IReadOnlyList<Condition>? conditions, DateOnly today)
+    {
+        if (errors.Required(reference, "externalReference"))
+        {
+            errors.Text(reference!, "externalReference", PatientRules.MaxExternalReferenceLength);
+        }
+        errors.Required(sex, "sex");
+        if (errors.Required(enrolledOn, "enrolledOn"))
+        {
+            // One day of slack: a clinic east of UTC is already on tomorrow's date.
+            errors.Check(enrolledOn!.Value <= today.AddDays(1), "enrolledOn", "must not be in the future");
+        }
+        if (errors.Required(birthYear, "birthYear"))
+        {
+            errors.Check(PatientRules.IsPlausibleBirthYear(birthYear!.Value, enrolledOn ?? today), "birthYear",
+                $"must be between {PatientRules.MinBirthYear} and the enrolment year");
+        }
+        if (errors.Required(conditions, "conditions"))
+        {
+            errors.Check(conditions!.Count > 0, "conditions", "must list at least one condition");
+            errors.Check(conditions.Distinct().Count() == conditions.Count, "conditions", "must not list a condition twice");
+        }
     }
 
     internal static ValidationErrors ValidateListQuery(PatientListQuery query)
@@ -352,6 +370,6 @@ public static class PatientsApi
             r.Id, r.SiteId, r.ExternalRef, r.BirthYear, EnumCode<Sex>.Parse(r.Sex), r.EnrolledOn,
             conditions[r.Id].Order().ToList(), r.CreatedAt,
             serious.GetValueOrDefault(r.Id)?.SeriousCount ?? 0, serious.GetValueOrDefault(r.Id)?.LatestAt,
-            withdrawn.GetValueOrDefault(r.Id)?.SeriousCount ?? 0)).ToList();
+            withdrawn.GetValueOrDefault(r.Id)?.SeriousCount ?? 0, r.Version)).ToList();
     }
 }

@@ -102,7 +102,7 @@ public sealed class TreatmentSessionSql(SqlDialect dialect) : SqlTexts(dialect)
 
     public string PractitionerSite { get; } = "SELECT site_id FROM practitioner WHERE id = @Id;";
 
-    public string EnrolledOn { get; } = "SELECT enrolled_on FROM patient WHERE id = @Id;";
+    public string EnrolledOn { get; } = "SELECT p.enrolled_on FROM patient_current p WHERE p.id = @Id;";
 
     public string Insert { get; } = dialect.InsertReturningId(
         "treatment_session",

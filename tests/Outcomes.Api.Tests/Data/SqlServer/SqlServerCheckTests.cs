@@ -36,6 +36,7 @@ public class SqlServerCheckTests
             .SelectMany(t => SqlServerRules.Check(TSql.Script(t), schema, t.TriggerObject.Name.BaseIdentifier.Value)
                 .Select(p => $"{t.Name.BaseIdentifier.Value}: {p}"))
             .Concat(schema.DataStatements.SelectMany(d => SqlServerRules.Check(TSql.Script(d.Statement), schema).Select(p => $"{d.Script}: {p}")))
+            .Concat(schema.Views.SelectMany(v => SqlServerRules.Check(TSql.Script(v), schema).Select(p => $"{v.SchemaObjectName.BaseIdentifier.Value}: {p}")))
             .ToList();
 
         Assert.NotEmpty(schema.Triggers);

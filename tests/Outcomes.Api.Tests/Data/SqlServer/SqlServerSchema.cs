@@ -13,6 +13,7 @@ public sealed class SqlServerSchema
     private readonly Dictionary<string, CreateTableStatement> _tables = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, CreateIndexStatement> _indexes = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<CreateTriggerStatement> _triggers = [];
+    private readonly List<CreateViewStatement> _views = [];
     private readonly List<(string Script, TSqlStatement Statement)> _dataStatements = [];
 
     private SqlServerSchema()
@@ -23,6 +24,8 @@ public sealed class SqlServerSchema
     public IReadOnlyDictionary<string, CreateTableStatement> Tables => _tables;
 
     public IReadOnlyList<CreateTriggerStatement> Triggers => _triggers;
+
+    public IReadOnlyList<CreateViewStatement> Views => _views;
 
     /// <summary>The migrations' statements that change data, not schema (back-fills), with their script.</summary>
     public IReadOnlyList<(string Script, TSqlStatement Statement)> DataStatements => _dataStatements;
@@ -51,7 +54,7 @@ public sealed class SqlServerSchema
 
     /// <summary>The schema as declarative DDL, one object per text (tables, indexes, triggers), as DacFx takes it.</summary>
     public IEnumerable<string> DeclarativeObjects() =>
-        _tables.Values.Cast<TSqlFragment>().Concat(_indexes.Values).Concat(_triggers).Select(TSql.Script);
+        _tables.Values.Cast<TSqlFragment>().Concat(_indexes.Values).Concat(_triggers).Concat(_views).Select(TSql.Script);
 
     /// <summary>The declared type of a column, or null when the table or column is unknown.</summary>
     public SqlDataTypeReference? ColumnType(string table, string column) =>
@@ -143,6 +146,9 @@ public sealed class SqlServerSchema
                 break;
             case CreateTriggerStatement trigger:
                 _triggers.Add(trigger);
+                break;
+            case CreateViewStatement view:
+                _views.Add(view);
                 break;
             case InsertStatement or UpdateStatement or DeleteStatement or MergeStatement:
                 _dataStatements.Add((script, statement));
