@@ -231,4 +231,23 @@ public abstract class SessionCorrectionTests(DatabaseProvider provider) : ApiTes
         Assert.Contains("410", problem.GetProperty("errors").GetProperty("injectionSites")[0].GetString(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.Created, later.StatusCode);
     }
+
+    [SkippableFact]
+    public async Task ThePatientSummary_ShowsTheUnitsOfTheLast12Weeks_PerProduct_BesideTheCeiling()
+    {
+        var f = await PatientFixture.CreateAsync(App);
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        string Day(int daysAgo) => today.AddDays(-daysAgo).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        await SessionAsync(f, Day(100), 90m); // outside the 12 weeks
+        await SessionAsync(f, Day(30), 60m);
+        var withdrawn = await SessionAsync(f, Day(10), 50m);
+        await f.Practitioner.PostAsJsonAsync(f.PathOf($"treatment-sessions/{withdrawn}/entered-in-error"),
+            new { submissionId = Guid.NewGuid(), reason = "Not given" }, OutcomesApp.Json);
+
+        var page = await f.Practitioner.GetFromJsonAsync<JsonElement>($"/api/v1/patients/summaries?siteId={f.SiteId}", OutcomesApp.Json);
+
+        var units = Assert.Single(page.GetProperty("items")[0].GetProperty("unitsLast12Weeks").EnumerateArray());
+        Assert.Equal(("onabotulinumtoxinA", 60m, 400m),
+            (units.GetProperty("product").GetString(), units.GetProperty("units").GetDecimal(), units.GetProperty("ceiling").GetDecimal()));
+    }
 }

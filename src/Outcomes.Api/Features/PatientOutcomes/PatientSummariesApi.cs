@@ -17,6 +17,7 @@ namespace Outcomes.Api.Features.PatientOutcomes;
 /// <param name="CurrentCycleStatus">Pain response in the cycle of the latest session.</param>
 /// <param name="SeriousSideEffects">Current serious side-effect reports.</param>
 /// <param name="SeriousWithdrawalsAwaitingReview">Serious reports the patient withdrew, awaiting a practitioner's review.</param>
+/// <param name="UnitsLast12Weeks">Per product, the units of the current sessions of the last 12 weeks, and the product's ceiling for them.</param>
 /// <param name="Due">Submissions due now (see <c>GET /patients/{id}/due</c>).</param>
 public sealed record PatientSummary(
     long Id,
@@ -30,12 +31,16 @@ public sealed record PatientSummary(
     int? CurrentCycleOnsetDays,
     int SeriousSideEffects,
     int SeriousWithdrawalsAwaitingReview,
+    IReadOnlyList<ProductUnits> UnitsLast12Weeks,
     IReadOnlyList<DueItem> Due);
+
+/// <summary>Units of one product given to the patient in the last 12 weeks, beside the product's cumulative plausibility ceiling.</summary>
+public sealed record ProductUnits(Product Product, decimal Units, decimal Ceiling);
 
 public sealed class PatientSummarySql(SqlDialect dialect) : SqlTexts(dialect)
 {
     public string Sessions { get; } = $"""
-        SELECT t.patient_id, t.session_date FROM treatment_session t
+        SELECT t.patient_id, t.session_date, t.product, t.total_units FROM treatment_session t
         WHERE t.patient_id IN @Ids AND {TreatmentSessions.TreatmentSessionSql.IsCurrent("t")}
         ORDER BY t.patient_id, t.session_date;
         """;
@@ -68,6 +73,8 @@ internal sealed class PatientDateRow
 {
     public long PatientId { get; init; }
     public DateOnly SessionDate { get; init; }
+    public string Product { get; init; } = "";
+    public decimal TotalUnits { get; init; }
 }
 
 internal sealed class PatientValueRow
@@ -113,8 +120,11 @@ public static class PatientSummariesApi
             return TypedResults.Ok(new Page<PatientSummary>([], null));
         }
 
-        var sessions = (await connection.QueryAsync<PatientDateRow>(db.Command(sql.Sessions, new { Ids = ids }, ct)))
-            .ToLookup(r => r.PatientId, r => r.SessionDate);
+        var sessionRows = (await connection.QueryAsync<PatientDateRow>(db.Command(sql.Sessions, new { Ids = ids }, ct))).ToList();
+        var sessions = sessionRows.ToLookup(r => r.PatientId, r => r.SessionDate);
+        // Units per product in the sessions of the last 12 weeks, to set against the product's cumulative ceiling.
+        var recentUnits = sessionRows.Where(r => r.SessionDate > today.AddDays(-SessionRules.CumulativeWindowDays) && r.SessionDate <= today)
+            .ToLookup(r => r.PatientId);
         var latest = (await connection.QueryAsync<PatientValueRow>(db.Command(sql.LatestPain, new { Ids = ids }, ct)))
             .ToDictionary(r => r.PatientId);
         var since = patients.Min(p => DueSchedule.LookBackFrom(p.EnrolledOn, sessions[p.Id].Cast<DateOnly?>().LastOrDefault(), today));
@@ -137,7 +147,10 @@ public static class PatientSummariesApi
             var latestPain = latest.GetValueOrDefault(p.Id);
             return new PatientSummary(p.Id, p.ExternalReference, p.Conditions, latestPain?.Value, latestPain?.AnsweredAt,
                 lastSession, lastSession is { } ls ? (today.DayNumber - ls.DayNumber) / 7 : null,
-                cycle?.Status, cycle?.OnsetDays, p.SeriousSideEffects, p.SeriousWithdrawalsAwaitingReview, due);
+                cycle?.Status, cycle?.OnsetDays, p.SeriousSideEffects, p.SeriousWithdrawalsAwaitingReview,
+                [.. recentUnits[p.Id].GroupBy(r => r.Product).OrderBy(g => g.Key, StringComparer.Ordinal)
+                    .Select(g => new ProductUnits(EnumCode<Product>.Parse(g.Key), g.Sum(r => r.TotalUnits), SessionRules.CeilingOf(EnumCode<Product>.Parse(g.Key)).Cumulative))],
+                due);
         }).ToList();
 
         await audit.AppendAsync(connection, AuditActions.List, "patient_summary", null, null, ct);
