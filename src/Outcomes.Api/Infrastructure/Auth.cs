@@ -20,6 +20,7 @@ public static class OutcomesClaims
     public const string Subject = "sub";
     public const string PatientId = "patient_id";
     public const string SiteId = "site_id";
+    public const string PractitionerId = "practitioner_id";
 }
 
 /// <summary>Named authorization policies; each endpoint group states one of them.</summary>
@@ -44,7 +45,8 @@ public static class Policies
 }
 
 /// <summary>The caller, as the token describes them.</summary>
-public sealed record CurrentUser(string Subject, string Role, long? PatientId, long? SiteId)
+/// <param name="PractitionerId">A practitioner's record (the <c>practitioner_id</c> claim): who they are, not only which site.</param>
+public sealed record CurrentUser(string Subject, string Role, long? PatientId, long? SiteId, long? PractitionerId = null)
 {
     public bool IsAdmin => Role == Roles.Admin;
 
@@ -63,7 +65,8 @@ public sealed record CurrentUser(string Subject, string Role, long? PatientId, l
             principal.FindFirstValue(OutcomesClaims.Subject) ?? "",
             role,
             ReadId(principal, OutcomesClaims.PatientId),
-            ReadId(principal, OutcomesClaims.SiteId));
+            ReadId(principal, OutcomesClaims.SiteId),
+            role == Roles.Practitioner ? ReadId(principal, OutcomesClaims.PractitionerId) : null);
     }
 
     private static long? ReadId(ClaimsPrincipal principal, string type) =>

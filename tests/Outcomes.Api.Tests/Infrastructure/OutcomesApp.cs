@@ -69,7 +69,11 @@ public sealed class OutcomesApp : WebApplicationFactory<Program>
 
     public HttpClient Auditor() => As(Tokens.Create(Roles.Auditor));
 
-    public HttpClient Practitioner(long siteId) => As(Tokens.Create(Roles.Practitioner, siteId: siteId));
+    /// <summary>A practitioner of the site: the first practitioner record created there, when there is one.</summary>
+    public HttpClient Practitioner(long siteId) =>
+        As(Tokens.Create(Roles.Practitioner, siteId: siteId, practitionerId: _practitionerOfSite.TryGetValue(siteId, out var id) ? id : null));
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, long> _practitionerOfSite = new();
 
     public HttpClient Patient(long patientId) => As(Tokens.Create(Roles.Patient, patientId: patientId));
 
@@ -108,7 +112,9 @@ public sealed class OutcomesApp : WebApplicationFactory<Program>
     public async Task<long> CreatePractitionerAsync(long siteId)
     {
         var response = await Admin().PostAsJsonAsync("/api/v1/practitioners", new { siteId, displayName = "Dr Test" }, Json);
-        return await IdOf(response);
+        var id = await IdOf(response);
+        _practitionerOfSite.TryAdd(siteId, id);
+        return id;
     }
 
     public async Task<long> CreatePatientAsync(long siteId, string? reference = null, string condition = "myofascialPainSyndrome", string sex = "female")

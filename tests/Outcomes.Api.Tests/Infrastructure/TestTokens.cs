@@ -26,6 +26,7 @@ public sealed class TestTokens
         long? patientId = null,
         long? siteId = null,
         string? subject = null,
+        long? practitionerId = null,
         DateTime? notBefore = null,
         DateTime? expires = null,
         string issuer = Issuer,
@@ -40,6 +41,10 @@ public sealed class TestTokens
         if (patientId is { } p)
         {
             claims.Add(new Claim("patient_id", p.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        }
+        if (practitionerId is { } pr)
+        {
+            claims.Add(new Claim("practitioner_id", pr.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         }
         if (siteId is { } s)
         {

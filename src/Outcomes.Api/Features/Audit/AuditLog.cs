@@ -21,15 +21,15 @@ public static class AuditOutcomes
 public sealed class AuditSql(SqlDialect dialect) : SqlTexts(dialect)
 {
     public string Insert { get; } = """
-        INSERT INTO audit_event (occurred_at, actor, role, action, resource_type, resource_id, patient_id, outcome, request_id, detail)
-        VALUES (@OccurredAt, @Actor, @Role, @Action, @ResourceType, @ResourceId, @PatientId, @Outcome, @RequestId, @Detail);
+        INSERT INTO audit_event (occurred_at, actor, role, action, resource_type, resource_id, patient_id, outcome, request_id, detail, actor_practitioner_id)
+        VALUES (@OccurredAt, @Actor, @Role, @Action, @ResourceType, @ResourceId, @PatientId, @Outcome, @RequestId, @Detail, @ActorPractitionerId);
         """;
 }
 
 /// <summary>One audit event, with who and which request captured when it was made.</summary>
 public sealed record AuditEntry(
     DateTimeOffset OccurredAt, string Actor, string Role, string Action, string ResourceType, string? ResourceId, long? PatientId,
-    string Outcome, string? RequestId, string? Detail);
+    string Outcome, string? RequestId, string? Detail, long? ActorPractitionerId = null);
 
 /// <summary>
 /// Appends audit events. Called inside the write's own transaction for writes, so a write and its
@@ -77,7 +77,8 @@ public sealed class AuditLog(Database database, AuditSql sql, TimeProvider clock
             patientId,
             outcome,
             http?.TraceIdentifier,
-            detail);
+            detail,
+            user?.PractitionerId);
     }
 
     public Task<int> InsertAsync(IDbConnection connection, IDbTransaction? transaction, AuditEntry entry, CancellationToken ct) =>

@@ -78,7 +78,7 @@ public static class DemoDataCommand
     /// <param name="FirstPatient">The first patient's id and external reference: what a patient's token names.</param>
     public sealed record Summary(
         int Sites, int Practitioners, int Patients, int Sessions, int InjectionSites, int Observations,
-        (long Id, string Name) FirstSite, (long Id, string Reference) FirstPatient)
+        (long Id, string Name) FirstSite, long FirstPractitioner, (long Id, string Reference) FirstPatient)
     {
         /// <summary>What was made, in words, and the tokens the README's examples should use for it.</summary>
         public string Describe(int seriesBuilt) => string.Create(CultureInfo.InvariantCulture, $"""
@@ -87,8 +87,8 @@ public static class DemoDataCommand
 
             To try it, create tokens (Development environment; see README), then start the service:
               an admin:         dotnet user-jwts create --project src/Outcomes.Api --role admin --name demo-admin
-              a practitioner:   dotnet user-jwts create --project src/Outcomes.Api --role practitioner --claim site_id={FirstSite.Id} --name demo-practitioner
-                                (site {FirstSite.Id}, {FirstSite.Name})
+              a practitioner:   dotnet user-jwts create --project src/Outcomes.Api --role practitioner --claim site_id={FirstSite.Id} --claim practitioner_id={FirstPractitioner} --name demo-practitioner
+                                (practitioner {FirstPractitioner} at site {FirstSite.Id}, {FirstSite.Name})
               a patient:        dotnet user-jwts create --project src/Outcomes.Api --role patient --claim patient_id={FirstPatient.Id} --name demo-patient
                                 (patient {FirstPatient.Id}, {FirstPatient.Reference}, at site {FirstSite.Id})
               an auditor:       dotnet user-jwts create --project src/Outcomes.Api --role auditor --name demo-auditor
@@ -221,10 +221,11 @@ public static class DemoDataCommand
             Outcome = AuditOutcomes.Success,
             RequestId = (string?)null,
             Detail = (string?)null,
+            ActorPractitionerId = (long?)null,
         }, ct, tx));
         await tx.CommitAsync(ct);
         return new Summary(siteIds.Length, practitionerCount, patientCount, sessionCount, injectionSiteCount, observationCount,
-            (siteIds[0], siteNames[0]), firstPatient!.Value);
+            (siteIds[0], siteNames[0]), practitionersBySite[siteIds[0]][0], firstPatient!.Value);
     }
 
     private static List<object> DemoObservations(

@@ -59,6 +59,19 @@ public sealed class SessionWriter(Database db, TreatmentSessionSql sql, PatientA
         {
             SubmissionValidation.Reason(errors, reason);
         }
+        if (!enteredInError && user.Role == Roles.Practitioner)
+        {
+            // A session names the person who injected: a practitioner is the one their sign-in names.
+            if (user.PractitionerId is null)
+            {
+                errors.Add("practitionerId", "your sign-in names no practitioner record (the practitioner_id claim); an admin links it, or records the session");
+            }
+            else
+            {
+                errors.Check(request.PractitionerId is null || request.PractitionerId == user.PractitionerId, "practitionerId",
+                    "a practitioner records their own sessions; an admin may record one on another's behalf");
+            }
+        }
         if (!enteredInError && request.PractitionerId is { } practitionerId)
         {
             var practitionerSite = await connection.ExecuteScalarAsync<long?>(db.Command(sql.PractitionerSite, new { Id = practitionerId }, ct));
