@@ -91,17 +91,14 @@ public sealed class PatientSql(SqlDialect dialect) : SqlTexts(dialect)
         AND NOT EXISTS (SELECT 1 FROM withdrawal_review r WHERE r.observation_id = o.id)
         """;
 
-    public string SeriousWithdrawalsOf { get; } = $"""
-        SELECT o.patient_id, COUNT(*) AS serious_count
-        FROM observation o
-        WHERE o.patient_id IN @Ids AND {WithdrawalAwaitingReview}
-        GROUP BY o.patient_id;
-        """;
-
+    /// <summary>Per patient, in one pass over their serious reports: the current ones, the latest of them, and the withdrawals awaiting review.</summary>
     public string SeriousSideEffectsOf { get; } = $"""
-        SELECT o.patient_id, COUNT(*) AS serious_count, MAX(o.answered_at) AS latest_at
+        SELECT o.patient_id,
+               SUM(CASE WHEN {CurrentSerious} THEN 1 ELSE 0 END) AS serious_count,
+               MAX(CASE WHEN {CurrentSerious} THEN o.answered_at END) AS latest_at,
+               SUM(CASE WHEN {WithdrawalAwaitingReview} THEN 1 ELSE 0 END) AS awaiting_count
         FROM observation o
-        WHERE o.patient_id IN @Ids AND {CurrentSerious}
+        WHERE o.patient_id IN @Ids AND o.kind = 'sideEffect' AND o.serious = 1
         GROUP BY o.patient_id;
         """;
 
@@ -140,7 +137,8 @@ internal sealed class SeriousRow
 {
     public long PatientId { get; init; }
     public int SeriousCount { get; init; }
-    public DateTimeOffset LatestAt { get; init; }
+    public DateTimeOffset? LatestAt { get; init; }
+    public int AwaitingCount { get; init; }
 }
 
 internal sealed class ConditionRow
@@ -363,13 +361,13 @@ public static class PatientsApi
         var conditions = (await connection.QueryAsync<ConditionRow>(
                 db.Command(sql.ConditionsOf, new { Ids = SqlLimits.Bounded(rows.Select(r => r.Id).ToArray()) }, ct)))
             .ToLookup(c => c.PatientId, c => EnumCode<Condition>.Parse(c.Condition));
-        var ids = new { Ids = SqlLimits.Bounded(rows.Select(r => r.Id).ToArray()) };
-        var serious = (await connection.QueryAsync<SeriousRow>(db.Command(sql.SeriousSideEffectsOf, ids, ct))).ToDictionary(s => s.PatientId);
-        var withdrawn = (await connection.QueryAsync<SeriousRow>(db.Command(sql.SeriousWithdrawalsOf, ids, ct))).ToDictionary(s => s.PatientId);
+        var serious = (await connection.QueryAsync<SeriousRow>(
+                db.Command(sql.SeriousSideEffectsOf, new { Ids = SqlLimits.Bounded(rows.Select(r => r.Id).ToArray()) }, ct)))
+            .ToDictionary(s => s.PatientId);
         return rows.Select(r => new PatientResponse(
             r.Id, r.SiteId, r.ExternalRef, r.BirthYear, EnumCode<Sex>.Parse(r.Sex), r.EnrolledOn,
             conditions[r.Id].Order().ToList(), r.CreatedAt,
             serious.GetValueOrDefault(r.Id)?.SeriousCount ?? 0, serious.GetValueOrDefault(r.Id)?.LatestAt,
-            withdrawn.GetValueOrDefault(r.Id)?.SeriousCount ?? 0, r.Version)).ToList();
+            serious.GetValueOrDefault(r.Id)?.AwaitingCount ?? 0, r.Version)).ToList();
     }
 }
