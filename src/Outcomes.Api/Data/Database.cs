@@ -114,10 +114,13 @@ public sealed class Database : IDisposable
         }
         if (!await _writer.WaitAsync(wait < TimeSpan.Zero ? TimeSpan.Zero : wait, ct))
         {
-            throw new SqliteException("Timed out waiting for the database writer.", 5);
+            throw WriterTimedOut();
         }
         return new WriteTurn(_writer);
     }
+
+    /// <summary>No turn to write came in time: SQLITE_BUSY, which the service answers with a 503.</summary>
+    internal static SqliteException WriterTimedOut() => new("Timed out waiting for the database writer.", 5);
 
     /// <summary>
     /// SQLite: about the longest that beginning a transaction on <paramref name="connection"/> waits

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Diagnostics;
-using Microsoft.Data.Sqlite;
 
 namespace Outcomes.Api.Data;
 
@@ -129,7 +128,7 @@ public sealed class GroupCommit(Database db)
         // database: each caller hears within its command timeout, however many queued before it.
         foreach (var expired in batch.Where(w => Remaining(w) <= TimeSpan.Zero))
         {
-            expired.Failed = new SqliteException("Timed out waiting for the database writer.", 5);
+            expired.Failed = Database.WriterTimedOut();
             expired.Publish();
         }
         batch.RemoveAll(w => w.Failed is not null);

@@ -169,9 +169,8 @@ public sealed class ObservationStore(Database db, ObservationSql sql, PatientAcc
             return new SubmitResult(SubmitOutcome.Invalid, Errors: errors);
         }
 
-        // Milliseconds: what SQL Server's datetimeoffset(3) keeps, so the answer equals every later read.
-        var clockNow = clock.GetUtcNow();
-        var now = new DateTimeOffset(clockNow.Ticks - clockNow.Ticks % TimeSpan.TicksPerMillisecond, clockNow.Offset);
+        // The clock is the service's StoredClock: to the millisecond, what every later read returns.
+        var now = clock.GetUtcNow();
         // What is written is also the answer: a new version supersedes nothing yet, so it reads back the same.
         var stored = InsertParameters(user, patientId, o, hash, now, rootId);
         var entry = audit.Entry(o.EnteredInError ? "mark_entered_in_error" : o.Amends is null ? AuditActions.Create : "amend",

@@ -25,16 +25,11 @@ public sealed class SessionWriter(Database db, TreatmentSessionSql sql, PatientA
 {
     private const string Resource = "treatment_session";
 
-    internal async Task<SessionRow?> FindAsync(long patientId, long sessionId, CancellationToken ct)
-    {
-        await using var connection = await db.OpenAsync(ct);
-        return await connection.QuerySingleOrDefaultAsync<SessionRow>(db.Command(sql.ById, new { Id = sessionId, PatientId = patientId }, ct));
-    }
-
-    /// <param name="withdrawnUnits">For an entered-in-error mark: the total of the session it withdraws (the mark lists no sites).</param>
+    /// <param name="request">For an entered-in-error mark, only its submission id: the mark repeats the session it
+    /// withdraws (without sites), so that every version reads as a whole session.</param>
     public async Task<Results<Created<TreatmentSessionResponse>, Ok<TreatmentSessionResponse>, ValidationProblem, NotFoundProblem, ConflictProblem>> WriteAsync(
         HttpContext http, long patientId, CreateTreatmentSessionRequest request, long? amends, string? reason, bool enteredInError,
-        CancellationToken ct, decimal? withdrawnUnits = null)
+        CancellationToken ct)
     {
         var user = CurrentUser.From(http.User);
         var action = enteredInError ? "mark_entered_in_error" : amends is null ? AuditActions.Create : "amend";
@@ -96,9 +91,21 @@ public sealed class SessionWriter(Database db, TreatmentSessionSql sql, PatientA
         {
             return Problems.Invalid(errors);
         }
+        if (enteredInError)
+        {
+            request = request with
+            {
+                SessionDate = target!.SessionDate,
+                PractitionerId = target.PractitionerId,
+                Product = EnumCode<Product>.Parse(target.Product),
+                Guidance = EnumCode<Guidance>.Parse(target.Guidance),
+                DilutionUnitsPerMl = target.DilutionUnitsPerMl,
+                InjectionSites = [],
+            };
+        }
 
         var sites = (request.InjectionSites ?? []).Select(s => new InjectionSite(s!.Muscle!, s.Side!.Value, s.Units!.Value)).ToList();
-        var total = enteredInError ? withdrawnUnits!.Value : SessionRules.TotalUnits(sites);
+        var total = enteredInError ? target!.TotalUnits : SessionRules.TotalUnits(sites);
         var submissionId = request.SubmissionId!.Value.ToString("D");
         var hash = PayloadHash(request, sites, amends, reason, enteredInError);
 

@@ -247,22 +247,16 @@ public static class TreatmentSessionsApi
         CancellationToken ct) =>
         writer.WriteAsync(http, patientId, request.Session, amends: sessionId, request.Reason, enteredInError: false, ct);
 
-    public static async Task<Results<Created<TreatmentSessionResponse>, Ok<TreatmentSessionResponse>, ValidationProblem, NotFoundProblem, ConflictProblem>> MarkSessionEnteredInError(
+    public static Task<Results<Created<TreatmentSessionResponse>, Ok<TreatmentSessionResponse>, ValidationProblem, NotFoundProblem, ConflictProblem>> MarkSessionEnteredInError(
         [Description("The patient's id.")] long patientId,
         [Description("The id of the session's current version.")] long sessionId,
         EnteredInErrorRequest request,
         HttpContext http,
         SessionWriter writer,
-        CancellationToken ct)
-    {
-        // The mark repeats the session it withdraws, so that every version reads as a whole session.
-        var target = await writer.FindAsync(patientId, sessionId, ct);
-        var session = target is null
-            ? new CreateTreatmentSessionRequest(request.SubmissionId, null, null, null, null, null, null)
-            : new CreateTreatmentSessionRequest(request.SubmissionId, target.SessionDate, target.PractitionerId,
-                EnumCode<Product>.Parse(target.Product), EnumCode<Guidance>.Parse(target.Guidance), target.DilutionUnitsPerMl, []);
-        return await writer.WriteAsync(http, patientId, session, amends: sessionId, request.Reason, enteredInError: true, ct, target?.TotalUnits);
-    }
+        CancellationToken ct) =>
+        // The writer fills in the withdrawn session from the version it marks.
+        writer.WriteAsync(http, patientId, new CreateTreatmentSessionRequest(request.SubmissionId, null, null, null, null, null, null),
+            amends: sessionId, request.Reason, enteredInError: true, ct);
 
     public static async Task<Results<Ok<IReadOnlyList<TreatmentSessionResponse>>, NotFoundProblem>> GetSessionHistory(
         [Description("The patient's id.")] long patientId,
