@@ -34,7 +34,7 @@ public static class HealthApi
     {
         if (health.Damage is { } damage)
         {
-            return Unavailable($"The database file is damaged ({damage}); restore it from a backup.");
+            return Damaged(damage);
         }
         try
         {
@@ -49,20 +49,19 @@ public static class HealthApi
             }
             return TypedResults.Ok(new HealthResponse("ready"));
         }
-        catch (System.Data.Common.DbException e)
+        catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException)
         {
-            health.Observe(e);
+            if (e is System.Data.Common.DbException db)
+            {
+                health.Observe(db);
+            }
             logger.LogWarning("Readiness check failed: {ExceptionType}", e.GetType().Name);
-            return Unavailable(health.Damage is { } d
-                ? $"The database file is damaged ({d}); restore it from a backup."
-                : "The database cannot be reached.");
-        }
-        catch (InvalidOperationException e)
-        {
-            logger.LogWarning("Readiness check failed: {ExceptionType}", e.GetType().Name);
-            return Unavailable("The database cannot be reached.");
+            return health.Damage is { } d ? Damaged(d) : Unavailable("The database cannot be reached.");
         }
     }
+
+    private static ProblemHttpResult Damaged(string error) =>
+        Unavailable($"The database file is damaged ({error}); restore it from a backup.");
 
     private static ProblemHttpResult Unavailable(string detail) =>
         TypedResults.Problem(new ProblemDetails
