@@ -15,7 +15,7 @@ namespace Outcomes.Api.Infrastructure;
 public static class OpenApiContract
 {
     /// <summary>An instant as the service reads it: a date, a time and an offset (see <see cref="DateTimeOffsetWithOffsetConverter"/>).</summary>
-    public const string InstantPattern = @"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})$";
+    public const string InstantPattern = DateTimeOffsetWithOffsetConverter.Pattern;
 
     public static void Apply(OpenApiDocument document)
     {
