@@ -60,7 +60,9 @@ public static class CohortCycles
         PatientHistory history, MeasureDefinition measure, CohortFilter filter, FollowUpWindow window, DateOnly today, BaselineRule rule)
     {
         var patient = history.Patient;
-        if ((filter.Condition is { } c && !patient.Conditions.Contains(c))
+        // A patient never given the measure is not part of its cohort (rather than a cycle "without a baseline").
+        if (history.Points.Count == 0
+            || (filter.Condition is { } c && !patient.Conditions.Contains(c))
             || (filter.SiteId is { } site && patient.SiteId != site)
             || (filter.Sex is { } sex && patient.Sex != sex))
         {

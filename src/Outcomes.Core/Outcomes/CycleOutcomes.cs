@@ -10,7 +10,7 @@ public sealed record Point(DateOnly Day, decimal Value);
 /// <param name="Key">Measure key, e.g. <c>pain_nrs</c>, <c>ndi</c>, <c>cervical_rotation_left</c>.</param>
 /// <param name="ImportantChange">Smallest improvement in points that matters (MCID, or for range of motion
 /// and pressure thresholds the minimal detectable change); null when none is established.</param>
-/// <param name="ImportantChangePercent">The same as a percentage of baseline, used when no points value exists.</param>
+/// <param name="ImportantChangePercent">The same as a percentage of baseline; a measure with both is met by either (its sources say "X points or 30%").</param>
 /// <param name="ResponderMaxScore">For a global impression of change (PGIC): a score at or below this is a
 /// response, and no baseline applies.</param>
 public sealed record MeasureDefinition(
@@ -37,7 +37,8 @@ public sealed record Baseline(decimal? Value, IReadOnlyList<Point> Used, DateOnl
 /// <param name="Percent">Change as a percentage of baseline; null when the baseline is 0 (undefined, see <see cref="Note"/>).</param>
 /// <param name="Responder30">Improvement of at least 30% of baseline; null when undefined.</param>
 /// <param name="Responder50">Improvement of at least 50% of baseline; null when undefined.</param>
-/// <param name="ImportantChange">Improvement of at least the measure's important change; null when it has none.</param>
+/// <param name="ImportantChange">Improvement of at least the measure's important change, in points or in percent
+/// (either suffices); null when it has none.</param>
 public sealed record Change(
     decimal Absolute,
     decimal? Percent,
@@ -94,7 +95,8 @@ public enum ResponseStatus
 /// <param name="End">The next session's date; null for the current cycle.</param>
 /// <param name="OnsetDays">Days from the session to the first report meeting the 30% test.</param>
 /// <param name="LossOn">Day of the first of two consecutive reports failing it after onset.</param>
-/// <param name="DurationDays">Onset to loss; when censored, onset to the next session or the last report.</param>
+/// <param name="DurationDays">Onset to loss; when censored, onset to the cycle's last report (last contact), which
+/// comes before any re-treatment.</param>
 /// <param name="DurationCensored">True when the cycle ended (re-treatment or last contact) before any loss.</param>
 public sealed record CycleOutcome(
     int Number,
@@ -223,10 +225,19 @@ public static class CycleOutcomes
         return improvement * 100m >= ResponsePercent * Math.Abs(baseline);
     }
 
-    private static bool? ImportantChangeMet(MeasureDefinition measure, decimal improvement, decimal? improvementPercent) =>
-        measure.ImportantChange is { } points ? improvement >= points
-        : measure.ImportantChangePercent is { } percent ? improvementPercent is { } p ? p >= percent : null
-        : null;
+    /// <summary>
+    /// The important change is met by either threshold the measure defines: "10 points or 30%" (ODI), "15 mm
+    /// or 30%" (VAS, both Ostelo et al. 2008), "about 2 points or about 30%" (pain NRS, Farrar et al. 2001).
+    /// A percentage is undefined for a baseline of 0, so there only the points apply; null when the measure has neither.
+    /// </summary>
+    private static bool? ImportantChangeMet(MeasureDefinition measure, decimal improvement, decimal? improvementPercent)
+    {
+        bool? byPoints = measure.ImportantChange is { } points ? improvement >= points : null;
+        bool? byPercent = measure.ImportantChangePercent is { } percent && improvementPercent is { } p ? p >= percent : null;
+        return byPoints == true || byPercent == true ? true
+            : byPoints is null && byPercent is null ? null
+            : false;
+    }
 
     private static CycleOutcome Cycle(
         MeasureDefinition measure, int number, DateOnly session, DateOnly? next, List<Point> ordered, DateOnly today,
@@ -276,7 +287,9 @@ public static class CycleOutcomes
             }
         }
 
-        var censorAt = next ?? after[^1].Day;
+        // Censored at the last report of the cycle (the last contact whose response is known), which comes
+        // before any re-treatment: a patient who stopped reporting is not counted as responding until re-treated.
+        var censorAt = after[^1].Day;
         var status = !isImpression && IsWearingOff(measure, baseline!.Value!.Value, after.Skip(onsetIndex).ToList())
             ? ResponseStatus.WearingOff
             : ResponseStatus.Responding;

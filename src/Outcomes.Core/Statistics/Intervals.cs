@@ -93,5 +93,73 @@ public static class Intervals
             data.QuantileCustom(0.75, QuantileDefinition.R7));
     }
 
+    /// <summary>
+    /// Standard error of a mean when observations come in clusters (a patient's several cycles):
+    /// the linearisation (sandwich) estimator with equal weights, √(C/(C−1) · Σ_c (Σ_{i∈c}(y_i − ȳ))² / n²),
+    /// as R's <c>survey::svymean</c> computes it for <c>svydesign(ids = ~patient)</c>. Null below two clusters.
+    /// </summary>
+    public static double? ClusteredStandardError(IReadOnlyList<(long Cluster, double Value)> observations)
+    {
+        var n = observations.Count;
+        if (n == 0)
+        {
+            return null;
+        }
+        var mean = observations.Average(o => o.Value);
+        var totals = new Dictionary<long, double>();
+        foreach (var (cluster, value) in observations)
+        {
+            totals[cluster] = totals.GetValueOrDefault(cluster) + (value - mean);
+        }
+        var c = totals.Count;
+        if (c < 2)
+        {
+            return null;
+        }
+        var sum = totals.Values.Sum(t => t * t);
+        return Math.Sqrt(c / (c - 1.0) * sum / ((double)n * n));
+    }
+
+    /// <summary>
+    /// 95% interval of a proportion whose observations are clustered: the logit interval of R's
+    /// <c>survey::svyciprop(method = "logit")</c>, logit(p) ± t(0.975, C − 1) · SE / (p(1 − p)), back-transformed,
+    /// with <see cref="ClusteredStandardError"/>. Null when p is 0 or 1 (no logit) or there are fewer than two clusters.
+    /// </summary>
+    public static (double Lower, double Upper)? ClusteredProportion(IReadOnlyList<(long Cluster, bool Value)> observations)
+    {
+        var values = observations.Select(o => (o.Cluster, o.Value ? 1.0 : 0.0)).ToList();
+        if (ClusteredStandardError(values) is not { } se)
+        {
+            return null;
+        }
+        var p = values.Average(v => v.Item2);
+        if (p <= 0 || p >= 1)
+        {
+            return null;
+        }
+        var clusters = observations.Select(o => o.Cluster).Distinct().Count();
+        var logit = Math.Log(p / (1 - p));
+        var half = StudentQuantile.T975(clusters - 1) * se / (p * (1 - p));
+        return (Expit(logit - half), Expit(logit + half));
+    }
+
+    /// <summary>
+    /// 95% interval of a mean whose observations are clustered: mean ± t(0.975, C − 1) · SE with
+    /// <see cref="ClusteredStandardError"/>, as R's <c>confint(svymean(~y, design), df = degf(design))</c>.
+    /// </summary>
+    public static (double Lower, double Upper)? ClusteredMean(IReadOnlyList<(long Cluster, double Value)> observations)
+    {
+        if (ClusteredStandardError(observations) is not { } se)
+        {
+            return null;
+        }
+        var clusters = observations.Select(o => o.Cluster).Distinct().Count();
+        var mean = observations.Average(o => o.Value);
+        var half = StudentQuantile.T975(clusters - 1) * se;
+        return (mean - half, mean + half);
+    }
+
+    private static double Expit(double x) => 1 / (1 + Math.Exp(-x));
+
     private static double Square(double x) => x * x;
 }

@@ -17,6 +17,9 @@ public abstract class CohortsTests(DatabaseProvider provider) : ApiTestBase(prov
 
     private int _threshold = 2;
 
+    /// <summary>The practitioner of the cohort <see cref="BuildCohortAsync"/> made.</summary>
+    private long _practitionerId;
+
     /// <summary>The patients <see cref="BuildCohortAsync"/> made, with their guidance and planned response.</summary>
     private readonly List<(long PatientId, string Guidance, bool? Responder)> _built = [];
 
@@ -31,20 +34,21 @@ public abstract class CohortsTests(DatabaseProvider provider) : ApiTestBase(prov
     };
 
     /// <summary>
-    /// 15 patients, one session each on 2025-03-03 (EMG or palpation), baseline pain 8 on 03-01.
-    /// Responders score 3 on day 7 and day 84 (week 12); non-responders 7 on both; one EMG patient has
-    /// no score after the session. EMG: 5 responders, 3 non-responders, 1 without a value; palpation: 3 and 3.
+    /// 17 patients, one session each on 2025-03-03 (EMG or palpation), baseline pain 8 on 03-01.
+    /// Responders score 3 on day 7 and day 84 (week 12); non-responders 7 on both; three EMG patients
+    /// (<paramref name="withoutValue"/>) have no score after the session. EMG: 5 responders, 3 non-responders,
+    /// 3 without a value; palpation: 3 and 3.
     /// </summary>
-    private async Task<(long SiteId, List<string> References)> BuildCohortAsync()
+    private async Task<(long SiteId, List<string> References)> BuildCohortAsync(int withoutValue = 3)
     {
         var siteId = await App.CreateSiteAsync();
-        var practitionerId = await App.CreatePractitionerAsync(siteId);
+        var practitionerId = _practitionerId = await App.CreatePractitionerAsync(siteId);
         var practitioner = App.Practitioner(siteId);
         var references = new List<string>();
         var plan = new List<(string Guidance, bool? Responder)>();
         plan.AddRange(Enumerable.Repeat(("emg", (bool?)true), 5));
         plan.AddRange(Enumerable.Repeat(("emg", (bool?)false), 3));
-        plan.Add(("emg", null));
+        plan.AddRange(Enumerable.Repeat(("emg", (bool?)null), withoutValue));
         plan.AddRange(Enumerable.Repeat(("palpation", (bool?)true), 3));
         plan.AddRange(Enumerable.Repeat(("palpation", (bool?)false), 3));
         foreach (var (guidance, responder) in plan)
@@ -86,11 +90,10 @@ public abstract class CohortsTests(DatabaseProvider provider) : ApiTestBase(prov
         var body = await App.Auditor().GetFromJsonAsync<JsonElement>("/api/v1/cohorts/outcomes?condition=neckShoulderPain&week=12", OutcomesApp.Json);
 
         var s = body.GetProperty("summary");
-        Assert.Equal(15, s.GetProperty("patients").GetProperty("patients").GetInt32());
-        Assert.Equal(15, s.GetProperty("cycles").GetProperty("cycles").GetInt32());
-        // One cycle without a value describes one patient: suppressed, and with it the 14 with a value.
-        Assert.True(s.GetProperty("noValueInWindow").GetProperty("suppressed").GetBoolean());
-        Assert.True(s.GetProperty("withValue").GetProperty("suppressed").GetBoolean());
+        Assert.Equal(17, s.GetProperty("patients").GetProperty("patients").GetInt32());
+        Assert.Equal(17, s.GetProperty("cycles").GetProperty("cycles").GetInt32());
+        Assert.Equal(14, s.GetProperty("withValue").GetProperty("cycles").GetInt32());
+        Assert.Equal(3, s.GetProperty("noValueInWindow").GetProperty("cycles").GetInt32());
         // 8 responders of 14: Wilson 0.325906 .. 0.786192 (R: prop.test(8, 14, correct = FALSE)$conf.int).
         var rate = s.GetProperty("responders30");
         Assert.Equal((8, 14), (rate.GetProperty("k").GetInt32(), rate.GetProperty("n").GetInt32()));
@@ -98,6 +101,126 @@ public abstract class CohortsTests(DatabaseProvider provider) : ApiTestBase(prov
         Assert.Equal(0.786192, rate.GetProperty("upper").GetDouble(), 6);
         // Mean change: 8 x (3 - 8) + 6 x (7 - 8) = -46 over 14.
         Assert.Equal(-46.0 / 14, s.GetProperty("meanChange").GetProperty("mean").GetDouble(), 10);
+    }
+
+    [SkippableFact]
+    public async Task Outcomes_WithholdEveryFigureWhoseNIsAWithheldCell()
+    {
+        // One cycle without a value (small): the 14 with a value go with it, and so must every figure whose n
+        // they are; before, meanChange.n showed 14 and gave the small cell back as 15 - 14.
+        await BuildCohortAsync(withoutValue: 1);
+
+        var s = (await App.Auditor().GetFromJsonAsync<JsonElement>("/api/v1/cohorts/outcomes", OutcomesApp.Json)).GetProperty("summary");
+
+        Assert.Equal(15, s.GetProperty("cycles").GetProperty("cycles").GetInt32());
+        Assert.True(s.GetProperty("withValue").GetProperty("suppressed").GetBoolean());
+        foreach (var figure in new[] { "responders30", "responders50", "respondersImportantChange", "meanChange", "medianChange" })
+        {
+            Assert.True(s.GetProperty(figure).GetProperty("suppressed").GetBoolean(), figure);
+            Assert.Equal(JsonValueKind.Null, s.GetProperty(figure).GetProperty("n").ValueKind);
+        }
+    }
+
+    [SkippableFact]
+    public async Task Compare_NeverLeavesAWithheldGroupToBeRecoveredFromTheTotal()
+    {
+        // Site A: the 17 of the cohort, whose rate is withheld at threshold 3 (three cycles without a value take the
+        // complete cases with them); site B: one patient. Before, site A's 17 cycles stayed beside its withheld rate,
+        // and the cohort's 18 gave site B's 1 back.
+        _threshold = 3;
+        var (siteA, _) = await BuildCohortAsync();
+        var siteB = await AddLonePatientAsync();
+
+        var total = (await App.Auditor().GetFromJsonAsync<JsonElement>("/api/v1/cohorts/outcomes", OutcomesApp.Json)).GetProperty("summary");
+        var compare = await App.Auditor().GetFromJsonAsync<JsonElement>("/api/v1/cohorts/compare?by=site", OutcomesApp.Json);
+
+        Assert.Equal(18, total.GetProperty("cycles").GetProperty("cycles").GetInt32());
+        var groups = compare.GetProperty("groups").EnumerateArray().ToDictionary(g => g.GetProperty("group").GetString()!);
+        Assert.Equal([$"{siteA}", $"{siteB}"], groups.Keys.Order(StringComparer.Ordinal).ToList());
+        Assert.All(groups.Values, g => Assert.Equal(JsonValueKind.Null, g.GetProperty("cycles").GetProperty("cycles").ValueKind));
+    }
+
+    /// <summary>A patient alone at a site of their own, treated on 2025-03-03 by its practitioner, responding, with a serious side effect.</summary>
+    private async Task<long> AddLonePatientAsync()
+    {
+        var siteId = await App.CreateSiteAsync();
+        var practitionerId = await App.CreatePractitionerAsync(siteId);
+        var patientId = await App.CreatePatientAsync(siteId, condition: "neckShoulderPain");
+        var session = await App.Practitioner(siteId).PostAsJsonAsync($"/api/v1/patients/{patientId}/treatment-sessions", new
+        {
+            submissionId = Guid.NewGuid(), sessionDate = "2025-03-03", practitionerId, product = "onabotulinumtoxinA", guidance = "emg", dilutionUnitsPerMl = 50,
+            injectionSites = new[] { new { muscle = "upper_trapezius", side = "left", units = 40 } },
+        }, OutcomesApp.Json);
+        Assert.Equal(HttpStatusCode.Created, session.StatusCode);
+        var patient = App.Patient(patientId);
+        foreach (var (day, score) in new[] { ("2025-03-01", 8), ("2025-03-10", 3), ("2025-05-26", 3) })
+        {
+            var posted = await patient.PostAsJsonAsync($"/api/v1/patients/{patientId}/pain-scores", new
+            {
+                submissionId = Guid.NewGuid(), answeredAt = $"{day}T18:00:00Z", score, recall = "average7Days",
+            }, OutcomesApp.Json);
+            Assert.Equal(HttpStatusCode.Created, posted.StatusCode);
+        }
+        var effect = await patient.PostAsJsonAsync($"/api/v1/patients/{patientId}/side-effects", new
+        {
+            submissionId = Guid.NewGuid(), answeredAt = "2025-03-06T10:00:00Z", effect = "difficultySwallowing", severity = "moderate", onsetOn = "2025-03-06",
+        }, OutcomesApp.Json);
+        Assert.Equal(HttpStatusCode.Created, effect.StatusCode);
+        return siteId;
+    }
+
+    [SkippableFact]
+    public async Task Export_IsKAnonymous_GeneralisingWhatWouldSingleAPatientOut()
+    {
+        // The lone patient at site B (with the serious side effect) would be a row of their own; k = threshold + 1 = 3.
+        var (siteA, _) = await BuildCohortAsync();
+        var siteB = await AddLonePatientAsync();
+
+        var response = await App.Auditor().GetAsync("/api/v1/cohorts/export.csv?salt=salt-one-0123456789");
+        var csv = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("3", response.Headers.GetValues("Outcomes-K-Anonymity").Single());
+        Assert.Equal("practitioner, site", response.Headers.GetValues("Outcomes-Generalised").Single());
+        Assert.Equal("0", response.Headers.GetValues("Outcomes-Suppressed-Rows").Single());
+        var rows = csv.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(l => l.Split(',')).ToList();
+        Assert.Equal(18, rows.Count);
+        // Quasi-identifiers: session_quarter, site_id, practitioner_id, sex, age_band, conditions (columns 2, 7-11).
+        var classes = rows.GroupBy(r => string.Join('|', r[2], r[7], r[8], r[9], r[10], r[11]));
+        Assert.All(classes, c => Assert.True(c.Select(r => r[0]).Distinct().Count() >= 3, c.Key));
+        Assert.All(rows, r => Assert.Equal(("*", "*"), (r[7], r[8])));
+        Assert.Equal(1, rows.Count(r => r[^1] == "1"));
+
+        // The full pseudonymous export is an admin's, and audited as such.
+        var full = await App.Admin().GetStringAsync("/api/v1/cohorts/export.csv?salt=salt-one-0123456789&full=true");
+        Assert.Contains($",{siteB},", full, StringComparison.Ordinal);
+        Assert.Contains($",{siteA},", full, StringComparison.Ordinal);
+        Assert.Equal(1, await App.CountAuditAsync("cohort_export_full", "cohort", null));
+        var refused = await App.Auditor().GetAsync("/api/v1/cohorts/export.csv?salt=salt-one-0123456789&full=true");
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+    }
+
+    [SkippableFact]
+    public async Task FirstCycleOnly_CountsEachPatientOnce()
+    {
+        _threshold = 0;
+        await BuildCohortAsync();
+        // A second session for the first EMG responder: a second cycle of the same patient.
+        var (patientId, _, _) = _built[0];
+        var siteId = (await App.Admin().GetFromJsonAsync<JsonElement>($"/api/v1/patients/{patientId}", OutcomesApp.Json)).GetProperty("siteId").GetInt64();
+        var again = await App.Practitioner(siteId).PostAsJsonAsync($"/api/v1/patients/{patientId}/treatment-sessions", new
+        {
+            submissionId = Guid.NewGuid(), sessionDate = "2025-07-01", practitionerId = _practitionerId, product = "onabotulinumtoxinA", guidance = "emg", dilutionUnitsPerMl = 50,
+            injectionSites = new[] { new { muscle = "upper_trapezius", side = "left", units = 40 } },
+        }, OutcomesApp.Json);
+        Assert.Equal(HttpStatusCode.Created, again.StatusCode);
+
+        var cycles = await App.Auditor().GetFromJsonAsync<JsonElement>("/api/v1/cohorts/outcomes", OutcomesApp.Json);
+        var first = await App.Auditor().GetFromJsonAsync<JsonElement>("/api/v1/cohorts/outcomes?firstCycleOnly=true", OutcomesApp.Json);
+
+        Assert.Equal(18, cycles.GetProperty("summary").GetProperty("cycles").GetProperty("cycles").GetInt32());
+        Assert.Equal(17, first.GetProperty("summary").GetProperty("cycles").GetProperty("cycles").GetInt32());
+        Assert.Contains("first", first.GetProperty("unitOfAnalysis").GetString(), StringComparison.Ordinal);
     }
 
     [SkippableFact]
@@ -109,7 +232,7 @@ public abstract class CohortsTests(DatabaseProvider provider) : ApiTestBase(prov
         var body = await App.Auditor().GetFromJsonAsync<JsonElement>("/api/v1/cohorts/outcomes", OutcomesApp.Json);
 
         var s = body.GetProperty("summary");
-        Assert.Equal(15, s.GetProperty("patients").GetProperty("patients").GetInt32());
+        Assert.Equal(17, s.GetProperty("patients").GetProperty("patients").GetInt32());
         Assert.True(s.GetProperty("responders30").GetProperty("suppressed").GetBoolean()); // 8 responders
         Assert.Equal(JsonValueKind.Null, s.GetProperty("responders30").GetProperty("k").ValueKind);
         Assert.True(s.GetProperty("responders50").GetProperty("suppressed").GetBoolean());
@@ -171,7 +294,7 @@ public abstract class CohortsTests(DatabaseProvider provider) : ApiTestBase(prov
         var other = await App.Auditor().GetStringAsync("/api/v1/cohorts/export.csv?salt=salt-two-0123456789");
 
         var lines = first.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(16, lines.Length); // header and 15 cycles
+        Assert.Equal(18, lines.Length); // header and 17 cycles
         Assert.StartsWith("patient_key,cycle,session_quarter", lines[0], StringComparison.Ordinal);
         Assert.Equal(first, again);
         Assert.NotEqual(lines[1].Split(',')[0], other.Split('\n')[1].Split(',')[0]);
@@ -236,8 +359,8 @@ public abstract class CohortsTests(DatabaseProvider provider) : ApiTestBase(prov
 
         var s = (await App.Auditor().GetFromJsonAsync<JsonElement>("/api/v1/cohorts/outcomes", OutcomesApp.Json)).GetProperty("summary");
 
-        Assert.Equal((3, 15), KOfN(s.GetProperty("sideEffects")));
-        Assert.Equal((1, 15), KOfN(s.GetProperty("seriousSideEffects")));
+        Assert.Equal((3, 17), KOfN(s.GetProperty("sideEffects")));
+        Assert.Equal((1, 17), KOfN(s.GetProperty("seriousSideEffects")));
     }
 
     [SkippableFact]

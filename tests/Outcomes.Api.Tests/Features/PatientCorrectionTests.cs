@@ -43,6 +43,11 @@ public abstract class PatientCorrectionTests(DatabaseProvider provider) : ApiTes
             guidance = "emg", dilutionUnitsPerMl = 50, injectionSites = new[] { new { muscle = "upper_trapezius", side = "left", units = 20 } },
         }, OutcomesApp.Json);
         Assert.Equal(HttpStatusCode.Created, session.StatusCode);
+        var score = await f.Patient.PostAsJsonAsync(f.PathOf("pain-scores"), new
+        {
+            submissionId = Guid.NewGuid(), answeredAt = "2025-03-01T18:00:00Z", score = 6, recall = "average7Days",
+        }, OutcomesApp.Json);
+        Assert.Equal(HttpStatusCode.Created, score.StatusCode); // a patient never given the measure is not in its cohort
         // As enrolled: born 1970 (55 at the session), myofascial pain.
         Assert.Equal(1, await CohortPatientsAsync("minAge=50&condition=myofascialPainSyndrome"));
 

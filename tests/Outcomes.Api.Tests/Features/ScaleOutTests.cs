@@ -59,6 +59,12 @@ public sealed class AnalyticsReplicaTests() : ApiTestBase(DatabaseProvider.Sqlit
             injectionSites = new[] { new { muscle = "upper_trapezius", side = "left", units = 40 } },
         }, OutcomesApp.Json);
         Assert.Equal(HttpStatusCode.Created, session.StatusCode);
+        // A baseline score: a patient never given the measure is not in its cohort.
+        var score = await App.Patient(patientId).PostAsJsonAsync($"/api/v1/patients/{patientId}/pain-scores", new
+        {
+            submissionId = Guid.NewGuid(), answeredAt = "2025-03-01T18:00:00Z", score = 6, recall = "average7Days",
+        }, OutcomesApp.Json);
+        Assert.Equal(HttpStatusCode.Created, score.StatusCode);
     }
 
     public override async Task DisposeAsync()

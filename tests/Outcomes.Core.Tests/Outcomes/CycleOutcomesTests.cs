@@ -100,10 +100,11 @@ public class CycleOutcomesTests
     {
         var cycle = CycleOutcomes.Compute(_pain, [D(1, 10), D(2, 20)], _historyB, D(11, 1))[0];
 
-        // Onset 01-17 (day 7). No two failing reports; censored at the next session: 02-20 - 01-17 = 34 days.
+        // Onset 01-17 (day 7). No two failing reports; censored at the last report before the re-treatment
+        // (02-07), not at the re-treatment (02-20), which came 13 days after the last contact: 02-07 - 01-17 = 21 days.
         Assert.Equal(7, cycle.OnsetDays);
         Assert.Null(cycle.LossOn);
-        Assert.Equal(34, cycle.DurationDays);
+        Assert.Equal(21, cycle.DurationDays);
         Assert.True(cycle.DurationCensored);
         // Relief 50, 50, 32.5, 32.5 -> two-report means 50, 41.25, 32.5. The latest (32.5) still responds (>= 30)
         // but is below two thirds of the best (33.3): wearing off.
@@ -153,6 +154,31 @@ public class CycleOutcomesTests
         Assert.False(week2.ImportantChange);
         Assert.Contains("undefined", week2.Note, StringComparison.Ordinal);
         Assert.Equal(ResponseStatus.Undefined, cycle.Status);
+    }
+
+    [Theory]
+    // ODI, "10 points or 30%" (Ostelo et al. 2008): baseline 20 -> 14 is 6 points but 30%: important;
+    // baseline 60 -> 50 is 10 points but 16.7%: important; baseline 60 -> 52 is 8 points and 13.3%: not.
+    [InlineData(20, 14, true)]
+    [InlineData(60, 50, true)]
+    [InlineData(60, 52, false)]
+    public void Odi_ImportantChange_IsTenPointsOrThirtyPercent(int baseline, int value, bool important)
+    {
+        var odi = new MeasureDefinition("odi", "ODI", Direction.HigherIsWorse, "score", 10m, 30m);
+
+        var change = CycleOutcomes.ChangeFrom(odi, baseline, value);
+
+        Assert.Equal(important, change.ImportantChange);
+    }
+
+    [Fact]
+    public void ImportantChange_OnABaselineOfZero_UsesThePointsOnly()
+    {
+        var odi = new MeasureDefinition("odi", "ODI", Direction.HigherIsWorse, "score", 10m, 30m);
+        var percentOnly = new MeasureDefinition("days", "Days", Direction.HigherIsWorse, "days", null, 50m);
+
+        Assert.False(CycleOutcomes.ChangeFrom(odi, 0, 4).ImportantChange);
+        Assert.Null(CycleOutcomes.ChangeFrom(percentOnly, 0, 4).ImportantChange);
     }
 
     [Fact]

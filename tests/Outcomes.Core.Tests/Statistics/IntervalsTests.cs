@@ -146,3 +146,47 @@ public class KaplanMeierTests
     public void NoObservations_GiveAnEmptyCurve() =>
         Assert.Equal(0, KaplanMeier.Estimate([]).N);
 }
+
+public class ClusteredIntervalsTests
+{
+    // 15 cycles of 10 patients. R 4.2, survey 4.1:
+    //   d <- data.frame(patient = c(1,1,2,3,3,3,4,5,6,6,7,8,8,9,10), resp = c(1,0,1,1,1,0,0,1,0,0,1,1,1,0,1),
+    //                   change = c(-3,-1,-4,-5,-2.5,0,1,-6,-0.5,0,-2,-3,-4,1,-7))
+    //   des <- svydesign(ids = ~patient, data = d)
+    //   attr(svyciprop(~resp, des, method = "logit"), "ci")   # 0.3021150225 0.8386444743
+    //   SE(svymean(~resp, des))                                # 0.1318435287
+    //   confint(svymean(~change, des), df = degf(des))         # -3.85714107 -0.9428589305
+    private static readonly long[] _patient = [1, 1, 2, 3, 3, 3, 4, 5, 6, 6, 7, 8, 8, 9, 10];
+    private static readonly int[] _resp = [1, 0, 1, 1, 1, 0, 0, 1, 0, 0, 1, 1, 1, 0, 1];
+    private static readonly double[] _change = [-3, -1, -4, -5, -2.5, 0, 1, -6, -0.5, 0, -2, -3, -4, 1, -7];
+
+    [Fact]
+    public void Proportion_MatchesSurveySvyciprop()
+    {
+        var observations = _patient.Select((p, i) => (p, _resp[i] == 1)).ToList();
+
+        var se = Intervals.ClusteredStandardError([.. observations.Select(o => (o.p, o.Item2 ? 1.0 : 0.0))]);
+        var ci = Intervals.ClusteredProportion(observations)!.Value;
+
+        Assert.Equal(0.1318435287, se!.Value, 9);
+        Assert.Equal(0.3021150225, ci.Lower, 9);
+        Assert.Equal(0.8386444743, ci.Upper, 9);
+    }
+
+    [Fact]
+    public void Mean_MatchesSurveySvymeanWithClusterDegreesOfFreedom()
+    {
+        var ci = Intervals.ClusteredMean([.. _patient.Select((p, i) => (p, _change[i]))])!.Value;
+
+        Assert.Equal(-3.85714107, ci.Lower, 7);
+        Assert.Equal(-0.9428589305, ci.Upper, 9);
+    }
+
+    [Fact]
+    public void NoInterval_ForOneCluster_OrARateOfZeroOrOne()
+    {
+        Assert.Null(Intervals.ClusteredMean([(1, 2.0), (1, 3.0)]));
+        Assert.Null(Intervals.ClusteredProportion([(1, true), (2, true), (3, true)]));
+        Assert.Null(Intervals.ClusteredProportion([(1, false), (2, false)]));
+    }
+}

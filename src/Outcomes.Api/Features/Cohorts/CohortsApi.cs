@@ -47,8 +47,11 @@ public sealed record CohortQuery(
     [property: Description("Oldest age at the session.")] int? MaxAge,
     [property: Description("Sex: female, male, other, unknown.")] string? Sex,
     [property: Description("Measure key (default pain_nrs).")] string? Measure,
-    [property: Description("Follow-up week: 2, 6, 12 (default) or 24.")] int? Week);
+    [property: Description("Follow-up week: 2, 6, 12 (default) or 24.")] int? Week,
+    [property: Description("true: only each patient's first cycle that matches the filters, so that every patient counts once and the "
+        + "cycles are independent; false (default): every matching cycle, a patient may contribute several.")] bool? FirstCycleOnly);
 
+/// <param name="UnitOfAnalysis">What is counted: every cycle, or each patient's first cycle only.</param>
 public sealed record CohortOutcomesResponse(string Measure, int Week, int SmallCellThreshold, string UnitOfAnalysis, CohortSummary Summary);
 
 public sealed record GroupRate(string Group, CountCell Cycles, RateCell Rate);
@@ -73,13 +76,18 @@ public static class CohortsApi
     {
         var group = app.MapGroup("/api/v1/cohorts").WithTags("Cohorts").RequireAuthorization(Policies.Auditor);
         const string Safe = " Auditors and admins; every call is audited with its filters. De-identified: counts and rates only, "
-            + "and any cell describing 1 to 10 patients (configurable) is suppressed with whatever could recover it.";
+            + "and any cell describing 1 to 10 patients (configurable) is suppressed with whatever could recover it, within the answer and "
+            + "from the cohort's totals (the same filters give the same suppression). Only patients with at least one value of the measure "
+            + "are in its cohort. Definitions: docs/clinical-definitions.md in the repository.";
 
         group.MapGet("/outcomes", GetOutcomes)
             .WithName("GetCohortOutcomes")
             .WithSummary("Response rates, change and side effects of a cohort's treatment cycles")
-            .WithDescription("Cycles with a value in the follow-up window and without; responders at 30%, 50% and the important change "
-                + "as k of n with 95% Wilson intervals; mean change with a t interval; median and IQR; side-effect rates." + Safe);
+            .WithDescription("Cycles with a value in the follow-up window (the complete cases), without one (missing, always counted), "
+                + "without a baseline, not yet reached and re-treated before the window; responders at 30%, 50% and the important "
+                + "change as k of n of the complete cases with two 95% intervals: Wilson (cycles as independent) and clustered (patient "
+                + "as the cluster); mean change with a t interval and a clustered one; median and IQR (quantile type 7); side-effect "
+                + "rates. firstCycleOnly=true counts each patient once." + Safe);
 
         group.MapGet("/compare", Compare)
             .WithName("CompareCohorts")
@@ -90,8 +98,9 @@ public static class CohortsApi
         group.MapGet("/duration", Duration)
             .WithName("GetCohortDuration")
             .WithSummary("Kaplan–Meier duration of response")
-            .WithDescription("From onset to loss of response, censored at re-treatment or last contact; the median with its 95% interval "
-                + "and the curve at weeks 4 to 52." + Safe);
+            .WithDescription("From onset to loss of response, censored at the cycle's last report (last contact, which comes before any "
+                + "re-treatment); the Kaplan–Meier median with its 95% interval (log transformation, Greenwood variance: R survfit's "
+                + "default) and the curve at weeks 4 to 52." + Safe);
 
         group.MapGet("/over-time", OverTime)
             .WithName("GetCohortOverTime")
@@ -103,7 +112,11 @@ public static class CohortsApi
             .WithName("ExportCohortCycles")
             .WithSummary("The per-cycle outcome rows behind a cohort, as CSV")
             .WithDescription("Pseudonymous patient keys, stable for one export salt; session quarter instead of dates, 10-year age bands "
-                + "instead of birth years. Auditors and admins; audited with its filters.");
+                + "instead of birth years. k-anonymous: every combination of site, practitioner, sex, age band, conditions and quarter "
+                + "describes more patients than the small-cell threshold, reached by generalising (practitioner, then site, to all; "
+                + "quarter to year; age bands wider, then all; year to all) and suppressing the rows that remain in smaller groups. "
+                + "The headers Outcomes-Generalised and Outcomes-Suppressed-Rows say what was done. An admin may ask for full=true: "
+                + "the pseudonymous rows without generalisation, audited as such. Auditors and admins; audited with its filters.");
 
         return group;
     }
@@ -119,7 +132,9 @@ public static class CohortsApi
         var aggregate = await cohorts.AggregateAsync(spec, ct);
         await cohorts.AuditAsync(http, "cohort_outcomes", query, ct);
         return TypedResults.Ok(new CohortOutcomesResponse(spec.Measure.Definition.Key, spec.Window.Week, cohorts.Threshold,
-            "treatment cycle (a patient may contribute several)", aggregate.Summarise(cohorts.Threshold)));
+            spec.FirstCycleOnly ? "each patient's first matching treatment cycle (one per patient)"
+                : "treatment cycle (a patient may contribute several; the clustered intervals allow for it)",
+            aggregate.Summarise(cohorts.Threshold)));
     }
 
     public static async Task<Results<Ok<CompareResponse>, ValidationProblem>> Compare(
@@ -213,6 +228,7 @@ public static class CohortsApi
     public static async Task<Results<PushStreamHttpResult, ValidationProblem, ProblemHttpResult>> Export(
         [AsParameters] CohortQuery query,
         [Description("Export salt, at least 16 characters: the same salt gives the same patient keys.")] string? salt,
+        [Description("Admins only: true gives the pseudonymous rows without generalisation or suppression, audited as a full export.")] bool? full,
         HttpContext http, CohortService cohorts, IOptions<CohortOptions> options, CancellationToken ct)
     {
         var (spec, errors) = await cohorts.ParseAsync(query, ct);
@@ -233,15 +249,46 @@ public static class CohortsApi
                 Detail = "Set Cohorts:PseudonymSecret (at least 32 characters) to enable exports.",
             });
         }
-        await cohorts.AuditAsync(http, "cohort_export", query, ct);
+        var isFull = full == true;
+        if (isFull && !CurrentUser.From(http.User).IsAdmin)
+        {
+            return TypedResults.Problem(new ProblemDetails
+            {
+                Status = StatusCodes.Status403Forbidden,
+                Title = "Full export is for admins",
+                Detail = "Auditors receive the k-anonymous export; leave out full or set it to false.",
+            });
+        }
+        await cohorts.AuditAsync(http, isFull ? "cohort_export_full" : "cohort_export", query, ct);
         var key = Encoding.UTF8.GetBytes(secret);
+        // The whole export is read before the first row is written: k-anonymity is a property of all the rows.
+        var rows = new List<(string?[] Fields, long Patient, QuasiIdentifiers Identifiers)>();
+        await foreach (var cycle in cohorts.CyclesAsync(spec, ct))
+        {
+            rows.Add((CohortCsv.Fields(cycle, Pseudonym(key, salt!, cycle.Patient.Id)), cycle.Patient.Id, CohortCsv.Identifiers(cycle)));
+        }
+        IReadOnlyList<(string?[] Fields, QuasiIdentifiers Identifiers)> kept;
+        if (isFull)
+        {
+            kept = [.. rows.Select(r => (r.Fields, r.Identifiers))];
+            http.Response.Headers["Outcomes-Generalised"] = "none (full export)";
+            http.Response.Headers["Outcomes-Suppressed-Rows"] = "0";
+        }
+        else
+        {
+            var protectedRows = KAnonymity.Protect(rows, cohorts.Threshold + 1);
+            kept = protectedRows.Kept;
+            http.Response.Headers["Outcomes-K-Anonymity"] = (cohorts.Threshold + 1).ToString(CultureInfo.InvariantCulture);
+            http.Response.Headers["Outcomes-Generalised"] = protectedRows.Generalised.Count == 0 ? "none" : string.Join(", ", protectedRows.Generalised);
+            http.Response.Headers["Outcomes-Suppressed-Rows"] = protectedRows.Suppressed.ToString(CultureInfo.InvariantCulture);
+        }
         return TypedResults.Stream(async stream =>
         {
             await using var writer = new StreamWriter(stream, new UTF8Encoding(false));
             await writer.WriteLineAsync(CohortCsv.Header);
-            await foreach (var cycle in cohorts.CyclesAsync(spec, ct))
+            foreach (var (fields, identifiers) in kept)
             {
-                await writer.WriteLineAsync(CohortCsv.Row(cycle, Pseudonym(key, salt!, cycle.Patient.Id)));
+                await writer.WriteLineAsync(CohortCsv.Line(fields, identifiers));
             }
         }, "text/csv; charset=utf-8", $"cohort-{spec.Measure.Definition.Key}-week{spec.Window.Week}.csv");
     }
@@ -312,35 +359,34 @@ public static class CohortsApi
 
     public static string Quarter(DateOnly day) => string.Create(CultureInfo.InvariantCulture, $"{day.Year}-Q{(day.Month - 1) / 3 + 1}");
 
-    /// <summary>Each group's rate; when exactly one is suppressed, the next smallest goes too, so it cannot be recovered from the total.</summary>
+    /// <summary>
+    /// Each group's cycles and rate, all or nothing per group. The groups add up to the cohort's own figures,
+    /// which are public, so withheld groups are withheld together: never one alone, never all with one cycle,
+    /// and never with no responders or only responders between them (each would then be known); the smallest
+    /// shown group joins them until that holds.
+    /// </summary>
     private static List<GroupRate> Rates(SortedDictionary<string, CohortAggregate> groups, ResponderRule rule, int threshold)
     {
-        var rates = groups.Select(g =>
+        var figures = groups.ToDictionary(g => g.Key, g => g.Value.Group(rule, threshold));
+        var hidden = figures.Where(f => f.Value.Cycles.Suppressed).Select(f => f.Key).ToHashSet();
+        bool Protected()
         {
-            var summary = g.Value.Summarise(threshold);
-            var rate = rule switch
-            {
-                ResponderRule.Relief50 => summary.Responders50,
-                ResponderRule.ImportantChange => summary.RespondersImportantChange,
-                _ => summary.Responders30,
-            };
-            return new GroupRate(g.Key, summary.Cycles, rate);
-        }).ToList();
-        if (rates.Count(r => r.Rate.Suppressed) == 1
-            && rates.Where(r => !r.Rate.Suppressed).OrderBy(r => r.Rate.N).FirstOrDefault() is { } next)
-        {
-            rates[rates.IndexOf(next)] = next with
-            {
-                Cycles = new CountCell(null, null, true),
-                Rate = new RateCell(null, null, null, null, null, true),
-            };
+            var withheld = hidden.Select(h => figures[h]).ToList();
+            var (k, n, cycles) = (withheld.Sum(f => f.TrueK), withheld.Sum(f => f.TrueN), withheld.Sum(f => f.TrueCycles));
+            return withheld.Count >= 2 && cycles > withheld.Count && k > 0 && k < n;
         }
-        return rates;
+        while (hidden.Count > 0 && hidden.Count < figures.Count && !Protected())
+        {
+            hidden.Add(figures.Where(f => !hidden.Contains(f.Key)).OrderBy(f => f.Value.TrueCycles).ThenBy(f => f.Key, StringComparer.Ordinal).First().Key);
+        }
+        return [.. figures.Select(f => hidden.Contains(f.Key)
+            ? new GroupRate(f.Key, new CountCell(null, null, true), new RateCell(null, null, null, null, null, null, null, true))
+            : new GroupRate(f.Key, f.Value.Cycles, f.Value.Rate))];
     }
 }
 
 /// <summary>A parsed cohort request.</summary>
-public sealed record CohortSpec(CohortFilter Filter, ResolvedMeasure Measure, FollowUpWindow Window);
+public sealed record CohortSpec(CohortFilter Filter, ResolvedMeasure Measure, FollowUpWindow Window, bool FirstCycleOnly);
 
 /// <summary>Parses cohort requests, streams their cycles and audits each call.</summary>
 public sealed class CohortService(
@@ -379,7 +425,7 @@ public sealed class CohortService(
         }
         var filter = new CohortFilter(condition, q.SiteId, q.PractitionerId, product, guidance, q.MinUnits, q.MaxUnits, cycle,
             q.From, q.To, q.MinAge, q.MaxAge, sex);
-        return (new CohortSpec(filter, measure!, FollowUpWindow.Standard.Single(w => w.Week == (q.Week ?? 12))), errors);
+        return (new CohortSpec(filter, measure!, FollowUpWindow.Standard.Single(w => w.Week == (q.Week ?? 12)), q.FirstCycleOnly == true), errors);
     }
 
     /// <summary>
@@ -416,6 +462,10 @@ public sealed class CohortService(
                 foreach (var cycle in CohortCycles.Of(history, spec.Measure.Definition, spec.Filter, spec.Window, today, outcomeOptions.Value.Rule))
                 {
                     yield return cycle;
+                    if (spec.FirstCycleOnly)
+                    {
+                        break;
+                    }
                 }
             }
         }
@@ -471,7 +521,8 @@ public static class CohortCsv
         + "window_week,window_status,baseline,value,change,percent_change,responder_30,responder_50,important_change,"
         + "onset_days,duration_days,duration_censored,response_status,side_effect,serious_side_effect";
 
-    public static string Row(CohortCycle c, string patientKey)
+    /// <summary>The row's fields; its quasi-identifiers are written from <see cref="Identifiers"/> by <see cref="Line"/>.</summary>
+    public static string?[] Fields(CohortCycle c, string patientKey)
     {
         var w = c.Window;
         var o = c.Outcome;
@@ -487,7 +538,7 @@ public static class CohortCsv
             Num(c.Patient.SiteId),
             Num(c.Session.PractitionerId),
             EnumCode<Sex>.Of(c.Patient.Sex),
-            AgeBand(c.Age),
+            AgeBands.Of(c.Age),
             string.Join(';', c.Patient.Conditions.Select(EnumCode<Condition>.Of)),
             Num(w.Week),
             EnumCode<Core.Outcomes.WindowStatus>.Of(w.Status),
@@ -505,10 +556,21 @@ public static class CohortCsv
             Bool(c.SideEffect),
             Bool(c.SeriousSideEffect),
         ];
-        return string.Join(',', fields.Select(Quote));
+        return fields;
     }
 
-    public static string AgeBand(int age) => age < 18 ? "<18" : age >= 90 ? "90+" : $"{age / 10 * 10}-{age / 10 * 10 + 9}";
+    /// <summary>Site, practitioner, sex, age band, conditions and session quarter: what could single a patient out together.</summary>
+    public static QuasiIdentifiers Identifiers(CohortCycle c) => new(
+        Num(c.Patient.SiteId), Num(c.Session.PractitionerId), EnumCode<Sex>.Of(c.Patient.Sex), AgeBands.Of(c.Age),
+        string.Join(';', c.Patient.Conditions.Select(EnumCode<Condition>.Of)), CohortsApi.Quarter(c.Session.Date));
+
+    /// <summary>The CSV line of <paramref name="fields"/> with its (possibly generalised) quasi-identifiers.</summary>
+    public static string Line(string?[] fields, QuasiIdentifiers q)
+    {
+        var line = (string?[])fields.Clone();
+        (line[2], line[7], line[8], line[9], line[10], line[11]) = (q.Period, q.Site, q.Practitioner, q.Sex, q.AgeBand, q.Conditions);
+        return string.Join(',', line.Select(Quote));
+    }
 
     private static string Num<T>(T? value) where T : struct, IFormattable => value?.ToString(null, CultureInfo.InvariantCulture) ?? "";
 
