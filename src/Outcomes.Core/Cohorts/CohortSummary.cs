@@ -192,8 +192,9 @@ public sealed class CohortAggregate
     }
 
     /// <summary>
-    /// The figures of one group of a breakdown (its cycles and one rate), all or nothing: shown only when the
-    /// group's own summary shows both, so that a breakdown never shows what the group's own cohort would hide.
+    /// The figures of one group of a breakdown: its cycles (withheld when the group describes too few patients)
+    /// and one rate, as the group's own summary shows them, so that a breakdown never shows what the group's own
+    /// cohort would hide; and the true counts, for the breakdown's complementary suppression only.
     /// </summary>
     public GroupFigures Group(ResponderRule rule, int threshold)
     {
@@ -206,9 +207,7 @@ public sealed class CohortAggregate
         };
         var judged = _rows.Where(r => r.Part == CyclePart.WithValue && r.Responds(rule) is not null).ToList();
         var k = judged.Count(r => r.Responds(rule) == true);
-        return summary.Cycles.Suppressed || rate.Suppressed
-            ? new GroupFigures(_withheld, _withheldRate, _rows.Count, k, judged.Count)
-            : new GroupFigures(summary.Cycles, rate, _rows.Count, k, judged.Count);
+        return new GroupFigures(summary.Cycles, rate, _rows.Count, k, judged.Count);
     }
 
     /// <summary>

@@ -54,8 +54,6 @@ public sealed record CohortQuery(
 /// <param name="UnitOfAnalysis">What is counted: every cycle, or each patient's first cycle only.</param>
 public sealed record CohortOutcomesResponse(string Measure, int Week, int SmallCellThreshold, string UnitOfAnalysis, CohortSummary Summary);
 
-public sealed record GroupRate(string Group, CountCell Cycles, RateCell Rate);
-
 /// <param name="Estimate">Rate of group a minus rate of group b.</param>
 /// <param name="Lower">Newcombe hybrid score interval (method 10), 95%.</param>
 public sealed record GroupDifference(string A, string B, double? Estimate, double? Lower, double? Upper, bool Suppressed);
@@ -70,7 +68,7 @@ public static class CohortsApi
 {
     private static readonly int[] _curveWeeks = [4, 8, 12, 16, 20, 24, 32, 40, 52];
     /// <summary>What <c>compare</c> may group by.</summary>
-    public static readonly string[] Groupings = ["guidance", "product", "doseBand", "condition", "site", "practitioner", "cycle"];
+    public static readonly string[] Groupings = CohortBreakdown.Groupings;
 
     public static RouteGroupBuilder MapCohorts(this IEndpointRouteBuilder app)
     {
@@ -159,19 +157,12 @@ public static class CohortsApi
         {
             return Problems.Invalid(errors);
         }
-        var groups = new SortedDictionary<string, CohortAggregate>(StringComparer.Ordinal);
+        var breakdown = new CohortBreakdown(cycle => CohortBreakdown.KeysOf(grouping, cycle));
         await foreach (var cycle in cohorts.CyclesAsync(spec, ct))
         {
-            foreach (var key in GroupKeys(grouping, cycle))
-            {
-                if (!groups.TryGetValue(key, out var aggregate))
-                {
-                    groups[key] = aggregate = new CohortAggregate();
-                }
-                aggregate.Add(cycle);
-            }
+            breakdown.Add(cycle);
         }
-        var rates = Rates(groups, rule, cohorts.Threshold);
+        var rates = breakdown.Rates(rule, cohorts.Threshold);
         GroupDifference? difference = null;
         if (a is not null && b is not null)
         {
@@ -210,19 +201,14 @@ public static class CohortsApi
         {
             return Problems.Invalid(errors);
         }
-        var quarters = new SortedDictionary<string, CohortAggregate>(StringComparer.Ordinal);
+        var quarters = new CohortBreakdown(cycle => [CohortBreakdown.Quarter(cycle.Session.Date)]);
         await foreach (var cycle in cohorts.CyclesAsync(spec, ct))
         {
-            var key = Quarter(cycle.Session.Date);
-            if (!quarters.TryGetValue(key, out var aggregate))
-            {
-                quarters[key] = aggregate = new CohortAggregate();
-            }
-            aggregate.Add(cycle);
+            quarters.Add(cycle);
         }
         await cohorts.AuditAsync(http, "cohort_over_time", new { query, responder }, ct);
         return TypedResults.Ok(new OverTimeResponse(spec.Measure.Definition.Key, spec.Window.Week, rule, cohorts.Threshold,
-            Rates(quarters, rule, cohorts.Threshold)));
+            quarters.Rates(rule, cohorts.Threshold)));
     }
 
     public static async Task<Results<PushStreamHttpResult, ValidationProblem, ProblemHttpResult>> Export(
@@ -346,43 +332,6 @@ public static class CohortsApi
         return key;
     }
 
-    private static IEnumerable<string> GroupKeys(string by, CohortCycle cycle) => by switch
-    {
-        "product" => [EnumCode<Product>.Of(cycle.Session.Product)],
-        "doseBand" => [cycle.DoseBand],
-        "condition" => cycle.Patient.Conditions.Select(EnumCode<Condition>.Of),
-        "site" => [cycle.Patient.SiteId.ToString(CultureInfo.InvariantCulture)],
-        "practitioner" => [cycle.Session.PractitionerId.ToString(CultureInfo.InvariantCulture)],
-        "cycle" => [cycle.Number == 1 ? "first" : "repeat"],
-        _ => [EnumCode<Guidance>.Of(cycle.Session.Guidance)],
-    };
-
-    public static string Quarter(DateOnly day) => string.Create(CultureInfo.InvariantCulture, $"{day.Year}-Q{(day.Month - 1) / 3 + 1}");
-
-    /// <summary>
-    /// Each group's cycles and rate, all or nothing per group. The groups add up to the cohort's own figures,
-    /// which are public, so withheld groups are withheld together: never one alone, never all with one cycle,
-    /// and never with no responders or only responders between them (each would then be known); the smallest
-    /// shown group joins them until that holds.
-    /// </summary>
-    private static List<GroupRate> Rates(SortedDictionary<string, CohortAggregate> groups, ResponderRule rule, int threshold)
-    {
-        var figures = groups.ToDictionary(g => g.Key, g => g.Value.Group(rule, threshold));
-        var hidden = figures.Where(f => f.Value.Cycles.Suppressed).Select(f => f.Key).ToHashSet();
-        bool Protected()
-        {
-            var withheld = hidden.Select(h => figures[h]).ToList();
-            var (k, n, cycles) = (withheld.Sum(f => f.TrueK), withheld.Sum(f => f.TrueN), withheld.Sum(f => f.TrueCycles));
-            return withheld.Count >= 2 && cycles > withheld.Count && k > 0 && k < n;
-        }
-        while (hidden.Count > 0 && hidden.Count < figures.Count && !Protected())
-        {
-            hidden.Add(figures.Where(f => !hidden.Contains(f.Key)).OrderBy(f => f.Value.TrueCycles).ThenBy(f => f.Key, StringComparer.Ordinal).First().Key);
-        }
-        return [.. figures.Select(f => hidden.Contains(f.Key)
-            ? new GroupRate(f.Key, new CountCell(null, null, true), new RateCell(null, null, null, null, null, null, null, true))
-            : new GroupRate(f.Key, f.Value.Cycles, f.Value.Rate))];
-    }
 }
 
 /// <summary>A parsed cohort request.</summary>
@@ -530,7 +479,7 @@ public static class CohortCsv
         [
             patientKey,
             Num(c.Number),
-            CohortsApi.Quarter(c.Session.Date),
+            CohortBreakdown.Quarter(c.Session.Date),
             EnumCode<Product>.Of(c.Session.Product),
             EnumCode<Guidance>.Of(c.Session.Guidance),
             Num(c.Session.TotalUnits),
@@ -562,7 +511,7 @@ public static class CohortCsv
     /// <summary>Site, practitioner, sex, age band, conditions and session quarter: what could single a patient out together.</summary>
     public static QuasiIdentifiers Identifiers(CohortCycle c) => new(
         Num(c.Patient.SiteId), Num(c.Session.PractitionerId), EnumCode<Sex>.Of(c.Patient.Sex), AgeBands.Of(c.Age),
-        string.Join(';', c.Patient.Conditions.Select(EnumCode<Condition>.Of)), CohortsApi.Quarter(c.Session.Date));
+        string.Join(';', c.Patient.Conditions.Select(EnumCode<Condition>.Of)), CohortBreakdown.Quarter(c.Session.Date));
 
     /// <summary>The CSV line of <paramref name="fields"/> with its (possibly generalised) quasi-identifiers.</summary>
     public static string Line(string?[] fields, QuasiIdentifiers q)
