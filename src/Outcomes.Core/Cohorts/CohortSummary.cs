@@ -134,12 +134,13 @@ public sealed class CohortAggregate
         var hidden = byPart.Keys.Where(p => tooSmall || SmallSet(byPart[p], threshold)).ToHashSet();
         var totalShown = !tooSmall;
         // A single withheld part of a total could be recomputed from the others: withhold one more, choosing
-        // first among the parts nothing else is computed from (the complete cases carry every rate, and the
-        // missing values are a result in their own right), the smallest first.
+        // first among the parts nothing else is computed from, the smallest first; then the complete cases
+        // (which take every rate with them); the missing values last, since they are a result in their own
+        // right and are withheld only as a small cell whenever anything else can go instead.
         if (totalShown && hidden.Count == 1)
         {
             var next = byPart.Where(p => !hidden.Contains(p.Key) && p.Value.Count > 0)
-                .OrderBy(p => p.Key switch { CyclePart.WithValue => 2, CyclePart.NoValueInWindow => 1, _ => 0 })
+                .OrderBy(p => p.Key switch { CyclePart.NoValueInWindow => 2, CyclePart.WithValue => 1, _ => 0 })
                 .ThenBy(p => p.Value.Count)
                 .Select(p => (CyclePart?)p.Key)
                 .FirstOrDefault();
