@@ -1,4 +1,5 @@
 using Outcomes.Api.Data;
+using Outcomes.Api.Features.Alerts;
 using Outcomes.Api.Features.Audit;
 using Outcomes.Api.Features.Catalogue;
 using Outcomes.Api.Features.Cohorts;
@@ -68,6 +69,8 @@ try
     app.MapPatientOutcomes();
     app.MapCohorts();
     app.MapAudit();
+    app.MapAlerts();
+    app.MapWebhooks();
 
     await app.RunAsync();
     return 0;

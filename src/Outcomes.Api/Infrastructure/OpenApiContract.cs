@@ -162,5 +162,8 @@ public static class OpenApiContract
         ["PatientCorrectionRequest"] = """{"submissionId":"8d2e3f4a-5b6c-4d7e-9f8a-0b1c2d3e4f50","version":0,"externalReference":"MRN-000123","birthYear":1971,"sex":"female","enrolledOn":"2025-01-15","conditions":["neckShoulderPain","chronicTensionTypeHeadache"],"reason":"Birth year and conditions copied wrongly from the referral"}""",
         ["WithdrawalReviewRequest"] = """{"note":"Called the patient: the swallowing trouble was a sore throat, now gone"}""",
         ["EnteredInErrorRequest"] = """{"submissionId":"5abe0c71-3d8f-41c6-b4e9-7c2d6a8b0fb5","reason":"Entered for the wrong patient"}""",
+        ["CreateWebhookRequest"] = """{"url":"https://pager.example.org/outcomes/alerts","kinds":["seriousSideEffect","responseLost"]}""",
+        ["AcknowledgeRequest"] = """{"note":"Called the patient; seen in clinic the same day"}""",
+        ["AlertSettings"] = """{"noWeeklyScoreWeeks":3}""",
     };
 }

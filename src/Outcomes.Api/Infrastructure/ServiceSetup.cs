@@ -1,4 +1,5 @@
 using Outcomes.Api.Data;
+using Outcomes.Api.Features.Alerts;
 using Outcomes.Api.Features.Audit;
 using Outcomes.Api.Features.Cohorts;
 using Outcomes.Api.Features.Due;
@@ -65,6 +66,20 @@ public static class ServiceSetup
         services.AddScoped<OutcomesReader>();
         services.AddOptions<OutcomesOptions>()
             .BindConfiguration(OutcomesOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton(sp => new AlertSql(Dialect(sp)));
+        services.AddSingleton(sp => new AlertScanSql(Dialect(sp)));
+        services.AddSingleton(sp => new WebhookSql(Dialect(sp)));
+        services.AddSingleton(sp => new DispatchSql(Dialect(sp)));
+        services.AddSingleton<WebhookSignal>();
+        services.AddSingleton<AlertWriter>();
+        services.AddSingleton<AlertScanner>();
+        services.AddSingleton<WebhookDispatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
+        services.AddHostedService<AlertScanLoop>();
+        services.AddOptions<AlertOptions>()
+            .BindConfiguration(AlertOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddScoped<ImportWriter>();

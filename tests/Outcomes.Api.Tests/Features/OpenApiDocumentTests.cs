@@ -90,15 +90,17 @@ public abstract class OpenApiDocumentTests(DatabaseProvider provider) : ApiTestB
                 Assert.True(schema == "InstrumentDefinition", $"{schema} ({path}) has no example for the Swagger UI");
                 continue;
             }
-            var url = path.Replace("{patientId}", "1", StringComparison.Ordinal)
+            var url = path.Replace("{patientId}", "1", StringComparison.Ordinal).Replace("{siteId}", "1", StringComparison.Ordinal)
                 .Replace("{observationId}", observationId.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
                 .Replace("{sessionId}", sessionId.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
             var response = await admin.PostAsync(url, new StringContent(examples[0]!.ToJsonString(), System.Text.Encoding.UTF8, "application/json"));
 
             // The body must be accepted; a refusal may only concern the resource the path names (a review needs a withdrawn report).
             var text = await response.Content.ReadAsStringAsync();
-            var onlyPath = response.StatusCode == System.Net.HttpStatusCode.BadRequest
-                && JsonNode.Parse(text)!["errors"]!.AsObject().All(e => path.Contains($"{{{e.Key}}}", StringComparison.Ordinal));
+            var onlyPath = (response.StatusCode == System.Net.HttpStatusCode.BadRequest
+                && JsonNode.Parse(text)!["errors"]!.AsObject().All(e => path.Contains($"{{{e.Key}}}", StringComparison.Ordinal)))
+                // An alert id the test has none of: the body is checked before the alert is looked up, so a 404 accepted it.
+                || (response.StatusCode == System.Net.HttpStatusCode.NotFound && path.Contains("{alertId}", StringComparison.Ordinal));
             Assert.True(response.IsSuccessStatusCode || onlyPath, $"POST {path} with the {schema} example: {(int)response.StatusCode} {text}");
             if (path.EndsWith("/pain-scores", StringComparison.Ordinal))
             {

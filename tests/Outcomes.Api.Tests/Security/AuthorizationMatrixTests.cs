@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Outcomes.Api.Data;
 using Outcomes.Api.Tests.Features;
@@ -20,7 +21,7 @@ public abstract class AuthorizationMatrixTests(DatabaseProvider provider) : ApiT
 
     public enum Caller { None, PatientSelf, OtherPatient, PractitionerSameSite, PractitionerOtherSite, Auditor, Admin }
 
-    /// <summary>Allow: the request passed authorization (2xx, or 400 for the test's empty body). Hide: 404. Deny: 403. Auth: 401.</summary>
+    /// <summary>Allow: the request passed authorization (2xx, 400 for the test's empty body, 409 for a resource's state). Hide: 404. Deny: 403. Auth: 401.</summary>
     public enum Expect { Allow, Auth, Deny, Hide }
 
     // Columns: none, patient self, other patient, practitioner same site, practitioner other site, auditor, admin.
@@ -84,6 +85,15 @@ public abstract class AuthorizationMatrixTests(DatabaseProvider provider) : ApiT
         ["GetCohortOverTime"] = _auditor,
         ["ExportCohortCycles"] = _auditor,
         ["ListAuditEvents"] = _auditor,
+        ["ListAlerts"] = _clinician,
+        ["AcknowledgeAlert"] = _colleague,
+        ["GetAlertSettings"] = _admin,
+        ["PutAlertSettings"] = _admin,
+        ["CreateWebhook"] = _admin,
+        ["ListWebhooks"] = _admin,
+        ["DisableWebhook"] = _admin,
+        ["ListWebhookDeliveries"] = _admin,
+        ["RedeliverWebhook"] = _admin,
     };
 
     private sealed record Operation(string Id, string Method, string Path);
@@ -119,8 +129,22 @@ public abstract class AuthorizationMatrixTests(DatabaseProvider provider) : ApiT
         {
             submissionId = Guid.NewGuid(), answeredAt = "2025-03-10T10:00:00Z", score = 5, recall = "average7Days",
         }));
+        // A webhook of the site, then a serious side effect: an alert, and a delivery of it to the webhook.
+        var webhook = await PatientFixture.BodyAsync(await App.Admin().PostAsJsonAsync($"/api/v1/sites/{f.SiteId}/webhooks",
+            new { url = "https://receiver.example.org/hook", kinds = new[] { "seriousSideEffect" } }, OutcomesApp.Json));
+        await PatientFixture.BodyAsync(await f.PostAsync(f.Patient, "side-effects", new
+        {
+            submissionId = Guid.NewGuid(), answeredAt = "2025-03-06T10:00:00Z", effect = "difficultySwallowing", severity = "moderate", onsetOn = "2025-03-06",
+        }));
+        var alert = (await App.Admin().GetFromJsonAsync<JsonElement>($"/api/v1/alerts?patientId={f.PatientId}", OutcomesApp.Json)).GetProperty("items")[0];
+        var webhookId = webhook.GetProperty("id").GetInt64();
+        var delivery = (await App.Admin().GetFromJsonAsync<JsonElement>($"/api/v1/sites/{f.SiteId}/webhooks/{webhookId}/deliveries", OutcomesApp.Json))
+            .GetProperty("items")[0];
         var ids = new Dictionary<string, string>
         {
+            ["{alertId}"] = alert.GetProperty("id").GetInt64().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["{webhookId}"] = webhookId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["{deliveryId}"] = delivery.GetProperty("id").GetInt64().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["{patientId}"] = f.PatientId.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["{sessionId}"] = session.GetProperty("id").GetInt64().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["{observationId}"] = observation.GetProperty("id").GetInt64().ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -148,7 +172,7 @@ public abstract class AuthorizationMatrixTests(DatabaseProvider provider) : ApiT
             {
                 var expected = _matrix[operation.Id][(int)caller];
                 using var request = new HttpRequestMessage(new HttpMethod(operation.Method), path);
-                if (operation.Method == "POST")
+                if (operation.Method is "POST" or "PUT")
                 {
                     request.Content = path.Contains("imports", StringComparison.Ordinal)
                         ? new StringContent("", Encoding.UTF8, "application/x-ndjson")
@@ -161,7 +185,8 @@ public abstract class AuthorizationMatrixTests(DatabaseProvider provider) : ApiT
                     401 => Expect.Auth,
                     403 => Expect.Deny,
                     404 => Expect.Hide,
-                    200 or 201 or 400 => Expect.Allow,
+                    // 409: authorized, and refused for the state of the resource (re-sending a delivery that has not failed).
+                    200 or 201 or 400 or 409 => Expect.Allow,
                     _ => (Expect?)null,
                 };
                 if (actual != expected)

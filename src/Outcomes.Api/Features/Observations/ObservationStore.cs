@@ -113,7 +113,8 @@ public sealed record SubmitResult(SubmitOutcome Outcome, ObservationResponse? Ob
 /// idempotent insert (a unique index, not a check-then-insert, settles a race) and the audit event,
 /// in one transaction.
 /// </summary>
-public sealed class ObservationStore(Database db, ObservationSql sql, PatientAccess access, AuditLog audit, TimeProvider clock, GroupCommit commits)
+public sealed class ObservationStore(
+    Database db, ObservationSql sql, PatientAccess access, AuditLog audit, TimeProvider clock, GroupCommit commits, Alerts.AlertWriter alerts)
 {
     private const string Resource = "observation";
 
@@ -127,7 +128,7 @@ public sealed class ObservationStore(Database db, ObservationSql sql, PatientAcc
     public async Task<SubmitResult> SubmitAsync(CurrentUser user, long patientId, NewObservation o, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct);
-        if (await access.SiteOrRefuseAsync(connection, user, patientId, AuditActions.Create, Resource, ct) is null)
+        if (await access.SiteOrRefuseAsync(connection, user, patientId, AuditActions.Create, Resource, ct) is not { } siteId)
         {
             return new SubmitResult(SubmitOutcome.NotFound);
         }
@@ -175,6 +176,9 @@ public sealed class ObservationStore(Database db, ObservationSql sql, PatientAcc
         var stored = InsertParameters(user, patientId, o, hash, now, rootId);
         var entry = audit.Entry(o.EnteredInError ? "mark_entered_in_error" : o.Amends is null ? AuditActions.Create : "amend",
             Resource, null, patientId);
+        // A serious side effect raises its alert in the same transaction (the outbox): never one without the other.
+        var serious = o.Kind == ObservationKind.SideEffect && o.Serious && !o.EnteredInError;
+        var alerted = false;
         try
         {
             // Committed with other requests' writes in one transaction (GroupCommit), each in its own savepoint.
@@ -182,6 +186,12 @@ public sealed class ObservationStore(Database db, ObservationSql sql, PatientAcc
             {
                 var id = await c.ExecuteScalarAsync<long>(db.Command(sql.Insert, stored, CancellationToken.None, tx));
                 await audit.InsertAsync(c, tx, entry with { ResourceId = id.ToString(CultureInfo.InvariantCulture) }, CancellationToken.None);
+                if (serious)
+                {
+                    // Keyed by the record: an amendment that keeps it serious raises nothing new.
+                    var cause = Core.Alerts.AlertRules.SeriousSideEffect(rootId ?? id, DateOnly.FromDateTime(stored.AnsweredAt.UtcDateTime));
+                    alerted = await alerts.RaiseAsync(c, tx, cause, patientId, siteId, id, now) is not null;
+                }
                 return id;
             }, ct);
         }
@@ -194,6 +204,10 @@ public sealed class ObservationStore(Database db, ObservationSql sql, PatientAcc
                     $"Observation {o.Amends} was amended by another request at the same time; amend the current version instead.");
         }
 
+        if (alerted)
+        {
+            alerts.Committed();
+        }
         return new SubmitResult(SubmitOutcome.Created, stored.ToResponse());
     }
 

@@ -17,6 +17,7 @@ namespace Outcomes.Api.Features.PatientOutcomes;
 /// <param name="CurrentCycleStatus">Pain response in the cycle of the latest session.</param>
 /// <param name="SeriousSideEffects">Current serious side-effect reports.</param>
 /// <param name="SeriousWithdrawalsAwaitingReview">Serious reports the patient withdrew, awaiting a practitioner's review.</param>
+/// <param name="OpenSeriousAlerts">Serious side-effect alerts nobody has acknowledged yet (see GET /alerts).</param>
 /// <param name="UnitsLast12Weeks">Per product, the units of the current sessions of the last 12 weeks, and the product's ceiling for them.</param>
 /// <param name="Due">Submissions due now (see <c>GET /patients/{id}/due</c>).</param>
 public sealed record PatientSummary(
@@ -31,6 +32,7 @@ public sealed record PatientSummary(
     int? CurrentCycleOnsetDays,
     int SeriousSideEffects,
     int SeriousWithdrawalsAwaitingReview,
+    int OpenSeriousAlerts,
     IReadOnlyList<ProductUnits> UnitsLast12Weeks,
     IReadOnlyList<DueItem> Due);
 
@@ -96,12 +98,13 @@ public static class PatientSummariesApi
             .WithName("ListPatientSummaries")
             .WithSummary("The patient list with each patient's state at a glance")
             .WithDescription("Practitioners see their own site. Same filters and keyset paging as GET /patients; per patient the latest "
-                + "pain score, the current cycle's pain response, weeks since the last session, serious side effects and what is due. "
+                + "pain score, the current cycle's pain response, weeks since the last session, serious side effects, open serious "
+                + "alerts and what is due. "
                 + "A fixed number of queries per page, whatever its size.");
 
     public static async Task<Results<Ok<Page<PatientSummary>>, ValidationProblem>> ListSummaries(
         [AsParameters] PatientListQuery query,
-        HttpContext http, Database db, PatientSql patientSql, PatientSummarySql sql, AuditLog audit,
+        HttpContext http, Database db, PatientSql patientSql, PatientSummarySql sql, Alerts.AlertSql alertSql, AuditLog audit,
         IOptions<OutcomesOptions> options, TimeProvider clock, CancellationToken ct)
     {
         var errors = PatientsApi.ValidateListQuery(query);
@@ -134,6 +137,9 @@ public static class PatientSummariesApi
             From = new DateTimeOffset(since.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero),
         }, ct))).ToLookup(r => r.PatientId);
 
+        var openAlerts = (await connection.QueryAsync<Alerts.OpenAlertsRow>(db.Command(alertSql.OpenSerious, new { Ids = ids }, ct)))
+            .ToDictionary(r => r.PatientId, r => r.OpenAlerts);
+
         var pain = new MeasureDefinition("pain_nrs", "Pain", Core.Instruments.Direction.HigherIsWorse, "score", 2m, 30m);
         var summaries = patients.Select(p =>
         {
@@ -147,7 +153,7 @@ public static class PatientSummariesApi
             var latestPain = latest.GetValueOrDefault(p.Id);
             return new PatientSummary(p.Id, p.ExternalReference, p.Conditions, latestPain?.Value, latestPain?.AnsweredAt,
                 lastSession, lastSession is { } ls ? (today.DayNumber - ls.DayNumber) / 7 : null,
-                cycle?.Status, cycle?.OnsetDays, p.SeriousSideEffects, p.SeriousWithdrawalsAwaitingReview,
+                cycle?.Status, cycle?.OnsetDays, p.SeriousSideEffects, p.SeriousWithdrawalsAwaitingReview, openAlerts.GetValueOrDefault(p.Id),
                 [.. recentUnits[p.Id].GroupBy(r => r.Product).OrderBy(g => g.Key, StringComparer.Ordinal)
                     .Select(g => new ProductUnits(EnumCode<Product>.Parse(g.Key), g.Sum(r => r.TotalUnits), SessionRules.CeilingOf(EnumCode<Product>.Parse(g.Key)).Cumulative))],
                 due);

@@ -1,0 +1,156 @@
+using System.Data.Common;
+using Dapper;
+using Microsoft.Extensions.Options;
+using Outcomes.Api.Data;
+using Outcomes.Api.Features.PatientOutcomes;
+using Outcomes.Core.Alerts;
+using Outcomes.Core.Clinic;
+using Outcomes.Core.Outcomes;
+
+namespace Outcomes.Api.Features.Alerts;
+
+public sealed class AlertScanSql(SqlDialect dialect) : SqlTexts(dialect)
+{
+    /// <summary>Patients under treatment: a current session recent enough for a window, a gap or a loss to fall in the look-back.</summary>
+    public string Patients { get; } = $"""
+        SELECT p.id, p.site_id, p.enrolled_on FROM patient_current p
+        WHERE p.id > @After
+          AND EXISTS (SELECT 1 FROM treatment_session t WHERE t.patient_id = p.id AND t.session_date >= @Since
+                      AND {TreatmentSessions.TreatmentSessionSql.IsCurrent("t")})
+        ORDER BY p.id
+        {dialect.Limit("@Take")};
+        """;
+
+    public string Conditions { get; } = "SELECT c.patient_id, c.condition FROM patient_condition_current c WHERE c.patient_id IN @Ids;";
+}
+
+internal sealed class ScanPatientRow
+{
+    public long Id { get; init; }
+    public long SiteId { get; init; }
+    public DateOnly EnrolledOn { get; init; }
+}
+
+internal sealed class ScanConditionRow
+{
+    public long PatientId { get; init; }
+    public string Condition { get; init; } = "";
+}
+
+/// <summary>
+/// Finds the time-based alerts (follow-up overdue, no weekly score, response lost) for every patient under
+/// treatment, a page at a time, from the same facts as the patient list. Safe to run in several instances at
+/// once: each cause has a unique key, and a cause already raised is skipped.
+/// </summary>
+public sealed class AlertScanner(
+    Database db, AlertScanSql sql, AlertSql alertSql, PatientSummarySql summarySql, AlertWriter writer, GroupCommit commits,
+    IOptions<AlertOptions> options, IOptions<OutcomesOptions> outcomes, TimeProvider clock)
+{
+    private const int PageSize = 200;
+    private static readonly MeasureDefinition _pain = new("pain_nrs", "Pain", Core.Instruments.Direction.HigherIsWorse, "score", 2m, 30m);
+
+    /// <returns>How many alerts this scan raised.</returns>
+    public async Task<int> ScanAsync(CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var today = DateOnly.FromDateTime(now.UtcDateTime);
+        var lookback = options.Value.LookbackDays;
+        // Patients with a session in the last year and the look-back: a gap in weekly scores may come long after a session.
+        var since = today.AddDays(-365 - lookback);
+        await using var connection = await db.OpenAsync(ct);
+        var weeks = (await connection.QueryAsync<(long SiteId, int Weeks)>(db.Command(alertSql.NoWeeklyScoreWeeks, null, ct)))
+            .ToDictionary(r => r.SiteId, r => r.Weeks);
+        var raised = 0;
+        long after = 0;
+        while (true)
+        {
+            var page = (await connection.QueryAsync<ScanPatientRow>(db.Command(sql.Patients, new { After = after, Since = since, Take = PageSize }, ct))).ToList();
+            if (page.Count == 0)
+            {
+                return raised;
+            }
+            after = page[^1].Id;
+            raised += await ScanPageAsync(connection, page, today, now, weeks, ct);
+        }
+    }
+
+    private async Task<int> ScanPageAsync(
+        DbConnection connection, List<ScanPatientRow> page, DateOnly today, DateTimeOffset now, Dictionary<long, int> weeks, CancellationToken ct)
+    {
+        var ids = page.Select(p => p.Id).ToArray();
+        var conditions = (await connection.QueryAsync<ScanConditionRow>(db.Command(sql.Conditions, new { Ids = ids }, ct)))
+            .ToLookup(r => r.PatientId, r => EnumCode<Condition>.Parse(r.Condition));
+        var sessions = (await connection.QueryAsync<PatientDateRow>(db.Command(summarySql.Sessions, new { Ids = ids }, ct)))
+            .ToLookup(r => r.PatientId, r => r.SessionDate);
+        var from = page.Min(p => DueSchedule.LookBackFrom(p.EnrolledOn, sessions[p.Id].Cast<DateOnly?>().LastOrDefault(), today));
+        var recent = (await connection.QueryAsync<PatientValueRow>(db.Command(summarySql.Recent, new
+        {
+            Ids = ids,
+            From = new DateTimeOffset(from.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero),
+        }, ct))).ToLookup(r => r.PatientId);
+
+        var raised = 0;
+        foreach (var p in page)
+        {
+            var mine = recent[p.Id].ToList();
+            var latest = sessions[p.Id].Cast<DateOnly?>().LastOrDefault();
+            var input = DueSchedule.InputFrom(today, p.EnrolledOn, [.. conditions[p.Id]], latest,
+                mine.Select(r => (r.Kind == "painScore", r.Code, DateOnly.FromDateTime(r.AnsweredAt.UtcDateTime))));
+            var pain = mine.Where(r => r.Kind == "painScore" && r.Qualifier == "average7Days")
+                .Select(r => new Point(DateOnly.FromDateTime(r.AnsweredAt.UtcDateTime), r.Value)).ToList();
+            var cycle = latest is { } s ? CycleOutcomes.Compute(_pain, [s], pain, today, outcomes.Value.Rule).Single() : null;
+            var causes = AlertRules.TimeBased(p.Id, input, cycle, weeks.GetValueOrDefault(p.SiteId, AlertRules.DefaultNoWeeklyScoreWeeks),
+                options.Value.LookbackDays);
+            foreach (var cause in causes)
+            {
+                if (await RaiseAsync(cause, p, now, ct))
+                {
+                    raised++;
+                }
+            }
+        }
+        if (raised > 0)
+        {
+            writer.Committed();
+        }
+        return raised;
+    }
+
+    private async Task<bool> RaiseAsync(AlertCause cause, ScanPatientRow patient, DateTimeOffset now, CancellationToken ct)
+    {
+        try
+        {
+            return await commits.RunAsync((c, tx) => writer.RaiseAsync(c, tx, cause, patient.Id, patient.SiteId, null, now), ct) is not null;
+        }
+        catch (DbException e) when (db.Dialect.IsUniqueViolation(e))
+        {
+            // Another instance raised it in the same moment.
+            return false;
+        }
+    }
+}
+
+/// <summary>Runs the scan every <see cref="AlertOptions.ScanSeconds"/>.</summary>
+public sealed class AlertScanLoop(AlertScanner scanner, IOptions<AlertOptions> options, ILogger<AlertScanLoop> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (options.Value.ScanSeconds <= 0)
+        {
+            return;
+        }
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.ScanSeconds));
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                await scanner.ScanAsync(stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Nothing is lost: the causes are still there at the next scan, and their keys keep them to one alert each.
+                logger.LogWarning(e, "The scan for time-based alerts failed");
+            }
+        }
+    }
+}
