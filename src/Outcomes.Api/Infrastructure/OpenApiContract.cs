@@ -53,7 +53,8 @@ public static class OpenApiContract
                 {
                     parameter.Name = JsonNamingPolicy.CamelCase.ConvertName(n);
                     // Codes bind as text (so they match the JSON codes exactly) but are still codes.
-                    if (_queryCodes.TryGetValue(parameter.Name, out var codes) && parameter.Schema is OpenApiSchema { Type: JsonSchemaType.String or (JsonSchemaType.String | JsonSchemaType.Null) } text)
+                    if ((_queryCodes.TryGetValue($"{operation.OperationId}:{parameter.Name}", out var codes) || _queryCodes.TryGetValue(parameter.Name, out codes))
+                        && parameter.Schema is OpenApiSchema { Type: JsonSchemaType.String or (JsonSchemaType.String | JsonSchemaType.Null) } text)
                     {
                         parameter.Schema = codes.Component is { } component
                             ? new OpenApiSchemaReference(component, document)
@@ -80,6 +81,10 @@ public static class OpenApiContract
         ["responder"] = ("ResponderRule", null),
         ["cycle"] = (null, [.. Core.Clinic.EnumCode<Core.Cohorts.CycleKind>.All]),
         ["by"] = (null, Features.Cohorts.CohortsApi.Groupings),
+        // Where one operation's parameter of the same name takes other codes: "operationId:name".
+        ["ListAlerts:kind"] = ("AlertKind", null),
+        ["ListAlerts:status"] = (null, ["open", "acknowledged"]),
+        ["ListWebhookDeliveries:status"] = (null, ["pending", "delivered", "failed"]),
     };
 
     /// <summary>A required member: the same schema without <c>null</c> (a nullable reference becomes the plain reference).</summary>

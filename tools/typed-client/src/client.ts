@@ -142,5 +142,29 @@ export async function everyOperation(api: ReturnType<typeof outcomesClient>, pat
   await api.GET("/api/v1/cohorts/export.csv", { params: { query: { salt: "a-salt-of-sixteen+" } }, parseAs: "text" });
   await api.GET("/api/v1/audit-events", { params: { query: { from: "2025-03-01T00:00:00Z", patientId, action: "read" } } });
 
+  const alerts = await api.GET("/api/v1/alerts", { params: { query: { status: "open", kind: "seriousSideEffect", patientId, limit: 20 } } });
+  const alertId: number = alerts.data?.items[0]?.id ?? 1;
+  const kinds: string[] = (alerts.data?.items ?? []).map((a) => a.kind);
+  await api.POST("/api/v1/alerts/{alertId}/acknowledgement", { params: { path: { alertId } }, body: { note: "Phoned the patient" } });
+  await api.GET("/api/v1/sites/{siteId}/alert-settings", { params: { path: { siteId } } });
+  await api.PUT("/api/v1/sites/{siteId}/alert-settings", { params: { path: { siteId } }, body: { noWeeklyScoreWeeks: 3 } });
+  const webhook = await api.POST("/api/v1/sites/{siteId}/webhooks", {
+    params: { path: { siteId } },
+    body: { url: "https://pager.example.org/outcomes", kinds: ["seriousSideEffect", "responseLost"] },
+  });
+  const secret: string = webhook.data?.secret ?? "";
+  const webhookId: number = webhook.data?.id ?? 1;
+  await api.GET("/api/v1/sites/{siteId}/webhooks", { params: { path: { siteId } } });
+  const deliveries = await api.GET("/api/v1/sites/{siteId}/webhooks/{webhookId}/deliveries", {
+    params: { path: { siteId, webhookId }, query: { status: "failed" } },
+  });
+  const deliveryId: number = deliveries.data?.items[0]?.id ?? 1;
+  await api.POST("/api/v1/sites/{siteId}/webhooks/{webhookId}/deliveries/{deliveryId}/redelivery", {
+    params: { path: { siteId, webhookId, deliveryId } },
+  });
+  await api.DELETE("/api/v1/sites/{siteId}/webhooks/{webhookId}", { params: { path: { siteId, webhookId } } });
+  void kinds;
+  void secret;
+
   return slopes;
 }

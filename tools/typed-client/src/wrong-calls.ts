@@ -78,4 +78,13 @@ export async function wrongCalls(api: ReturnType<typeof outcomesClient>, patient
       injectionSites: [{ muscle: "upper_trapezius", side: "left" }],
     },
   });
+
+  // The alert feed's kinds are alert kinds, not observation kinds; a webhook names its kinds.
+  // @ts-expect-error painScore is an observation kind
+  await api.GET("/api/v1/alerts", { params: { query: { kind: "painScore" } } });
+  await api.POST("/api/v1/sites/{siteId}/webhooks", {
+    params: { path: { siteId: 1 } },
+    // @ts-expect-error kinds is required
+    body: { url: "https://pager.example.org/outcomes" },
+  });
 }
