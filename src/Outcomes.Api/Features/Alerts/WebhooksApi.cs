@@ -143,13 +143,13 @@ public static class WebhooksApi
 
     public static async Task<Results<Created<CreatedWebhookResponse>, ValidationProblem, NotFoundProblem>> Create(
         [Description("The site's id.")] long siteId, CreateWebhookRequest request, HttpContext http, Database db, WebhookSql sql, AlertSql alertSql,
-        AuditLog audit, TimeProvider clock, IOptions<AlertOptions> options, IHostEnvironment environment, CancellationToken ct)
+        AuditLog audit, TimeProvider clock, IOptions<AlertOptions> options, CancellationToken ct)
     {
         var errors = new ValidationErrors();
         if (errors.Required(request.Url, "url"))
         {
             errors.Check(request.Url!.Length <= MaxUrlLength, "url", $"must be at most {MaxUrlLength} characters");
-            if (WebhookAddress.Problem(request.Url, options.Value.Webhooks.AllowPrivateNetworks || environment.IsDevelopment()) is { } problem)
+            if (WebhookAddress.Problem(request.Url, options.Value.Webhooks.AllowPrivateNetworks) is { } problem)
             {
                 errors.Add("url", problem);
             }
