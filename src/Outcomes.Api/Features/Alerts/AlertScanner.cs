@@ -131,7 +131,8 @@ public sealed class AlertScanner(
 }
 
 /// <summary>Runs the scan every <see cref="AlertOptions.ScanSeconds"/>.</summary>
-public sealed class AlertScanLoop(AlertScanner scanner, IOptions<AlertOptions> options, ILogger<AlertScanLoop> logger) : BackgroundService
+public sealed class AlertScanLoop(AlertScanner scanner, IOptions<AlertOptions> options, DatabaseHealth health, ILogger<AlertScanLoop> logger)
+    : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -144,7 +145,10 @@ public sealed class AlertScanLoop(AlertScanner scanner, IOptions<AlertOptions> o
         {
             try
             {
-                await scanner.ScanAsync(stoppingToken);
+                if ((await health.SchemaForRequestAsync(stoppingToken)).IsCurrent)
+                {
+                    await scanner.ScanAsync(stoppingToken);
+                }
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

@@ -100,7 +100,7 @@ internal sealed class DueDeliveryRow
 /// </summary>
 public sealed class WebhookDispatcher(
     Database db, DispatchSql sql, GroupCommit commits, WebhookSignal signal, IOptions<AlertOptions> options, TimeProvider clock,
-    ILogger<WebhookDispatcher> logger) : BackgroundService
+    DatabaseHealth health, ILogger<WebhookDispatcher> logger) : BackgroundService
 {
     private const int Batch = 32;
     private readonly HttpClient _client = CreateClient(options.Value.Webhooks.AllowPrivateNetworks);
@@ -144,7 +144,8 @@ public sealed class WebhookDispatcher(
         {
             try
             {
-                while (await RunOnceAsync(stoppingToken) == Batch)
+                // Not before the schema is current (an operator migrates SQL Server): the API answers 503 meanwhile.
+                while ((await health.SchemaForRequestAsync(stoppingToken)).IsCurrent && await RunOnceAsync(stoppingToken) == Batch)
                 {
                     // A full batch: there may be more due now.
                 }
