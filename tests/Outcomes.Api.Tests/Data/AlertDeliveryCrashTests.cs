@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
 using Outcomes.Api.Tests.Infrastructure;
 
 namespace Outcomes.Api.Tests.Data;
@@ -12,24 +11,8 @@ namespace Outcomes.Api.Tests.Data;
 /// Also the service-side request forgery guard: a receiver on a private address is refused where private
 /// networks are not allowed.
 /// </summary>
-public sealed class AlertDeliveryCrashTests : IDisposable
+public sealed class AlertDeliveryCrashTests : ProcessTestBase
 {
-    private readonly string _directory = Directory.CreateTempSubdirectory("outcomes-alerts-").FullName;
-
-    private string DatabasePath => Path.Combine(_directory, "outcomes.db");
-
-    public void Dispose()
-    {
-        SqliteConnection.ClearAllPools();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-
     private static async Task<(long SiteId, long PatientId)> CreatePatientAsync(HttpClient admin)
     {
         var site = await admin.PostAsJsonAsync("/api/v1/sites", new { name = "Alert Site" });

@@ -12,24 +12,8 @@ namespace Outcomes.Api.Tests.Data;
 /// Outcomes database, a directory it may not write, a disk that fills up. Each start-up failure is
 /// one line naming the cause and the file, with exit code 1 (not an abort with a stack trace).
 /// </summary>
-public sealed class OperatorFailureTests : IDisposable
+public sealed class OperatorFailureTests : ProcessTestBase
 {
-    private readonly string _directory = Directory.CreateTempSubdirectory("outcomes-operator-").FullName;
-
-    private string DatabasePath => Path.Combine(_directory, "outcomes.db");
-
-    public void Dispose()
-    {
-        SqliteConnection.ClearAllPools();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A mount point a namespace left behind is the OS's to clean.
-        }
-    }
 
     [Fact]
     public async Task StartUp_OnAFileThatIsNotADatabase_ExitsWithOneLineNamingTheFile()
@@ -69,7 +53,7 @@ public sealed class OperatorFailureTests : IDisposable
         SqliteSchema.CreateMigrated(DatabasePath);
         SqliteConnection.ClearAllPools();
 
-        var line = await FailedStartAsync($"mount --bind '{_directory}' '{_directory}'; mount -o remount,bind,ro '{_directory}'");
+        var line = await FailedStartAsync($"mount --bind '{Directory}' '{Directory}'; mount -o remount,bind,ro '{Directory}'");
 
         Assert.Contains(DatabasePath, line, StringComparison.Ordinal);
         Assert.Matches("read-only|cannot be opened", line);
@@ -81,13 +65,13 @@ public sealed class OperatorFailureTests : IDisposable
         Skip.If(ServiceProcess.NamespaceUnavailable is not null, ServiceProcess.NamespaceUnavailable);
         await using var service = await ServiceProcess.StartListeningAsync(
             new Dictionary<string, string> { ["Database:SqlitePath"] = DatabasePath },
-            $"mount -t tmpfs -o size=16m tmpfs '{_directory}'");
+            $"mount -t tmpfs -o size=16m tmpfs '{Directory}'");
         using var admin = service.Admin();
         Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/health/ready")).StatusCode);
         var patientId = await CreatePatientAsync(admin);
 
         // Fill the service's disk (its tmpfs, seen through /proc) to the last byte.
-        var ballast = $"/proc/{service.ProcessId}/root{_directory}/ballast";
+        var ballast = $"/proc/{service.ProcessId}/root{Directory}/ballast";
         await FillAsync(ballast);
 
         HttpResponseMessage? full = null;
