@@ -25,6 +25,7 @@ public class Kernels
     private string _series = null!;
     private PatientHistory _history = null!;
     private List<SurvivalObservation> _durations = null!;
+    private List<CohortCycle> _cohort = null!;
     private DateOnly _today;
     private (int K, int N) _proportion = (81, 263);
     private (int K, int N) _other = (15, 148);
@@ -57,6 +58,40 @@ public class Kernels
             [new SideEffectReport(_sessions[1].AddDays(3), false)]);
 
         _durations = [.. Enumerable.Range(0, 72_000).Select(_ => new SurvivalObservation(random.Next(7, 400), random.NextDouble() < 0.6))];
+
+        // 100,000 patients of three cycles each (baseline before, values at weeks 12 and 13), the week-12 cohort.
+        _cohort = [];
+        var cohortToday = new DateOnly(2026, 6, 1);
+        for (var id = 1; id <= 100_000; id++)
+        {
+            var first = new DateOnly(2024, 1, 1).AddDays(random.Next(300));
+            List<CohortSession> sessions = [];
+            List<Point> points = [];
+            for (var c = 0; c < 3; c++)
+            {
+                var day = first.AddDays(c * 150);
+                sessions.Add(new CohortSession(day, 1, Product.OnabotulinumtoxinA, (Guidance)random.Next(3), 100));
+                points.AddRange([new Point(day.AddDays(-1), 8), new Point(day.AddDays(84), random.Next(10)), new Point(day.AddDays(91), random.Next(10))]);
+            }
+            var history = new PatientHistory(new CohortPatient(id, 1 + id % 3, Sex.Female, 1960, [Condition.NeckShoulderPain]), sessions, points, []);
+            _cohort.AddRange(CohortCycles.Of(history, _pain, new CohortFilter(), new FollowUpWindow(12), cohortToday, new BaselineRule()));
+        }
+    }
+
+    [Benchmark(Description = "Cohort summary with suppression, 300,000 cycles of 100,000 patients")]
+    public int? CohortSummary300k()
+    {
+        var aggregate = new CohortAggregate();
+        _cohort.ForEach(aggregate.Add);
+        return aggregate.Summarise(10).Responders30.K;
+    }
+
+    [Benchmark(Description = "Cohort breakdown by guidance with suppression, 300,000 cycles")]
+    public int CohortBreakdown300k()
+    {
+        var breakdown = new CohortBreakdown(c => CohortBreakdown.KeysOf("guidance", c));
+        _cohort.ForEach(breakdown.Add);
+        return breakdown.Rates(ResponderRule.Relief30, 10).Count;
     }
 
     [Benchmark(Description = "NDI scoring (10 items)")]

@@ -56,7 +56,7 @@ public sealed class CohortBreakdown(Func<CohortCycle, IEnumerable<string>> keys)
     public List<GroupRate> Rates(ResponderRule rule, int threshold)
     {
         var rules = Enum.GetValues<ResponderRule>();
-        var all = _groups.ToDictionary(g => g.Key, g => rules.ToDictionary(r => r, r => g.Value.Group(r, threshold)));
+        var all = _groups.ToDictionary(g => g.Key, g => g.Value.Group(threshold));
         var figures = all.ToDictionary(g => g.Key, g => g.Value[rule]);
         var cyclesHidden = figures.Where(f => f.Value.Cycles.Suppressed).Select(f => f.Key).ToHashSet();
         Complete(cyclesHidden, hidden => hidden.Sum(h => figures[h].TrueCycles) > hidden.Count);

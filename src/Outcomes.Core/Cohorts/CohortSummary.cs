@@ -80,9 +80,15 @@ public sealed class CohortAggregate
 {
     private readonly List<Row> _rows = [];
 
-    /// <summary>One cycle, as the summary needs it.</summary>
+    // Patients by a dense index of their own, so that counting the distinct patients of a set of cycles is one
+    // pass over an array (a stamp per patient), not a hash set per figure.
+    private readonly Dictionary<long, int> _index = [];
+    private int[] _stamps = [];
+    private int _stamp;
+
+    /// <summary>One cycle, as the summary needs it; <see cref="Patient"/> is the patient's dense index.</summary>
     private readonly record struct Row(
-        long Patient, CyclePart Part, double? Change, bool? R30, bool? R50, bool? Important, bool SideEffect, bool Serious,
+        int Patient, CyclePart Part, double? Change, bool? R30, bool? R50, bool? Important, bool SideEffect, bool Serious,
         SurvivalObservation? Duration)
     {
         public bool? Responds(ResponderRule rule) => rule switch
@@ -111,7 +117,11 @@ public sealed class CohortAggregate
         var duration = cycle.Outcome.OnsetDays is not null && cycle.Outcome.DurationDays is { } days
             ? new SurvivalObservation(days, !cycle.Outcome.DurationCensored)
             : null;
-        _rows.Add(new Row(cycle.Patient.Id, part, change, r30, r50, important, cycle.SideEffect, cycle.SeriousSideEffect, duration));
+        if (!_index.TryGetValue(cycle.Patient.Id, out var patient))
+        {
+            _index[cycle.Patient.Id] = patient = _index.Count;
+        }
+        _rows.Add(new Row(patient, part, change, r30, r50, important, cycle.SideEffect, cycle.SeriousSideEffect, duration));
     }
 
     public int CycleCount => _rows.Count;
@@ -119,19 +129,112 @@ public sealed class CohortAggregate
     /// <summary>The CMS cell-size rule: 1 to <paramref name="threshold"/> individuals is too few to show; 0 may be shown.</summary>
     public static bool Small(int patients, int threshold) => patients >= 1 && patients <= threshold;
 
-    private static int PatientsOf(IEnumerable<Row> rows) => rows.Select(r => r.Patient).Distinct().Count();
+    /// <summary>The distinct patients behind <paramref name="rows"/>.</summary>
+    private int PatientsOf(IEnumerable<Row> rows)
+    {
+        var stamp = NextStamp();
+        var patients = 0;
+        foreach (var row in rows)
+        {
+            if (_stamps[row.Patient] != stamp)
+            {
+                _stamps[row.Patient] = stamp;
+                patients++;
+            }
+        }
+        return patients;
+    }
 
-    private static bool SmallSet(IEnumerable<Row> rows, int threshold) => Small(PatientsOf(rows), threshold);
+    private int NextStamp()
+    {
+        if (_stamps.Length < _index.Count)
+        {
+            _stamps = new int[Math.Max(_index.Count, _stamps.Length * 2)];
+            _stamp = 0;
+        }
+        return ++_stamp;
+    }
+
+    private bool SmallSet(IEnumerable<Row> rows, int threshold) => Small(PatientsOf(rows), threshold);
 
     private static readonly CountCell _withheld = new(null, null, true);
     private static readonly RateCell _withheldRate = new(null, null, null, null, null, null, null, true);
 
+    // The sets of cycles every figure of a summary is about, one bit each: a cycle's mask says which it belongs to.
+    private const int PartBits = 0;                          // + CyclePart: 5 bits
+    private static int Judged(ResponderRule r) => 5 + 4 * (int)r;
+    private static int Responders(ResponderRule r) => 6 + 4 * (int)r;
+    private static int NonResponders(ResponderRule r) => 7 + 4 * (int)r;
+    private static int Unjudged(ResponderRule r) => 8 + 4 * (int)r;
+    private const int WithChange = 17;
+    private const int WithoutChange = 18;
+    private const int SideEffectBit = 19;
+    private const int NoSideEffectBit = 20;
+    private const int SeriousBit = 21;
+    private const int NotSeriousBit = 22;
+    private static int OnlyFirst(ResponderRule a, ResponderRule b) => 23 + 2 * (int)a + ((int)b > (int)a ? (int)b - 1 : (int)b);
+    private const int Bits = 29;
+
+    private static ulong MaskOf(in Row r)
+    {
+        var mask = 1UL << (PartBits + (int)r.Part);
+        if (r.Part == CyclePart.WithValue)
+        {
+            foreach (var rule in _rules)
+            {
+                mask |= r.Responds(rule) switch
+                {
+                    true => (1UL << Judged(rule)) | (1UL << Responders(rule)),
+                    false => (1UL << Judged(rule)) | (1UL << NonResponders(rule)),
+                    null => 1UL << Unjudged(rule),
+                };
+                foreach (var other in _rules)
+                {
+                    if (other != rule && r.Responds(rule) == true && r.Responds(other) != true)
+                    {
+                        mask |= 1UL << OnlyFirst(rule, other);
+                    }
+                }
+            }
+            mask |= 1UL << (r.Change is null ? WithoutChange : WithChange);
+        }
+        mask |= (1UL << (r.SideEffect ? SideEffectBit : NoSideEffectBit)) | (1UL << (r.Serious ? SeriousBit : NotSeriousBit));
+        return mask;
+    }
+
+    private static readonly ResponderRule[] _rules = Enum.GetValues<ResponderRule>();
+
+    /// <summary>Cycles and distinct patients of every set a summary reports, in one pass over the cycles and one over the patients.</summary>
+    private (int Cycles, int Patients)[] Count()
+    {
+        var cycles = new int[Bits];
+        var masks = new ulong[_index.Count];
+        foreach (ref readonly var row in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_rows))
+        {
+            var mask = MaskOf(row);
+            masks[row.Patient] |= mask;
+            for (var m = mask; m != 0; m &= m - 1)
+            {
+                cycles[System.Numerics.BitOperations.TrailingZeroCount(m)]++;
+            }
+        }
+        var patients = new int[Bits];
+        foreach (var mask in masks)
+        {
+            for (var m = mask; m != 0; m &= m - 1)
+            {
+                patients[System.Numerics.BitOperations.TrailingZeroCount(m)]++;
+            }
+        }
+        return [.. Enumerable.Range(0, Bits).Select(b => (cycles[b], patients[b]))];
+    }
+
     public CohortSummary Summarise(int threshold)
     {
-        var all = _rows;
-        var tooSmall = SmallSet(all, threshold);
-        var byPart = Enum.GetValues<CyclePart>().ToDictionary(p => p, p => all.Where(r => r.Part == p).ToList());
-        var hidden = byPart.Keys.Where(p => tooSmall || SmallSet(byPart[p], threshold)).ToHashSet();
+        var sets = Count();
+        var tooSmall = Small(_index.Count, threshold);
+        var parts = Enum.GetValues<CyclePart>().ToDictionary(p => p, p => sets[PartBits + (int)p]);
+        var hidden = parts.Keys.Where(p => tooSmall || Small(parts[p].Patients, threshold)).ToHashSet();
         var totalShown = !tooSmall;
         // A single withheld part of a total could be recomputed from the others: withhold one more, choosing
         // first among the parts nothing else is computed from, the smallest first; then the complete cases
@@ -139,9 +242,9 @@ public sealed class CohortAggregate
         // right and are withheld only as a small cell whenever anything else can go instead.
         if (totalShown && hidden.Count == 1)
         {
-            var next = byPart.Where(p => !hidden.Contains(p.Key) && p.Value.Count > 0)
+            var next = parts.Where(p => !hidden.Contains(p.Key) && p.Value.Cycles > 0)
                 .OrderBy(p => p.Key switch { CyclePart.NoValueInWindow => 2, CyclePart.WithValue => 1, _ => 0 })
-                .ThenBy(p => p.Value.Count)
+                .ThenBy(p => p.Value.Cycles)
                 .Select(p => (CyclePart?)p.Key)
                 .FirstOrDefault();
             if (next is { } n)
@@ -153,34 +256,49 @@ public sealed class CohortAggregate
                 totalShown = false;
             }
         }
-        CountCell Cell(CyclePart part) => hidden.Contains(part) ? _withheld : CountOf(byPart[part]);
+        CountCell Cell(CyclePart part) => hidden.Contains(part) ? _withheld : new CountCell(parts[part].Cycles, parts[part].Patients, false);
 
         // Everything whose n is the complete cases goes with them.
-        var complete = byPart[CyclePart.WithValue];
         var completeShown = !hidden.Contains(CyclePart.WithValue);
         var rates = new Dictionary<ResponderRule, RateCell>();
-        var judgedSets = new Dictionary<ResponderRule, List<Row>>();
-        foreach (var rule in Enum.GetValues<ResponderRule>())
+        foreach (var rule in _rules)
         {
-            var judged = complete.Where(r => r.Responds(rule) is not null).ToList();
-            judgedSets[rule] = judged;
-            var unjudged = complete.Where(r => r.Responds(rule) is null);
-            rates[rule] = completeShown && !SmallSet(unjudged, threshold)
-                ? RateOf(judged, r => r.Responds(rule) == true, threshold)
+            rates[rule] = completeShown && !Small(sets[Unjudged(rule)].Patients, threshold)
+                ? RateOf(sets[Judged(rule)], sets[Responders(rule)], sets[NonResponders(rule)], threshold,
+                    () => ClusteredOf(r => r.Part == CyclePart.WithValue && r.Responds(rule) is not null, r => r.Responds(rule) == true ? 1.0 : 0.0))
                 : _withheldRate;
         }
-        WithholdNestedDifferences(rates, judgedSets, threshold);
+        // Two rates whose responders are nested (every 50% responder is a 30% responder) give the cycles between
+        // them by subtraction; when those describe too few patients, the rarer rate is withheld.
+        foreach (var a in _rules)
+        {
+            foreach (var b in _rules)
+            {
+                if (a != b && !rates[a].Suppressed && !rates[b].Suppressed
+                    && sets[OnlyFirst(a, b)].Cycles == 0 && Small(sets[OnlyFirst(b, a)].Patients, threshold))
+                {
+                    rates[a] = _withheldRate;
+                }
+            }
+        }
 
-        var changes = complete.Where(r => r.Change is not null).ToList();
-        var changesShown = completeShown && !SmallSet(changes, threshold) && !SmallSet(complete.Where(r => r.Change is null), threshold);
-        var values = changes.Select(r => r.Change!.Value).ToList();
-        var mean = Intervals.Mean(values);
-        var median = Intervals.Median(values);
-        var clustered = Intervals.ClusteredMean([.. changes.Select(r => (r.Patient, r.Change!.Value))]);
+        var changesShown = completeShown && !Small(sets[WithChange].Patients, threshold) && !Small(sets[WithoutChange].Patients, threshold);
+        var values = new List<double>(sets[WithChange].Cycles);
+        foreach (var row in _rows)
+        {
+            if (row.Part == CyclePart.WithValue && row.Change is { } change)
+            {
+                values.Add(change);
+            }
+        }
+        var mean = changesShown ? Intervals.Mean(values) : null;
+        var median = changesShown ? Intervals.Median(values) : null;
+        var clustered = changesShown ? ClusteredOf(r => r.Part == CyclePart.WithValue && r.Change is not null, r => r.Change!.Value)?.MeanInterval() : null;
+        var all = (_rows.Count, _index.Count);
 
         return new CohortSummary(
-            tooSmall ? _withheld : new CountCell(null, PatientsOf(all), false),
-            totalShown ? CountOf(all) : _withheld,
+            tooSmall ? _withheld : new CountCell(null, _index.Count, false),
+            totalShown ? new CountCell(_rows.Count, _index.Count, false) : _withheld,
             Cell(CyclePart.WithValue), Cell(CyclePart.NoValueInWindow), Cell(CyclePart.NoBaseline),
             Cell(CyclePart.NotYetReached), Cell(CyclePart.CycleEndedBefore),
             rates[ResponderRule.Relief30], rates[ResponderRule.Relief50], rates[ResponderRule.ImportantChange],
@@ -188,54 +306,72 @@ public sealed class CohortAggregate
                 : new MeanCell(mean.N, mean.Mean, mean.Lower, mean.Upper, clustered?.Lower, clustered?.Upper, false),
             !changesShown || median is null ? new MedianCell(null, null, null, null, !changesShown)
                 : new MedianCell(median.N, median.Median, median.Q1, median.Q3, false),
-            totalShown ? RateOf(all, r => r.SideEffect, threshold) : _withheldRate,
-            totalShown ? RateOf(all, r => r.Serious, threshold) : _withheldRate);
+            totalShown ? RateOf(all, sets[SideEffectBit], sets[NoSideEffectBit], threshold, () => ClusteredOf(_ => true, r => r.SideEffect ? 1.0 : 0.0)) : _withheldRate,
+            totalShown ? RateOf(all, sets[SeriousBit], sets[NotSeriousBit], threshold, () => ClusteredOf(_ => true, r => r.Serious ? 1.0 : 0.0)) : _withheldRate);
     }
 
-    /// <summary>
-    /// The figures of one group of a breakdown: its cycles (withheld when the group describes too few patients)
-    /// and one rate, as the group's own summary shows them, so that a breakdown never shows what the group's own
-    /// cohort would hide; and the true counts, for the breakdown's complementary suppression only.
-    /// </summary>
-    public GroupFigures Group(ResponderRule rule, int threshold)
+    /// <summary>The clustered mean of <paramref name="value"/> over the cycles meeting <paramref name="include"/>, the patient as the cluster.</summary>
+    private ClusteredMean? ClusteredOf(Func<Row, bool> include, Func<Row, double> value)
     {
-        var summary = Summarise(threshold);
-        var rate = rule switch
+        var (n, sum) = (0, 0.0);
+        foreach (var row in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_rows))
         {
-            ResponderRule.Relief50 => summary.Responders50,
-            ResponderRule.ImportantChange => summary.RespondersImportantChange,
-            _ => summary.Responders30,
-        };
-        var judged = _rows.Where(r => r.Part == CyclePart.WithValue && r.Responds(rule) is not null).ToList();
-        var k = judged.Count(r => r.Responds(rule) == true);
-        return new GroupFigures(summary.Cycles, rate, _rows.Count, k, judged.Count);
-    }
-
-    /// <summary>
-    /// Two rates whose responders are nested (every 50% responder is a 30% responder) give the cycles
-    /// between them by subtraction; when those describe too few patients, the rarer rate is withheld.
-    /// </summary>
-    private static void WithholdNestedDifferences(Dictionary<ResponderRule, RateCell> rates, Dictionary<ResponderRule, List<Row>> judged, int threshold)
-    {
-        var rules = Enum.GetValues<ResponderRule>();
-        foreach (var a in rules)
-        {
-            foreach (var b in rules)
+            if (include(row))
             {
-                if (a == b || rates[a].Suppressed || rates[b].Suppressed)
+                n++;
+                sum += value(row);
+            }
+        }
+        if (n == 0)
+        {
+            return null;
+        }
+        var mean = sum / n;
+        var totals = new double[_index.Count];
+        var stamp = NextStamp();
+        var clusters = 0;
+        foreach (var row in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_rows))
+        {
+            if (include(row))
+            {
+                totals[row.Patient] += value(row) - mean;
+                if (_stamps[row.Patient] != stamp)
                 {
-                    continue;
-                }
-                var inA = judged[a].Where(r => r.Responds(a) == true).ToList();
-                var inB = judged[b].Where(r => r.Responds(b) == true).ToList();
-                // a's responders within b's: a ⊆ b as sets of cycles.
-                var nested = inA.Count <= inB.Count && inA.All(r => r.Responds(b) == true);
-                if (nested && SmallSet(inB.Where(r => r.Responds(a) != true), threshold))
-                {
-                    rates[a] = _withheldRate;
+                    _stamps[row.Patient] = stamp;
+                    clusters++;
                 }
             }
         }
+        return new ClusteredMean(n, clusters, mean, totals.Sum(t => t * t));
+    }
+
+    /// <summary>
+    /// The figures of one group of a breakdown under each rule: its cycles (withheld when the group describes too
+    /// few patients) and the rate, as the group's own summary shows them, so that a breakdown never shows what the
+    /// group's own cohort would hide; and the true counts, for the breakdown's complementary suppression only.
+    /// </summary>
+    public IReadOnlyDictionary<ResponderRule, GroupFigures> Group(int threshold)
+    {
+        var summary = Summarise(threshold);
+        return Enum.GetValues<ResponderRule>().ToDictionary(rule => rule, rule =>
+        {
+            var rate = rule switch
+            {
+                ResponderRule.Relief50 => summary.Responders50,
+                ResponderRule.ImportantChange => summary.RespondersImportantChange,
+                _ => summary.Responders30,
+            };
+            var (k, n) = (0, 0);
+            foreach (var r in _rows)
+            {
+                if (r.Part == CyclePart.WithValue && r.Responds(rule) is { } responds)
+                {
+                    n++;
+                    k += responds ? 1 : 0;
+                }
+            }
+            return new GroupFigures(summary.Cycles, rate, _rows.Count, k, n);
+        });
     }
 
     /// <summary>Kaplan–Meier duration of response over the cycles that reached onset.</summary>
@@ -278,19 +414,19 @@ public sealed class CohortAggregate
             tooSmall, points);
     }
 
-    private static CountCell CountOf(List<Row> rows) => new(rows.Count, PatientsOf(rows), false);
+    private CountCell CountOf(List<Row> rows) => new(rows.Count, PatientsOf(rows), false);
 
-    /// <summary>k of the <paramref name="n"/> cycles meeting <paramref name="responds"/>; withheld when k, n or n − k is a small cell.</summary>
-    private static RateCell RateOf(List<Row> n, Func<Row, bool> responds, int threshold)
+    /// <summary>k of n cycles; withheld when k, n or n − k is a small cell (in patients).</summary>
+    private static RateCell RateOf(
+        (int Cycles, int Patients) n, (int Cycles, int Patients) k, (int Cycles, int Patients) notK, int threshold, Func<ClusteredMean?> clustered)
     {
-        var k = n.Where(responds).ToList();
-        if (SmallSet(k, threshold) || SmallSet(n, threshold) || SmallSet(n.Where(r => !responds(r)), threshold))
+        if (Small(k.Patients, threshold) || Small(n.Patients, threshold) || Small(notK.Patients, threshold))
         {
             return _withheldRate;
         }
-        var p = Intervals.Wilson(k.Count, n.Count);
-        var clustered = Intervals.ClusteredProportion([.. n.Select(r => (r.Patient, responds(r)))]);
-        return new RateCell(p.K, p.N, p.Rate, p.Lower, p.Upper, clustered?.Lower, clustered?.Upper, false);
+        var p = Intervals.Wilson(k.Cycles, n.Cycles);
+        var interval = clustered()?.ProportionInterval();
+        return new RateCell(p.K, p.N, p.Rate, p.Lower, p.Upper, interval?.Lower, interval?.Upper, false);
     }
 }
 

@@ -86,11 +86,13 @@ public static class Intervals
         {
             return null;
         }
+        // Sorted once; the three quantiles are read off the sorted values.
         var data = values.ToArray();
+        Array.Sort(data);
         return new MedianIqr(values.Count,
-            data.QuantileCustom(0.5, QuantileDefinition.R7),
-            data.QuantileCustom(0.25, QuantileDefinition.R7),
-            data.QuantileCustom(0.75, QuantileDefinition.R7));
+            SortedArrayStatistics.QuantileCustom(data, 0.5, QuantileDefinition.R7),
+            SortedArrayStatistics.QuantileCustom(data, 0.25, QuantileDefinition.R7),
+            SortedArrayStatistics.QuantileCustom(data, 0.75, QuantileDefinition.R7));
     }
 
     /// <summary>
@@ -98,10 +100,27 @@ public static class Intervals
     /// the linearisation (sandwich) estimator with equal weights, √(C/(C−1) · Σ_c (Σ_{i∈c}(y_i − ȳ))² / n²),
     /// as R's <c>survey::svymean</c> computes it for <c>svydesign(ids = ~patient)</c>. Null below two clusters.
     /// </summary>
-    public static double? ClusteredStandardError(IReadOnlyList<(long Cluster, double Value)> observations)
+    public static double? ClusteredStandardError(IReadOnlyList<(long Cluster, double Value)> observations) =>
+        Cluster(observations)?.StandardError;
+
+    /// <summary>
+    /// 95% interval of a proportion whose observations are clustered: the logit interval of R's
+    /// <c>survey::svyciprop(method = "logit")</c>, logit(p) ± t(0.975, C − 1) · SE / (p(1 − p)), back-transformed,
+    /// with <see cref="ClusteredStandardError"/>. Null when p is 0 or 1 (no logit) or there are fewer than two clusters.
+    /// </summary>
+    public static (double Lower, double Upper)? ClusteredProportion(IReadOnlyList<(long Cluster, bool Value)> observations) =>
+        Cluster([.. observations.Select(o => (o.Cluster, o.Value ? 1.0 : 0.0))])?.ProportionInterval();
+
+    /// <summary>
+    /// 95% interval of a mean whose observations are clustered: mean ± t(0.975, C − 1) · SE with
+    /// <see cref="ClusteredStandardError"/>, as R's <c>confint(svymean(~y, design), df = degf(design))</c>.
+    /// </summary>
+    public static (double Lower, double Upper)? ClusteredMean(IReadOnlyList<(long Cluster, double Value)> observations) =>
+        Cluster(observations)?.MeanInterval();
+
+    private static ClusteredMean? Cluster(IReadOnlyList<(long Cluster, double Value)> observations)
     {
-        var n = observations.Count;
-        if (n == 0)
+        if (observations.Count == 0)
         {
             return null;
         }
@@ -111,55 +130,42 @@ public static class Intervals
         {
             totals[cluster] = totals.GetValueOrDefault(cluster) + (value - mean);
         }
-        var c = totals.Count;
-        if (c < 2)
-        {
-            return null;
-        }
-        var sum = totals.Values.Sum(t => t * t);
-        return Math.Sqrt(c / (c - 1.0) * sum / ((double)n * n));
+        return new ClusteredMean(observations.Count, totals.Count, mean, totals.Values.Sum(t => t * t));
     }
 
-    /// <summary>
-    /// 95% interval of a proportion whose observations are clustered: the logit interval of R's
-    /// <c>survey::svyciprop(method = "logit")</c>, logit(p) ± t(0.975, C − 1) · SE / (p(1 − p)), back-transformed,
-    /// with <see cref="ClusteredStandardError"/>. Null when p is 0 or 1 (no logit) or there are fewer than two clusters.
-    /// </summary>
-    public static (double Lower, double Upper)? ClusteredProportion(IReadOnlyList<(long Cluster, bool Value)> observations)
+    private static double Square(double x) => x * x;
+}
+
+/// <summary>
+/// A mean of n observations in C clusters, with Σ_c (Σ_{i∈c}(y_i − ȳ))², from which its clustered standard error and
+/// intervals follow (see <see cref="Intervals.ClusteredStandardError"/>). Callers that hold their clusters in arrays
+/// compute the sum themselves and meet the same formulas here.
+/// </summary>
+public sealed record ClusteredMean(int N, int Clusters, double Mean, double SumOfSquaredClusterTotals)
+{
+    public double? StandardError => Clusters < 2 ? null : Math.Sqrt(Clusters / (Clusters - 1.0) * SumOfSquaredClusterTotals / ((double)N * N));
+
+    public (double Lower, double Upper)? MeanInterval()
     {
-        var values = observations.Select(o => (o.Cluster, o.Value ? 1.0 : 0.0)).ToList();
-        if (ClusteredStandardError(values) is not { } se)
+        if (StandardError is not { } se)
         {
             return null;
         }
-        var p = values.Average(v => v.Item2);
-        if (p <= 0 || p >= 1)
+        var half = StudentQuantile.T975(Clusters - 1) * se;
+        return (Mean - half, Mean + half);
+    }
+
+    /// <summary>The logit interval of a proportion (the mean of 0/1 values); null when it is 0 or 1.</summary>
+    public (double Lower, double Upper)? ProportionInterval()
+    {
+        if (StandardError is not { } se || Mean <= 0 || Mean >= 1)
         {
             return null;
         }
-        var clusters = observations.Select(o => o.Cluster).Distinct().Count();
-        var logit = Math.Log(p / (1 - p));
-        var half = StudentQuantile.T975(clusters - 1) * se / (p * (1 - p));
+        var logit = Math.Log(Mean / (1 - Mean));
+        var half = StudentQuantile.T975(Clusters - 1) * se / (Mean * (1 - Mean));
         return (Expit(logit - half), Expit(logit + half));
     }
 
-    /// <summary>
-    /// 95% interval of a mean whose observations are clustered: mean ± t(0.975, C − 1) · SE with
-    /// <see cref="ClusteredStandardError"/>, as R's <c>confint(svymean(~y, design), df = degf(design))</c>.
-    /// </summary>
-    public static (double Lower, double Upper)? ClusteredMean(IReadOnlyList<(long Cluster, double Value)> observations)
-    {
-        if (ClusteredStandardError(observations) is not { } se)
-        {
-            return null;
-        }
-        var clusters = observations.Select(o => o.Cluster).Distinct().Count();
-        var mean = observations.Average(o => o.Value);
-        var half = StudentQuantile.T975(clusters - 1) * se;
-        return (mean - half, mean + half);
-    }
-
     private static double Expit(double x) => 1 / (1 + Math.Exp(-x));
-
-    private static double Square(double x) => x * x;
 }
