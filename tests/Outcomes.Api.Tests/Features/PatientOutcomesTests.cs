@@ -93,7 +93,8 @@ public abstract class PatientOutcomesTests(DatabaseProvider provider) : ApiTestB
             submissionId = Guid.NewGuid(), answeredAt = "2025-03-10T10:00:00Z", movement = "cervical_flexion", degrees = 41.5m, method = "goniometer",
         });
         Assert.Equal(HttpStatusCode.Created, rom.StatusCode);
-        string[] paths = [f.PathOf("trend") + "?measure=pain_nrs", f.PathOf("trend") + "?measure=cervical_flexion", f.PathOf("trend") + "?measure=ndi", f.PathOf("outcomes")];
+        string[] paths = [f.PathOf("trend") + "?measure=pain_nrs", f.PathOf("trend") + "?measure=cervical_flexion", f.PathOf("trend") + "?measure=ndi", f.PathOf("outcomes"),
+            "/api/v1/patients/summaries"];
         async Task<long> StaleAsync()
         {
             await using var connection = await App.OpenDatabaseAsync();
@@ -109,6 +110,7 @@ public abstract class PatientOutcomesTests(DatabaseProvider provider) : ApiTestB
 
         Assert.Equal(fromObservations, fromSeries);
         Assert.Contains("\"2025-03-10\"", fromSeries[1], StringComparison.Ordinal); // the flexion value is there
+        Assert.Contains("\"currentCycleStatus\":\"responding\"", fromSeries[4], StringComparison.Ordinal); // the list's cycle status is read from the series
     }
 
     [SkippableFact]

@@ -22,6 +22,14 @@ public sealed class AlertScanSql(SqlDialect dialect) : SqlTexts(dialect)
         """;
 
     public string Conditions { get; } = "SELECT c.patient_id, c.condition FROM patient_condition_current c WHERE c.patient_id IN @Ids;";
+
+    /// <summary>Pain scores and questionnaire responses since the earliest baseline window of the page: the scores of the current cycle, the answers that were due.</summary>
+    public string Recent { get; } = $"""
+        SELECT o.patient_id, o.kind, o.code, o.qualifier, o.answered_at, o.value
+        FROM patient p
+        {dialect.DrivingJoin} observation o ON o.patient_id = p.id
+        WHERE p.id IN @Ids AND o.kind IN ('painScore', 'questionnaire') AND o.answered_at >= @From AND {Observations.ObservationSql.IsCurrent};
+        """;
 }
 
 internal sealed class ScanPatientRow
@@ -83,7 +91,7 @@ public sealed class AlertScanner(
         var sessions = (await connection.QueryAsync<PatientDateRow>(db.Command(summarySql.Sessions, new { Ids = ids }, ct)))
             .ToLookup(r => r.PatientId, r => r.SessionDate);
         var from = page.Min(p => DueSchedule.LookBackFrom(p.EnrolledOn, sessions[p.Id].Cast<DateOnly?>().LastOrDefault(), today));
-        var recent = (await connection.QueryAsync<PatientValueRow>(db.Command(summarySql.Recent, new
+        var recent = (await connection.QueryAsync<PatientValueRow>(db.Command(sql.Recent, new
         {
             Ids = ids,
             From = new DateTimeOffset(from.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero),

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Outcomes.Api.Data;
 using Outcomes.Api.Features.Audit;
+using Outcomes.Api.Features.Cohorts;
 using Outcomes.Api.Features.Observations;
 using Outcomes.Api.Features.Patients;
 using Outcomes.Api.Infrastructure;
@@ -52,22 +53,48 @@ public sealed class PatientSummarySql(SqlDialect dialect) : SqlTexts(dialect)
     // Both read the page's patients by their id: the page drives the loop (DrivingJoin), so that
     // SQLite seeks each patient's rows instead of scanning one kind of every patient (the plan it
     // chose from the (kind, code, patient_id) index, which grew with the whole database).
+    // The latest score is found per patient by walking that patient's scores backwards on the
+    // (patient_id, kind, code, answered_at) index to the first current one, instead of numbering all of them.
     public string LatestPain { get; } = $"""
-        SELECT patient_id, answered_at, value FROM (
-            SELECT o.patient_id, o.answered_at, o.value,
-                   ROW_NUMBER() OVER (PARTITION BY o.patient_id ORDER BY o.answered_at DESC, o.id DESC) AS rn
-            FROM patient p
-            {dialect.DrivingJoin} observation o ON o.patient_id = p.id
-            WHERE p.id IN @Ids AND o.kind = 'painScore' AND o.code = 'pain_nrs' AND o.qualifier = 'average7Days' AND {Current}
-        ) latest
-        WHERE rn = 1;
+        SELECT p.id AS patient_id, o.answered_at, o.value
+        FROM patient p
+        {dialect.DrivingJoin} observation o ON o.id = (
+            SELECT l.id FROM observation l
+            WHERE l.patient_id = p.id AND l.kind = 'painScore' AND l.code = 'pain_nrs' AND l.qualifier = 'average7Days'
+              AND l.entered_in_error = 0 AND NOT EXISTS (SELECT 1 FROM observation s WHERE s.supersedes_id = l.id)
+            ORDER BY l.answered_at DESC, l.id DESC
+            {dialect.Limit("1")})
+        WHERE p.id IN @Ids;
         """;
 
+    /// <summary>What is due reads: the questionnaires since the baseline window, and this week's pain scores.</summary>
     public string Recent { get; } = $"""
         SELECT o.patient_id, o.kind, o.code, o.qualifier, o.answered_at, o.value
         FROM patient p
         {dialect.DrivingJoin} observation o ON o.patient_id = p.id
-        WHERE p.id IN @Ids AND o.kind IN ('painScore', 'questionnaire') AND o.answered_at >= @From AND {Current};
+        WHERE p.id IN @Ids AND o.kind IN ('painScore', 'questionnaire') AND o.answered_at >= @From AND {Current}
+          AND (o.kind = 'questionnaire' OR o.answered_at >= @PainFrom);
+        """;
+
+    /// <summary>
+    /// Each patient's stored pain series (one packed row, kept by <c>SeriesRefresher</c>) and whether it is
+    /// stale, in one statement, so both come from one snapshot; a stale patient's scores are read instead.
+    /// </summary>
+    public string PainSeries { get; } = """
+        SELECT p.id AS patient_id, (SELECT COUNT(*) FROM series_stale st WHERE st.patient_id = p.id) AS stale, s.point_count, s.points
+        FROM patient p
+        LEFT JOIN measure_series s ON s.patient_id = p.id AND s.kind = @Kind AND s.measure_key = @MeasureKey
+        WHERE p.id IN @Ids;
+        """;
+
+    /// <summary>The weekly pain scores of the patients whose stored series is stale (just written to).</summary>
+    public string PainScores { get; } = $"""
+        SELECT o.patient_id, o.answered_at, o.value
+        FROM patient p
+        {dialect.DrivingJoin} observation o ON o.patient_id = p.id
+        WHERE p.id IN @Ids AND o.kind = 'painScore' AND o.code = 'pain_nrs' AND o.qualifier = 'average7Days'
+          AND o.value IS NOT NULL AND {Current}
+        ORDER BY o.patient_id, o.answered_at, o.id;
         """;
 }
 
@@ -77,6 +104,21 @@ internal sealed class PatientDateRow
     public DateOnly SessionDate { get; init; }
     public string Product { get; init; } = "";
     public decimal TotalUnits { get; init; }
+}
+
+internal sealed class PainSeriesRow
+{
+    public long PatientId { get; init; }
+    public long Stale { get; init; }
+    public int? PointCount { get; init; }
+    public string? Points { get; init; }
+}
+
+internal sealed class PainScoreRow
+{
+    public long PatientId { get; init; }
+    public DateTimeOffset AnsweredAt { get; init; }
+    public decimal Value { get; init; }
 }
 
 internal sealed class PatientValueRow
@@ -105,7 +147,7 @@ public static class PatientSummariesApi
     public static async Task<Results<Ok<Page<PatientSummary>>, ValidationProblem>> ListSummaries(
         [AsParameters] PatientListQuery query,
         HttpContext http, Database db, PatientSql patientSql, PatientSummarySql sql, Alerts.AlertSql alertSql, AuditLog audit,
-        IOptions<OutcomesOptions> options, TimeProvider clock, CancellationToken ct)
+        MeasureCatalog measures, IOptions<OutcomesOptions> options, TimeProvider clock, CancellationToken ct)
     {
         var errors = PatientsApi.ValidateListQuery(query);
         if (!errors.IsEmpty)
@@ -135,7 +177,9 @@ public static class PatientSummariesApi
         {
             Ids = ids,
             From = new DateTimeOffset(since.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero),
+            PainFrom = new DateTimeOffset(DueSchedule.WeekStart(today).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero),
         }, ct))).ToLookup(r => r.PatientId);
+        var painPoints = await PainPointsAsync(connection, db, sql, measures, ids, ct);
 
         var openAlerts = (await connection.QueryAsync<Alerts.OpenAlertsRow>(db.Command(alertSql.OpenSerious, new { Ids = ids }, ct)))
             .ToDictionary(r => r.PatientId, r => r.OpenAlerts);
@@ -145,9 +189,9 @@ public static class PatientSummariesApi
         {
             var mine = recent[p.Id].ToList();
             var lastSession = sessions[p.Id].Cast<DateOnly?>().LastOrDefault();
-            var painPoints = mine.Where(r => r.Kind == "painScore" && r.Qualifier == "average7Days")
-                .Select(r => new Point(DateOnly.FromDateTime(r.AnsweredAt.UtcDateTime), r.Value)).ToList();
-            var cycle = lastSession is { } s ? CycleOutcomes.Compute(pain, [s], painPoints, today, options.Value.Rule).Single() : null;
+            var cycle = lastSession is { } s
+                ? CycleOutcomes.Compute(pain, [s], painPoints.GetValueOrDefault(p.Id) ?? [], today, options.Value.Rule).Single()
+                : null;
             var due = DueSchedule.Due(DueSchedule.InputFrom(today, p.EnrolledOn, p.Conditions, lastSession,
                 mine.Select(r => (r.Kind == "painScore", r.Code, DateOnly.FromDateTime(r.AnsweredAt.UtcDateTime)))));
             var latestPain = latest.GetValueOrDefault(p.Id);
@@ -161,5 +205,27 @@ public static class PatientSummariesApi
 
         await audit.AppendAsync(connection, AuditActions.List, "patient_summary", null, null, ct);
         return TypedResults.Ok(new Page<PatientSummary>(summaries, Paging.IdCursor(next)));
+    }
+
+    /// <summary>
+    /// The page's weekly pain scores, per patient: from the stored series (one packed row each) where it is
+    /// current, from the observations where a write has made it stale; the same points either way.
+    /// </summary>
+    private static async Task<Dictionary<long, List<Point>>> PainPointsAsync(
+        System.Data.Common.DbConnection connection, Database db, PatientSummarySql sql, MeasureCatalog measures, long[] ids, CancellationToken ct)
+    {
+        var (kind, key) = (await measures.ResolveAsync("pain_nrs", ct, connection))!.Source.SeriesKey();
+        var rows = (await connection.QueryAsync<PainSeriesRow>(db.Command(sql.PainSeries, new { Ids = ids, Kind = kind, MeasureKey = key }, ct))).ToList();
+        var points = rows.Where(r => r.Stale == 0).ToDictionary(r => r.PatientId,
+            r => r.Points is { } text ? PointSeries.Decode(text, r.PointCount ?? 0) : []);
+        var stale = rows.Where(r => r.Stale > 0).Select(r => r.PatientId).ToArray();
+        if (stale.Length > 0)
+        {
+            foreach (var patient in (await connection.QueryAsync<PainScoreRow>(db.Command(sql.PainScores, new { Ids = stale }, ct))).GroupBy(r => r.PatientId))
+            {
+                points[patient.Key] = [.. patient.Select(r => new Point(DateOnly.FromDateTime(r.AnsweredAt.UtcDateTime), r.Value))];
+            }
+        }
+        return points;
     }
 }
