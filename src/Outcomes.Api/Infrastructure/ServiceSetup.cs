@@ -108,12 +108,26 @@ public static class ServiceSetup
         // Malformed bodies throw, so the exception handler can name the offending field.
         services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddOutcomesOpenApi();
+        // Answers are compressed for clients that ask (Accept-Encoding: br or gzip), at the balanced level: a five-year
+        // patient's outcomes shrink from 78 KB to 6.3-6.6 KB (the fastest level gave 19 KB, as the middleware flushes
+        // in pieces). Over HTTPS too: BREACH needs a victim's browser to send credentials by itself (cookies), and this
+        // API takes bearer tokens only.
+        services.AddResponseCompression(o =>
+        {
+            o.EnableForHttps = true;
+            o.Providers.Add<Microsoft.AspNetCore.ResponseCompression.BrotliCompressionProvider>();
+            o.Providers.Add<Microsoft.AspNetCore.ResponseCompression.GzipCompressionProvider>();
+            o.MimeTypes = [.. Microsoft.AspNetCore.ResponseCompression.ResponseCompressionDefaults.MimeTypes, "application/problem+json", "text/csv", "image/svg+xml"];
+        });
+        services.Configure<Microsoft.AspNetCore.ResponseCompression.BrotliCompressionProviderOptions>(o => o.Level = System.IO.Compression.CompressionLevel.Optimal);
+        services.Configure<Microsoft.AspNetCore.ResponseCompression.GzipCompressionProviderOptions>(o => o.Level = System.IO.Compression.CompressionLevel.Optimal);
         return builder;
     }
 
     public static WebApplication UseOutcomes(this WebApplication app)
     {
         app.UseMiddleware<RequestLoggingMiddleware>();
+        app.UseResponseCompression();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseMiddleware<SecurityHeadersMiddleware>();

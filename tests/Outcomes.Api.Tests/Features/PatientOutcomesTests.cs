@@ -85,6 +85,50 @@ public abstract class PatientOutcomesTests(DatabaseProvider provider) : ApiTestB
     }
 
     [SkippableFact]
+    public async Task Outcomes_ForOneMeasureAndTheLatestCycles_AreThoseOfTheWholeAnswer()
+    {
+        var f = await HistoryAsync();
+        await SessionAsync(f, "2025-04-15");
+        var rom = await f.PostAsync(f.Practitioner, "range-of-motion", new
+        {
+            submissionId = Guid.NewGuid(), answeredAt = "2025-03-10T10:00:00Z", movement = "cervical_flexion", degrees = 41.5m, method = "goniometer",
+        });
+        Assert.Equal(HttpStatusCode.Created, rom.StatusCode);
+
+        var all = await f.Practitioner.GetFromJsonAsync<JsonElement>(f.PathOf("outcomes"), OutcomesApp.Json);
+        var one = await f.Practitioner.GetFromJsonAsync<JsonElement>(f.PathOf("outcomes") + "?measure=pain_nrs&cycles=1", OutcomesApp.Json);
+
+        Assert.Equal(2, all.GetProperty("measures").GetArrayLength());
+        var pain = Assert.Single(one.GetProperty("measures").EnumerateArray());
+        Assert.Equal("pain_nrs", pain.GetProperty("measure").GetString());
+        var allPain = all.GetProperty("measures").EnumerateArray().Single(m => m.GetProperty("measure").GetString() == "pain_nrs");
+        // The latest cycle is the whole answer's last one, judged the same way.
+        Assert.Equal(allPain.GetProperty("cycles")[1].GetRawText(), Assert.Single(pain.GetProperty("cycles").EnumerateArray()).GetRawText());
+        Assert.Equal(["2025-04-15"], one.GetProperty("sessions").EnumerateArray().Select(s => s.GetProperty("date").GetString()));
+        await ProblemAssert.IsValidationProblem(await f.Practitioner.GetAsync(f.PathOf("outcomes") + "?cycles=0"), "cycles");
+        await ProblemAssert.IsValidationProblem(await f.Practitioner.GetAsync(f.PathOf("outcomes") + "?measure=shoe_size"), "measure");
+    }
+
+    [SkippableFact]
+    public async Task Answers_AreCompressed_ForClientsThatAskForIt()
+    {
+        var f = await HistoryAsync();
+        using var plain = App.Practitioner(f.SiteId);
+        using var request = new HttpRequestMessage(HttpMethod.Get, f.PathOf("outcomes"));
+        request.Headers.AcceptEncoding.ParseAdd("br");
+
+        var identity = await plain.GetByteArrayAsync(f.PathOf("outcomes"));
+        using var compressed = await plain.SendAsync(request);
+        var body = await compressed.Content.ReadAsByteArrayAsync();
+
+        Assert.Equal("br", Assert.Single(compressed.Content.Headers.ContentEncoding));
+        Assert.True(body.Length < identity.Length / 2, $"{body.Length} compressed bytes of {identity.Length}");
+        using var decoded = new System.IO.Compression.BrotliStream(new MemoryStream(body), System.IO.Compression.CompressionMode.Decompress);
+        using var text = new StreamReader(decoded);
+        Assert.Equal(System.Text.Encoding.UTF8.GetString(identity), await text.ReadToEndAsync());
+    }
+
+    [SkippableFact]
     public async Task TrendAndOutcomes_AreTheSame_FromTheStoredSeriesAndFromTheObservations()
     {
         var f = await HistoryAsync();

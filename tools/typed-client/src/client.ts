@@ -133,6 +133,7 @@ export async function everyOperation(api: ReturnType<typeof outcomesClient>, pat
   await api.GET("/api/v1/patients/{patientId}/trend.png", { params: { path, query: { measure: "pain_nrs" } }, parseAs: "blob" });
   await api.GET("/api/v1/patients/{patientId}/trend.svg", { params: { path }, parseAs: "text" });
   await api.GET("/api/v1/patients/{patientId}/outcomes", { params: { path } });
+  await api.GET("/api/v1/patients/{patientId}/outcomes", { params: { path, query: { measure: "pain_nrs", cycles: 2 } } });
 
   const cohort = { condition: "neckShoulderPain", product: "onabotulinumtoxinA", minUnits: 50, week: 12 } as const;
   await api.GET("/api/v1/cohorts/outcomes", { params: { query: cohort } });

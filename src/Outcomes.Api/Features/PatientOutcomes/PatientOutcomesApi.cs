@@ -154,9 +154,10 @@ public static class PatientOutcomesApi
         group.MapGet("/outcomes", GetOutcomes)
             .WithName("GetOutcomes")
             .WithSummary("Per treatment cycle and measure: baseline, follow-up windows, change, responders, onset, loss, duration")
-            .WithDescription("The patient, practitioners of the patient's site, and admins. Every measure the patient has values for. "
-                + "Weeks 2, 6, 12 and 24 (3 days early, 7 days late); responder at 30% and 50% relief and the measure's important "
-                + "change, direction-aware; a cycle without a baseline says so.");
+            .WithDescription("The patient, practitioners of the patient's site, and admins. Every measure the patient has values for, "
+                + "or one (measure), and every cycle or the latest few (cycles). Weeks 2, 6, 12 and 24 (3 days early, 7 days late); "
+                + "responder at 30% and 50% relief and the measure's important change, direction-aware; a cycle without a baseline "
+                + "says so. Compressed (br, gzip) for clients that accept it.");
 
         return group;
     }
@@ -205,15 +206,30 @@ public static class PatientOutcomesApi
         return TypedResults.File(bytes, contentType);
     }
 
-    public static async Task<Results<Ok<OutcomesResponse>, NotFoundProblem>> GetOutcomes(
-        [Description("The patient's id.")] long patientId, HttpContext http, OutcomesReader reader, CancellationToken ct) =>
-        await reader.OutcomesAsync(CurrentUser.From(http.User), patientId, ct) is { } outcomes
-            ? TypedResults.Ok(outcomes)
-            : Problems.NotFound("patient");
+    public static async Task<Results<Ok<OutcomesResponse>, ValidationProblem, NotFoundProblem>> GetOutcomes(
+        [Description("The patient's id.")] long patientId,
+        [Description("Only this measure (a measure key, as for the trend); every measure when left out.")] string? measure,
+        [Description("Only the latest this many cycles, 1 to 1000 (each still judged against its own next session); every cycle when left out.")] int? cycles,
+        HttpContext http, OutcomesReader reader, CancellationToken ct)
+    {
+        if (cycles is not null and not (>= 1 and <= 1000))
+        {
+            return Problems.Invalid("cycles", "must be 1 to 1000");
+        }
+        var result = await reader.OutcomesAsync(CurrentUser.From(http.User), patientId, ct, measure, cycles);
+        return result switch
+        {
+            { UnknownMeasure: true } => Problems.Invalid("measure", "is not a measure key"),
+            { Outcomes: { } outcomes } => TypedResults.Ok(outcomes),
+            _ => Problems.NotFound("patient"),
+        };
+    }
 }
 
 /// <param name="Cycles">With <c>withCycles</c>: the measure's outcomes per cycle, from the same values as the trend.</param>
 public sealed record TrendResult(TrendResponse? Trend, bool UnknownMeasure = false, IReadOnlyList<CycleOutcome>? Cycles = null);
+
+public sealed record OutcomesResult(OutcomesResponse? Outcomes, bool UnknownMeasure = false);
 
 /// <summary>Reads one patient's values (and nobody else's) and hands them to the Core computations.</summary>
 public sealed class OutcomesReader(
@@ -243,17 +259,32 @@ public sealed class OutcomesReader(
             Cycles: withCycles ? CycleOutcomes.Compute(d, dates, points, Today(), options.Value.Rule) : null);
     }
 
-    public async Task<OutcomesResponse?> OutcomesAsync(CurrentUser user, long patientId, CancellationToken ct)
+    /// <param name="only">One measure key, or null for every measure the patient has.</param>
+    /// <param name="latest">The latest this many cycles, or null for all.</param>
+    public async Task<OutcomesResult> OutcomesAsync(CurrentUser user, long patientId, CancellationToken ct, string? only = null, int? latest = null)
     {
         await using var connection = await db.OpenAsync(ct);
         if (await access.SiteOrRefuseAsync(connection, user, patientId, AuditActions.Read, "outcomes", ct) is null)
         {
-            return null;
+            return new OutcomesResult(null);
         }
         var sessions = await SessionsAsync(connection, patientId, ct);
         var dates = sessions.Select(s => s.Date).ToList();
-        var byMeasure = (await AllPointsAsync(connection, patientId, ct))
-            .OrderBy(m => m.Key == "pain_nrs" ? 0 : 1).ThenBy(m => m.Key, StringComparer.Ordinal);
+        IEnumerable<(string Key, List<Point> Points)> byMeasure;
+        if (only is not null)
+        {
+            if (await measures.ResolveAsync(only, ct, connection) is not { } one)
+            {
+                return new OutcomesResult(null, UnknownMeasure: true);
+            }
+            var points = await PointsAsync(connection, patientId, one.Source, ct);
+            byMeasure = points.Count == 0 ? [] : [(one.Definition.Key, points)];
+        }
+        else
+        {
+            byMeasure = (await AllPointsAsync(connection, patientId, ct))
+                .OrderBy(m => m.Key == "pain_nrs" ? 0 : 1).ThenBy(m => m.Key, StringComparer.Ordinal);
+        }
         var today = Today();
         var results = new List<MeasureOutcomes>();
         foreach (var (key, points) in byMeasure)
@@ -264,10 +295,12 @@ public sealed class OutcomesReader(
             }
             var d = measure.Definition;
             var cycles = CycleOutcomes.Compute(d, dates, points, today, options.Value.Rule);
-            results.Add(new MeasureOutcomes(d.Key, d.Name, d.Unit, d.Direction, d.ImportantChange, d.ImportantChangePercent, cycles));
+            results.Add(new MeasureOutcomes(d.Key, d.Name, d.Unit, d.Direction, d.ImportantChange, d.ImportantChangePercent,
+                latest is { } n && cycles.Count > n ? [.. cycles.Skip(cycles.Count - n)] : cycles));
         }
-        await audit.AppendAsync(connection, AuditActions.Read, "outcomes", null, patientId, ct);
-        return new OutcomesResponse(patientId, today, options.Value.Rule, sessions, results);
+        await audit.AppendAsync(connection, AuditActions.Read, "outcomes", only, patientId, ct);
+        var marks = latest is { } m && sessions.Count > m ? [.. sessions.Skip(sessions.Count - m)] : sessions;
+        return new OutcomesResult(new OutcomesResponse(patientId, today, options.Value.Rule, marks, results));
     }
 
     private DateOnly Today() => DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
