@@ -198,6 +198,7 @@ public abstract class CohortsTests(DatabaseProvider provider) : ApiTestBase(prov
         Assert.Equal(1, await App.CountAuditAsync("cohort_export_full", "cohort", null));
         var refused = await App.Auditor().GetAsync("/api/v1/cohorts/export.csv?salt=salt-one-0123456789&full=true");
         Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.Equal(1, await App.CountAuditAsync("cohort_export_full", "cohort", null, outcome: "denied"));
     }
 
     [SkippableFact]

@@ -111,6 +111,8 @@ public sealed class WebhookDispatcher(
         {
             AllowAutoRedirect = false,
             UseCookies = false,
+            // No proxy: the address checked below must be the receiver's own.
+            UseProxy = false,
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             ConnectTimeout = TimeSpan.FromSeconds(5),
             // The address is checked where the connection is made, so a name that resolves elsewhere later cannot slip through.

@@ -238,6 +238,7 @@ public static class CohortsApi
         var isFull = full == true;
         if (isFull && !CurrentUser.From(http.User).IsAdmin)
         {
+            await cohorts.AuditAsync(http, "cohort_export_full", query, ct, outcome: "denied");
             return TypedResults.Problem(new ProblemDetails
             {
                 Status = StatusCodes.Status403Forbidden,
@@ -440,10 +441,10 @@ public sealed class CohortService(
         return aggregate;
     }
 
-    public async Task AuditAsync(HttpContext http, string action, object filters, CancellationToken ct)
+    public async Task AuditAsync(HttpContext http, string action, object filters, CancellationToken ct, string outcome = AuditOutcomes.Success)
     {
         await using var connection = await db.OpenAsync(ct);
-        await audit.AppendAsync(connection, action, "cohort", null, null, ct,
+        await audit.AppendAsync(connection, action, "cohort", null, null, ct, outcome: outcome,
             detail: JsonSerializer.Serialize(filters, JsonSerializerOptions.Web));
     }
 
