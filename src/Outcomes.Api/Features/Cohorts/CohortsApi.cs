@@ -109,8 +109,8 @@ public static class CohortsApi
             .Produces(StatusCodes.Status200OK, contentType: "text/csv")
             .WithName("ExportCohortCycles")
             .WithSummary("The per-cycle outcome rows behind a cohort, as CSV")
-            .WithDescription("Pseudonymous patient keys, stable for one export salt; session quarter instead of dates, 10-year age bands "
-                + "instead of birth years. k-anonymous: every combination of site, practitioner, sex, age band, conditions and quarter "
+            .WithDescription("Pseudonymous patient keys, stable for one export salt; session quarter instead of dates, age bands (<18, "
+                + "18-29, then 10 years each, 90+) instead of birth years. k-anonymous: every combination of site, practitioner, sex, age band, conditions and quarter "
                 + "describes more patients than the small-cell threshold, reached by generalising (practitioner, then site, to all; "
                 + "quarter to year; age bands wider, then all; year to all) and suppressing the rows that remain in smaller groups. "
                 + "The headers Outcomes-Generalised and Outcomes-Suppressed-Rows say what was done. An admin may ask for full=true: "
