@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The mixed soak of issue #19: CONNECTIONS clients (default 10) for MINUTES minutes (default 30), WRITES
+# percent of the requests new weekly pain scores (default 50), the rest reads of one patient's trend or
+# outcomes or the patient list, on a demo database of PATIENTS patients (default 200). Meanwhile a
+# cohort query runs every 5 seconds. Per minute: requests/s, p50 and p99 (wrk, one run per minute),
+# the cohort query's p99 and the service's resident memory (largest sample, every 5 s); and
+# /health/live's requests/s once before, as the ceiling.
+# Usage: MINUTES=30 WRITES=50 PATIENTS=200 bash bench/soak.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+source bench/common.sh
+need wrk wrk
+need sqlite3 sqlite3
+
+minutes=${MINUTES:-30}
+writes=${WRITES:-50}
+patients=${PATIENTS:-200}
+connections=${CONNECTIONS:-10}
+port=5305
+work=$(mktemp -d)
+server=""; cohorts=""
+trap 'kill $server $cohorts 2>/dev/null || true; rm -rf "$work"' EXIT
+
+build_service
+db="$work/outcomes.db"
+Database__SqlitePath="$db" dotnet run -c Release --no-build --project src/Outcomes.Api -- demo-data --patients "$patients" >/dev/null
+admin=$(token admin)
+answered=$(date -u -d '1 hour ago' +%Y-%m-%dT%H:%M:%SZ)
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(date -u +%F); commit $(git rev-parse --short HEAD)"
+echo "$patients patients, $connections connections, $writes% writes, $minutes minutes"
+
+ASPNETCORE_ENVIRONMENT=Development ASPNETCORE_URLS="http://127.0.0.1:$port" Database__SqlitePath="$db" \
+  Logging__LogLevel__Default=Warning RateLimiting__PermitLimit=1000000 \
+  bash -c 'cd src/Outcomes.Api && exec dotnet bin/Release/net10.0/Outcomes.Api.dll' >"$work/server.log" 2>&1 &
+server=$!
+wait_ready "$port" 600 0.1 || { echo "the service did not start:"; cat "$work/server.log"; exit 1; }
+
+ceiling=$(wrk -t2 -c"$connections" -d10s "http://127.0.0.1:$port/health/live" | awk '/Requests\/sec/ {print $2}')
+echo "ceiling: /health/live $ceiling req/s at c=$connections"
+
+# The cohort query every 5 s, its latency in ms with the minute it belongs to; the memory beside it.
+(
+  start=$(date +%s)
+  while true; do
+    t=$(curl -s -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $admin" "http://127.0.0.1:$port/api/v1/cohorts/outcomes")
+    rss=$(awk '/VmRSS/ {print $2}' "/proc/$server/status" 2>/dev/null || echo 0)
+    echo "$(( ($(date +%s) - start) / 60 + 1 )) $(awk -v t="$t" 'BEGIN {printf "%.0f", t * 1000}') $rss"
+    sleep 5
+  done
+) >"$work/cohorts.txt" &
+cohorts=$!
+
+printf '%-7s %10s %8s %9s %9s %11s %9s %s\n' minute "req/s" share "p50" "p99" "cohort p99" "RSS MB" non-2xx
+for minute in $(seq 1 "$minutes"); do
+  out=$(wrk -t2 -c"$connections" -d60s --latency -H "Authorization: Bearer $admin" -s bench/soak.lua \
+    "http://127.0.0.1:$port" -- "$patients" "$writes" "$answered")
+  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  cohort=$(awk -v m="$minute" '$1 == m {print $2}' "$work/cohorts.txt" | sort -n | awk '{a[NR]=$1} END {if (NR) print a[int(NR*0.99 + 0.999)] ; else print "-"}')
+  rss=$(awk -v m="$minute" '$1 == m {print $3}' "$work/cohorts.txt" | sort -n | tail -1)
+  printf '%-7s %10s %7.2f%% %9s %9s %8s ms %9s %s\n' "$minute" "$rps" "$(echo "$rps * 100 / $ceiling" | bc -l)" \
+    "$(echo "$out" | awk '$1 == "50%" {print $2}')" "$(echo "$out" | awk '$1 == "99%" {print $2}')" \
+    "${cohort:--}" "$(( ${rss:-0} / 1024 ))" "$(echo "$out" | awk '/Non-2xx/ {print $NF}')"
+done
+echo "observations at the end: $(sqlite3 "$db" "SELECT COUNT(*) FROM observation")"
