@@ -55,7 +55,6 @@ public sealed class AlertScanner(
     IOptions<AlertOptions> options, IOptions<OutcomesOptions> outcomes, TimeProvider clock)
 {
     private const int PageSize = 200;
-    private static readonly MeasureDefinition _pain = new("pain_nrs", "Pain", Core.Instruments.Direction.HigherIsWorse, "score", 2m, 30m);
 
     /// <returns>How many alerts this scan raised.</returns>
     public async Task<int> ScanAsync(CancellationToken ct)
@@ -106,7 +105,7 @@ public sealed class AlertScanner(
                 mine.Select(r => (r.Kind == "painScore", r.Code, DateOnly.FromDateTime(r.AnsweredAt.UtcDateTime))));
             var pain = mine.Where(r => r.Kind == "painScore" && r.Qualifier == "average7Days")
                 .Select(r => new Point(DateOnly.FromDateTime(r.AnsweredAt.UtcDateTime), r.Value)).ToList();
-            var cycle = latest is { } s ? CycleOutcomes.Compute(_pain, [s], pain, today, outcomes.Value.Rule).Single() : null;
+            var cycle = PatientSummariesApi.CurrentPainCycle(latest, pain, today, outcomes.Value.Rule);
             var causes = AlertRules.TimeBased(p.Id, input, cycle, weeks.GetValueOrDefault(p.SiteId, AlertRules.DefaultNoWeeklyScoreWeeks),
                 options.Value.LookbackDays);
             foreach (var cause in causes)

@@ -89,8 +89,6 @@ public sealed class AlertSql(SqlDialect dialect) : SqlTexts(dialect)
 
     public string NoWeeklyScoreWeeks { get; } = "SELECT site_id, no_weekly_score_weeks FROM site_alert_setting;";
 
-    public string SiteExists { get; } = "SELECT id FROM site WHERE id = @Id;";
-
     public string SettingOfSite { get; } = "SELECT no_weekly_score_weeks FROM site_alert_setting WHERE site_id = @Id;";
 
     public string UpdateSetting { get; } =

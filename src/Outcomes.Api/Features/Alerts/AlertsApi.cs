@@ -160,10 +160,10 @@ public static class AlertsApi
     }
 
     public static async Task<Results<Ok<AlertSettingsResponse>, NotFoundProblem>> GetSettings(
-        [Description("The site's id.")] long siteId, Database db, AlertSql sql, CancellationToken ct)
+        [Description("The site's id.")] long siteId, Database db, AlertSql sql, Sites.SiteSql sites, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct);
-        if (await connection.ExecuteScalarAsync<long?>(db.Command(sql.SiteExists, new { Id = siteId }, ct)) is null)
+        if (await connection.ExecuteScalarAsync<long>(db.Command(sites.SiteExists, new { Id = siteId }, ct)) == 0)
         {
             return Problems.NotFound("site");
         }
@@ -172,8 +172,8 @@ public static class AlertsApi
     }
 
     public static async Task<Results<Ok<AlertSettingsResponse>, ValidationProblem, NotFoundProblem>> PutSettings(
-        [Description("The site's id.")] long siteId, AlertSettings request, HttpContext http, Database db, AlertSql sql, AuditLog audit,
-        TimeProvider clock, CancellationToken ct)
+        [Description("The site's id.")] long siteId, AlertSettings request, HttpContext http, Database db, AlertSql sql, Sites.SiteSql sites,
+        AuditLog audit, TimeProvider clock, CancellationToken ct)
     {
         var errors = new ValidationErrors();
         if (errors.Required(request.NoWeeklyScoreWeeks, "noWeeklyScoreWeeks"))
@@ -185,7 +185,7 @@ public static class AlertsApi
             return Problems.Invalid(errors);
         }
         await using var connection = await db.OpenAsync(ct);
-        if (await connection.ExecuteScalarAsync<long?>(db.Command(sql.SiteExists, new { Id = siteId }, ct)) is null)
+        if (await connection.ExecuteScalarAsync<long>(db.Command(sites.SiteExists, new { Id = siteId }, ct)) == 0)
         {
             return Problems.NotFound("site");
         }

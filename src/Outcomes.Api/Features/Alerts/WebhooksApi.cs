@@ -142,7 +142,7 @@ public static class WebhooksApi
     }
 
     public static async Task<Results<Created<CreatedWebhookResponse>, ValidationProblem, NotFoundProblem>> Create(
-        [Description("The site's id.")] long siteId, CreateWebhookRequest request, HttpContext http, Database db, WebhookSql sql, AlertSql alertSql,
+        [Description("The site's id.")] long siteId, CreateWebhookRequest request, HttpContext http, Database db, WebhookSql sql, Sites.SiteSql sites,
         AuditLog audit, TimeProvider clock, IOptions<AlertOptions> options, CancellationToken ct)
     {
         var errors = new ValidationErrors();
@@ -163,7 +163,7 @@ public static class WebhooksApi
             return Problems.Invalid(errors);
         }
         await using var connection = await db.OpenAsync(ct);
-        if (await connection.ExecuteScalarAsync<long?>(db.Command(alertSql.SiteExists, new { Id = siteId }, ct)) is null)
+        if (await connection.ExecuteScalarAsync<long>(db.Command(sites.SiteExists, new { Id = siteId }, ct)) == 0)
         {
             return Problems.NotFound("site");
         }
@@ -183,10 +183,10 @@ public static class WebhooksApi
     }
 
     public static async Task<Results<Ok<IReadOnlyList<WebhookResponse>>, NotFoundProblem>> List(
-        [Description("The site's id.")] long siteId, Database db, WebhookSql sql, AlertSql alertSql, CancellationToken ct)
+        [Description("The site's id.")] long siteId, Database db, WebhookSql sql, Sites.SiteSql sites, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct);
-        if (await connection.ExecuteScalarAsync<long?>(db.Command(alertSql.SiteExists, new { Id = siteId }, ct)) is null)
+        if (await connection.ExecuteScalarAsync<long>(db.Command(sites.SiteExists, new { Id = siteId }, ct)) == 0)
         {
             return Problems.NotFound("site");
         }

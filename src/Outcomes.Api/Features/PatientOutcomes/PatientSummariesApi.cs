@@ -184,14 +184,11 @@ public static class PatientSummariesApi
         var openAlerts = (await connection.QueryAsync<Alerts.OpenAlertsRow>(db.Command(alertSql.OpenSerious, new { Ids = ids }, ct)))
             .ToDictionary(r => r.PatientId, r => r.OpenAlerts);
 
-        var pain = new MeasureDefinition("pain_nrs", "Pain", Core.Instruments.Direction.HigherIsWorse, "score", 2m, 30m);
         var summaries = patients.Select(p =>
         {
             var mine = recent[p.Id].ToList();
             var lastSession = sessions[p.Id].Cast<DateOnly?>().LastOrDefault();
-            var cycle = lastSession is { } s
-                ? CycleOutcomes.Compute(pain, [s], painPoints.GetValueOrDefault(p.Id) ?? [], today, options.Value.Rule).Single()
-                : null;
+            var cycle = CurrentPainCycle(lastSession, painPoints.GetValueOrDefault(p.Id) ?? [], today, options.Value.Rule);
             var due = DueSchedule.Due(DueSchedule.InputFrom(today, p.EnrolledOn, p.Conditions, lastSession,
                 mine.Select(r => (r.Kind == "painScore", r.Code, DateOnly.FromDateTime(r.AnsweredAt.UtcDateTime)))));
             var latestPain = latest.GetValueOrDefault(p.Id);
@@ -206,6 +203,12 @@ public static class PatientSummariesApi
         await audit.AppendAsync(connection, AuditActions.List, "patient_summary", null, null, ct);
         return TypedResults.Ok(new Page<PatientSummary>(summaries, Paging.IdCursor(next)));
     }
+
+    private static readonly MeasureDefinition _pain = new("pain_nrs", "Pain", Core.Instruments.Direction.HigherIsWorse, "score", 2m, 30m);
+
+    /// <summary>The pain outcome of the cycle of the latest session (the patient list's status, and the alert scan's loss of response).</summary>
+    internal static CycleOutcome? CurrentPainCycle(DateOnly? latestSession, IReadOnlyList<Point> painPoints, DateOnly today, BaselineRule rule) =>
+        latestSession is { } session ? CycleOutcomes.Compute(_pain, [session], painPoints, today, rule).Single() : null;
 
     /// <summary>
     /// The page's weekly pain scores, per patient: from the stored series (one packed row each) where it is

@@ -64,8 +64,6 @@ public sealed class PatientSql(SqlDialect dialect) : SqlTexts(dialect)
     // Read through patient_current: the latest correction's values (migration 0012), else the original record's.
     private const string Columns = "p.id, p.site_id, p.external_ref, p.birth_year, p.sex, p.enrolled_on, p.created_at, p.version";
 
-    public string SiteExists { get; } = "SELECT COUNT(*) FROM site WHERE id = @Id;";
-
     public string Insert { get; } = dialect.InsertReturningId(
         "patient",
         "site_id, external_ref, birth_year, sex, enrolled_on, created_at, created_by",
@@ -181,6 +179,7 @@ public static class PatientsApi
         HttpContext http,
         Database db,
         PatientSql sql,
+        Sites.SiteSql sites,
         AuditLog audit,
         TimeProvider clock,
         CancellationToken ct)
@@ -205,7 +204,7 @@ public static class PatientsApi
         }
 
         await using var connection = await db.OpenAsync(ct);
-        if (siteId is not null && await connection.ExecuteScalarAsync<long>(db.Command(sql.SiteExists, new { Id = siteId }, ct)) == 0)
+        if (siteId is not null && await connection.ExecuteScalarAsync<long>(db.Command(sites.SiteExists, new { Id = siteId }, ct)) == 0)
         {
             errors.Add("siteId", "no such site");
         }

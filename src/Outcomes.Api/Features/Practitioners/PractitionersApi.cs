@@ -19,8 +19,6 @@ public sealed class PractitionerSql(SqlDialect dialect) : SqlTexts(dialect)
 {
     private const string Columns = "id, site_id, display_name, created_at";
 
-    public string SiteExists { get; } = "SELECT COUNT(*) FROM site WHERE id = @Id;";
-
     public string Insert { get; } = dialect.InsertReturningId(
         "practitioner", "site_id, display_name, created_at, created_by", "@SiteId, @DisplayName, @CreatedAt, @CreatedBy");
 
@@ -70,7 +68,7 @@ public static class PractitionersApi
     }
 
     public static async Task<Results<Created<PractitionerResponse>, ValidationProblem>> CreatePractitioner(
-        CreatePractitionerRequest request, HttpContext http, Database db, PractitionerSql sql, AuditLog audit,
+        CreatePractitionerRequest request, HttpContext http, Database db, PractitionerSql sql, Sites.SiteSql sites, AuditLog audit,
         TimeProvider clock, CancellationToken ct)
     {
         var name = request.DisplayName?.Trim();
@@ -81,7 +79,7 @@ public static class PractitionersApi
         }
         await using var connection = await db.OpenAsync(ct);
         if (errors.Required(request.SiteId, "siteId")
-            && await connection.ExecuteScalarAsync<long>(db.Command(sql.SiteExists, new { Id = request.SiteId }, ct)) == 0)
+            && await connection.ExecuteScalarAsync<long>(db.Command(sites.SiteExists, new { Id = request.SiteId }, ct)) == 0)
         {
             errors.Add("siteId", "no such site");
         }

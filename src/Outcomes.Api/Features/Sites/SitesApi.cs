@@ -22,6 +22,9 @@ public sealed class SiteSql(SqlDialect dialect) : SqlTexts(dialect)
 
     public string ById { get; } = "SELECT id, name, created_at FROM site WHERE id = @Id;";
 
+    /// <summary>1 when the site exists, else 0.</summary>
+    public string SiteExists { get; } = "SELECT COUNT(*) FROM site WHERE id = @Id;";
+
     public string All { get; } = "SELECT id, name, created_at FROM site ORDER BY id;";
 }
 
