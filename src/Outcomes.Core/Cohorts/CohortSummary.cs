@@ -229,9 +229,10 @@ public sealed class CohortAggregate
         return [.. Enumerable.Range(0, Bits).Select(b => (cycles[b], patients[b]))];
     }
 
-    public CohortSummary Summarise(int threshold)
+    public CohortSummary Summarise(int threshold) => Summarise(threshold, Count());
+
+    private CohortSummary Summarise(int threshold, (int Cycles, int Patients)[] sets)
     {
-        var sets = Count();
         var tooSmall = Small(_index.Count, threshold);
         var parts = Enum.GetValues<CyclePart>().ToDictionary(p => p, p => sets[PartBits + (int)p]);
         var hidden = parts.Keys.Where(p => tooSmall || Small(parts[p].Patients, threshold)).ToHashSet();
@@ -352,26 +353,17 @@ public sealed class CohortAggregate
     /// </summary>
     public IReadOnlyDictionary<ResponderRule, GroupFigures> Group(int threshold)
     {
-        var summary = Summarise(threshold);
-        return Enum.GetValues<ResponderRule>().ToDictionary(rule => rule, rule =>
-        {
-            var rate = rule switch
+        var sets = Count();
+        var summary = Summarise(threshold, sets);
+        return _rules.ToDictionary(rule => rule, rule => new GroupFigures(
+            summary.Cycles,
+            rule switch
             {
                 ResponderRule.Relief50 => summary.Responders50,
                 ResponderRule.ImportantChange => summary.RespondersImportantChange,
                 _ => summary.Responders30,
-            };
-            var (k, n) = (0, 0);
-            foreach (var r in _rows)
-            {
-                if (r.Part == CyclePart.WithValue && r.Responds(rule) is { } responds)
-                {
-                    n++;
-                    k += responds ? 1 : 0;
-                }
-            }
-            return new GroupFigures(summary.Cycles, rate, _rows.Count, k, n);
-        });
+            },
+            _rows.Count, sets[Responders(rule)].Cycles, sets[Judged(rule)].Cycles));
     }
 
     /// <summary>Kaplan–Meier duration of response over the cycles that reached onset.</summary>
