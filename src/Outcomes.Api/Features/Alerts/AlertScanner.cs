@@ -3,6 +3,7 @@ using Dapper;
 using Microsoft.Extensions.Options;
 using Outcomes.Api.Data;
 using Outcomes.Api.Features.PatientOutcomes;
+using Outcomes.Api.Features.Patients;
 using Outcomes.Core.Alerts;
 using Outcomes.Core.Clinic;
 using Outcomes.Core.Outcomes;
@@ -21,8 +22,6 @@ public sealed class AlertScanSql(SqlDialect dialect) : SqlTexts(dialect)
         {dialect.Limit("@Take")};
         """;
 
-    public string Conditions { get; } = "SELECT c.patient_id, c.condition FROM patient_condition_current c WHERE c.patient_id IN @Ids;";
-
     /// <summary>Pain scores and questionnaire responses since the earliest baseline window of the page: the scores of the current cycle, the answers that were due.</summary>
     public string Recent { get; } = $"""
         SELECT o.patient_id, o.kind, o.code, o.qualifier, o.answered_at, o.value
@@ -39,19 +38,13 @@ internal sealed class ScanPatientRow
     public DateOnly EnrolledOn { get; init; }
 }
 
-internal sealed class ScanConditionRow
-{
-    public long PatientId { get; init; }
-    public string Condition { get; init; } = "";
-}
-
 /// <summary>
 /// Finds the time-based alerts (follow-up overdue, no weekly score, response lost) for every patient under
 /// treatment, a page at a time, from the same facts as the patient list. Safe to run in several instances at
 /// once: each cause has a unique key, and a cause already raised is skipped.
 /// </summary>
 public sealed class AlertScanner(
-    Database db, AlertScanSql sql, AlertSql alertSql, PatientSummarySql summarySql, AlertWriter writer, GroupCommit commits,
+    Database db, AlertScanSql sql, AlertSql alertSql, PatientSql patientSql, PatientSummarySql summarySql, AlertWriter writer, GroupCommit commits,
     IOptions<AlertOptions> options, IOptions<OutcomesOptions> outcomes, TimeProvider clock)
 {
     private const int PageSize = 200;
@@ -85,7 +78,7 @@ public sealed class AlertScanner(
         DbConnection connection, List<ScanPatientRow> page, DateOnly today, DateTimeOffset now, Dictionary<long, int> weeks, CancellationToken ct)
     {
         var ids = page.Select(p => p.Id).ToArray();
-        var conditions = (await connection.QueryAsync<ScanConditionRow>(db.Command(sql.Conditions, new { Ids = ids }, ct)))
+        var conditions = (await connection.QueryAsync<ConditionRow>(db.Command(patientSql.ConditionsOf, new { Ids = ids }, ct)))
             .ToLookup(r => r.PatientId, r => EnumCode<Condition>.Parse(r.Condition));
         var sessions = (await connection.QueryAsync<PatientDateRow>(db.Command(summarySql.Sessions, new { Ids = ids }, ct)))
             .ToLookup(r => r.PatientId, r => r.SessionDate);
