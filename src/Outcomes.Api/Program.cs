@@ -4,6 +4,7 @@ using Outcomes.Api.Features.Audit;
 using Outcomes.Api.Features.Catalogue;
 using Outcomes.Api.Features.Cohorts;
 using Outcomes.Api.Features.DemoData;
+using Outcomes.Api.Features.Fhir;
 using Outcomes.Api.Features.Due;
 using Outcomes.Api.Features.Health;
 using Outcomes.Api.Features.Import;
@@ -71,6 +72,7 @@ try
     app.MapAudit();
     app.MapAlerts();
     app.MapWebhooks();
+    app.MapFhir();
 
     await app.RunAsync();
     return 0;

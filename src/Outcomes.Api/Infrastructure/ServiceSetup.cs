@@ -3,6 +3,7 @@ using Outcomes.Api.Features.Alerts;
 using Outcomes.Api.Features.Audit;
 using Outcomes.Api.Features.Cohorts;
 using Outcomes.Api.Features.Due;
+using Outcomes.Api.Features.Fhir;
 using Outcomes.Api.Features.Import;
 using Outcomes.Api.Features.Instruments;
 using Outcomes.Api.Features.Observations;
@@ -92,6 +93,19 @@ public static class ServiceSetup
         services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, AuditingAuthorizationResultHandler>();
         services.AddOutcomesAbuseProtection(builder.Configuration);
         services.AddSingleton(sp => new AuditQuerySql(Dialect(sp)));
+        services.AddSingleton(sp => new FhirSql(Dialect(sp)));
+        services.AddSingleton(sp => new BulkExportSql(Dialect(sp)));
+        services.AddScoped<FhirReader>();
+        services.AddScoped<BulkExportService>();
+        services.AddSingleton<BulkExportSignal>();
+        services.AddSingleton<BulkExportWorker>();
+        services.AddHostedService(sp => sp.GetRequiredService<BulkExportWorker>());
+        services.AddOptions<FhirOptions>()
+            .BindConfiguration(FhirOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        // Problems on /fhir are written as OperationOutcomes; this writer is asked before the default one.
+        services.AddSingleton<IProblemDetailsWriter, FhirProblemWriter>();
         services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
         {
             // Answers the framework writes itself (no endpoint, wrong method or media type) say what to do.
@@ -117,7 +131,8 @@ public static class ServiceSetup
             o.EnableForHttps = true;
             o.Providers.Add<Microsoft.AspNetCore.ResponseCompression.BrotliCompressionProvider>();
             o.Providers.Add<Microsoft.AspNetCore.ResponseCompression.GzipCompressionProvider>();
-            o.MimeTypes = [.. Microsoft.AspNetCore.ResponseCompression.ResponseCompressionDefaults.MimeTypes, "application/problem+json", "text/csv", "image/svg+xml"];
+            o.MimeTypes = [.. Microsoft.AspNetCore.ResponseCompression.ResponseCompressionDefaults.MimeTypes, "application/problem+json", "text/csv", "image/svg+xml",
+                FhirJson.MediaType, FhirJson.NdjsonMediaType];
         });
         services.Configure<Microsoft.AspNetCore.ResponseCompression.BrotliCompressionProviderOptions>(o => o.Level = System.IO.Compression.CompressionLevel.Optimal);
         services.Configure<Microsoft.AspNetCore.ResponseCompression.GzipCompressionProviderOptions>(o => o.Level = System.IO.Compression.CompressionLevel.Optimal);

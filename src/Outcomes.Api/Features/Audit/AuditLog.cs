@@ -61,6 +61,17 @@ public sealed class AuditLog(Database database, AuditSql sql, TimeProvider clock
         await commits.RunAsync(async (c, tx) => await InsertAsync(c, tx, entry, CancellationToken.None), ct);
     }
 
+    /// <summary>Appends several events in one transaction (a group commit on SQLite): all have committed when this returns, or none.</summary>
+    public Task<int> AppendAllAsync(IReadOnlyList<AuditEntry> entries, CancellationToken ct) =>
+        commits.RunAsync(async (c, tx) =>
+        {
+            foreach (var entry in entries)
+            {
+                await InsertAsync(c, tx, entry, CancellationToken.None);
+            }
+            return entries.Count;
+        }, ct);
+
     /// <summary>An event of the current request, to be inserted later with <see cref="InsertAsync"/>.</summary>
     public AuditEntry Entry(
         string action, string resourceType, object? resourceId, long? patientId, string outcome = AuditOutcomes.Success, string? detail = null)

@@ -110,6 +110,12 @@ internal sealed class ObservationRow
     public string? ChangeReason { get; init; }
     public long? SupersededById { get; init; }
 
+    /// <summary>The submission id of the record's first version (read by the FHIR facade, as the record's identifier).</summary>
+    public string? RecordSubmissionId { get; init; }
+
+    /// <summary>The patient's site (read by the FHIR facade, which searches across patients).</summary>
+    public long SiteId { get; init; }
+
     public ObservationResponse ToResponse()
     {
         var kind = EnumCode<ObservationKind>.Parse(Kind);

@@ -129,6 +129,9 @@ internal sealed class PatientRow
     public DateOnly EnrolledOn { get; init; }
     public DateTimeOffset CreatedAt { get; init; }
     public long Version { get; init; }
+
+    /// <summary>When the record last changed (read by the FHIR facade); null where not read.</summary>
+    public DateTimeOffset? UpdatedAt { get; init; }
 }
 
 internal sealed class SeriousRow

@@ -164,6 +164,12 @@ internal sealed class SessionRow
     public string? HighDoseReason { get; init; }
     public long? SupersededById { get; init; }
 
+    /// <summary>The submission id of the session's first version (read by the FHIR facade, as the record's identifier).</summary>
+    public string? RecordSubmissionId { get; init; }
+
+    /// <summary>The patient's site (read by the FHIR facade, which searches across patients).</summary>
+    public long SiteId { get; init; }
+
     public bool IsCurrent => !EnteredInError && SupersededById is null;
 
     public string Status =>
