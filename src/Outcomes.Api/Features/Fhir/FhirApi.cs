@@ -123,7 +123,7 @@ public static class FhirApi
         rows = [.. rows.Take(search.Count)];
         var conditions = (rows.Count == 0 ? [] : await connection.QueryAsync<ConditionRow>(
             db.Command(patients.ConditionsOf, new { Ids = rows.Select(r => r.Id).ToList() }, ct))).ToLookup(c => c.PatientId, c => c.Condition);
-        await FhirAudit.SearchAsync(audit, connection, "Patient", rows.Select(r => r.Id), ct);
+        await FhirAudit.SearchAsync(audit, connection, "Patient", rows.Select(r => r.Id), id, ct);
         return Searchset(http, "Patient", search, rows.Select(r => (Resource)FhirMapping.Patient(r, [.. conditions[r.Id]])), next);
     }
 
@@ -275,13 +275,15 @@ public sealed record FhirScope(long? PatientId, long? SiteId)
 /// <summary>Read events of the facade, in the same audit trail as the native API's: one per patient whose data a page returned.</summary>
 public static class FhirAudit
 {
-    public static async Task SearchAsync(AuditLog audit, System.Data.Common.DbConnection connection, string type, IEnumerable<long> patientIds, CancellationToken ct)
+    /// <param name="searched">The one patient the search was confined to, if it was: audited even when nothing matched.</param>
+    public static async Task SearchAsync(
+        AuditLog audit, System.Data.Common.DbConnection connection, string type, IEnumerable<long> patientIds, long? searched, CancellationToken ct)
     {
         var resource = "fhir_" + type.ToLowerInvariant();
         var patients = patientIds.Distinct().ToList();
         if (patients.Count == 0)
         {
-            await audit.AppendAsync(connection, AuditActions.List, resource, null, null, ct);
+            await audit.AppendAsync(connection, AuditActions.List, resource, null, searched is > 0 ? searched : null, ct);
             return;
         }
         // Committed together before the page answers: every patient's event lands, or none and the search fails.

@@ -136,7 +136,7 @@ public sealed class FhirReader(Database db, FhirSql sql, InstrumentSql instrumen
             var more = sessions.Count > search.Count ? sessions[search.Count - 1].Id : (long?)null;
             sessions = [.. sessions.Take(search.Count)];
             var sites = await SitesAsync(connection, sessions.Select(s => s.Id), ct);
-            await FhirAudit.SearchAsync(audit, connection, type, sessions.Select(s => s.PatientId), ct);
+            await FhirAudit.SearchAsync(audit, connection, type, sessions.Select(s => s.PatientId), patientId, ct);
             return FhirApi.Searchset(http, type, search, sessions.Select(s => (Resource)FhirMapping.Procedure(s, sites[s.Id])), more);
         }
 
@@ -169,7 +169,7 @@ public sealed class FhirReader(Database db, FhirSql sql, InstrumentSql instrumen
                 ? FhirMapping.QuestionnaireResponse(row)
                 : FhirMapping.Observation(row, await InstrumentOfAsync(row, ct)));
         }
-        await FhirAudit.SearchAsync(audit, connection, type, kept.Select(r => r.PatientId), ct);
+        await FhirAudit.SearchAsync(audit, connection, type, kept.Select(r => r.PatientId), patientId, ct);
         return FhirApi.Searchset(http, type, search, resources, next);
     }
 
