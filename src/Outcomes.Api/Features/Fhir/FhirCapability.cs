@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Text.Json;
 using Hl7.Fhir.Model;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
@@ -177,40 +178,48 @@ public static class FhirCapability
         return new FhirResult(StatusCodes.Status200OK, statement);
     }
 
+    /// <summary>The provider's metadata members SMART's discovery document repeats.</summary>
+    private static readonly string[] _providerMembers =
+    [
+        "issuer", "jwks_uri", "authorization_endpoint", "token_endpoint", "revocation_endpoint", "introspection_endpoint",
+        "grant_types_supported", "scopes_supported", "response_types_supported", "code_challenge_methods_supported",
+        "token_endpoint_auth_methods_supported",
+    ];
+
     /// <summary>SMART App Launch's discovery document, from the configured OpenID provider's own metadata; 404 without one.</summary>
     public static async Task<IResult> SmartConfiguration(IOptionsMonitor<JwtBearerOptions> bearer, ILoggerFactory loggers, CancellationToken ct)
     {
         var options = bearer.Get(JwtBearerDefaults.AuthenticationScheme);
-        if (options.Authority is not { Length: > 0 } authority || options.ConfigurationManager is null)
+        if (options.Authority is not { Length: > 0 } authority || options.MetadataAddress is not { Length: > 0 } metadata || options.Backchannel is null)
         {
             return FhirOutcomes.Error(StatusCodes.Status404NotFound,
                 "No OpenID provider is configured (Authentication:Schemes:Bearer:Authority), so there is no SMART configuration.",
                 OperationOutcome.IssueType.NotFound);
         }
-        Microsoft.IdentityModel.Protocols.OpenIdConnect.OpenIdConnectConfiguration provider;
+        JsonElement provider;
         try
         {
-            provider = await options.ConfigurationManager.GetConfigurationAsync(ct);
+            // The same metadata document and HTTP client the bearer handler reads the provider's keys with.
+            using var document = JsonDocument.Parse(await options.Backchannel.GetStringAsync(metadata, ct));
+            provider = document.RootElement.Clone();
         }
-        catch (InvalidOperationException e)
+        catch (Exception e) when (e is HttpRequestException or JsonException or TaskCanceledException && !ct.IsCancellationRequested)
         {
             loggers.CreateLogger(typeof(FhirCapability)).LogWarning("The OpenID provider's metadata could not be read: {ExceptionType}", e.GetType().FullName);
             return FhirOutcomes.Error(StatusCodes.Status503ServiceUnavailable, "The OpenID provider's metadata could not be read; retry later.",
                 OperationOutcome.IssueType.Transient);
         }
-        return Results.Json(new Dictionary<string, object?>
+        var configuration = new Dictionary<string, object?> { ["issuer"] = authority };
+        foreach (var member in _providerMembers)
         {
-            ["issuer"] = provider.Issuer ?? authority,
-            ["jwks_uri"] = provider.JwksUri,
-            ["authorization_endpoint"] = provider.AuthorizationEndpoint,
-            ["token_endpoint"] = provider.TokenEndpoint,
-            ["revocation_endpoint"] = provider.AdditionalData.TryGetValue("revocation_endpoint", out var revocation) ? revocation : null,
-            ["introspection_endpoint"] = provider.IntrospectionEndpoint,
-            ["grant_types_supported"] = provider.GrantTypesSupported.Count > 0 ? provider.GrantTypesSupported : _authorizationCode,
-            ["scopes_supported"] = provider.ScopesSupported,
-            ["response_types_supported"] = provider.ResponseTypesSupported,
-            ["code_challenge_methods_supported"] = provider.CodeChallengeMethodsSupported.Count > 0 ? provider.CodeChallengeMethodsSupported : _s256,
-            ["capabilities"] = _smartCapabilities,
-        }, ManifestJson.Web, "application/json");
+            if (provider.ValueKind == JsonValueKind.Object && provider.TryGetProperty(member, out var value))
+            {
+                configuration[member] = value;
+            }
+        }
+        configuration.TryAdd("grant_types_supported", _authorizationCode);
+        configuration.TryAdd("code_challenge_methods_supported", _s256);
+        configuration["capabilities"] = _smartCapabilities;
+        return Results.Json(configuration, ManifestJson.Web, "application/json");
     }
 }
