@@ -24,7 +24,10 @@ public static class OpenApiSetup
                     Description = "Patient-reported outcomes after trigger-point botulinum toxin injections: pseudonymous "
                         + "patients, treatment sessions, weekly pain scores, questionnaires, range of motion, pressure pain "
                         + "thresholds and side effects; each patient's trend and outcomes; de-identified cohort outcomes; "
-                        + "the audit trail. Clinical definitions and their sources: docs/clinical-definitions.md in the repository.",
+                        + "the audit trail. Clinical definitions and their sources: docs/clinical-definitions.md in the repository. "
+                        + "The same records are also served as HL7 FHIR R4 under /fhir (read, search, history, pain-score and "
+                        + "questionnaire creates, Bulk Data export); that facade is not described here: its contract is its "
+                        + "CapabilityStatement, at GET /fhir/metadata.",
                 };
                 // A relative server: clients call the host they reached; the committed document stays host-independent.
                 document.Servers = [new OpenApiServer { Url = "/", Description = "The host serving this document" }];
