@@ -33,24 +33,34 @@ public static class KAnonymity
         new("year->all", q => q with { Period = All }),
     ];
 
+    /// <summary>
+    /// Generalises up the <see cref="Ladder"/> until at most <see cref="SuppressionBudget"/> of the rows remain in groups
+    /// of fewer than <paramref name="k"/> patients, and suppresses those. When no rung meets the budget, the least
+    /// generalised rung that suppresses the fewest rows is taken: generalising further without suppressing fewer rows
+    /// would only lose detail (a patient alone in a condition no rung generalises, say, would otherwise cost everyone's dates).
+    /// </summary>
     public static KAnonymous<T> Protect<T>(IReadOnlyList<(T Row, long Patient, QuasiIdentifiers Identifiers)> rows, int k)
     {
         var current = rows.Select(r => r.Identifiers).ToList();
-        var applied = new List<string>();
-        var rung = 0;
-        while (true)
+        (int Rung, List<QuasiIdentifiers> Identifiers, HashSet<QuasiIdentifiers> Small, int Suppressed)? best = null;
+        for (var rung = 0; ; rung++)
         {
             var small = SmallGroups(rows, current, k);
-            var suppressed = rows.Where((_, i) => small.Contains(current[i])).Count();
+            var suppressed = current.Count(small.Contains);
+            if (best is null || suppressed < best.Value.Suppressed)
+            {
+                best = (rung, current, small, suppressed);
+            }
             if (suppressed <= SuppressionBudget * rows.Count || rung == Ladder.Count)
             {
-                var kept = rows.Select((r, i) => (r.Row, current[i])).Where((_, i) => !small.Contains(current[i])).ToList();
-                return new KAnonymous<T>(applied, kept, suppressed);
+                break;
             }
-            var step = Ladder[rung++];
-            applied.Add(step.Name);
+            var step = Ladder[rung];
             current = current.ConvertAll(q => step.Apply(q));
         }
+        var (chosen, identifiers, smallGroups, count) = best.Value;
+        var kept = rows.Select((r, i) => (r.Row, identifiers[i])).Where((_, i) => !smallGroups.Contains(identifiers[i])).ToList();
+        return new KAnonymous<T>([.. Ladder.Take(chosen).Select(s => s.Name)], kept, count);
     }
 
     /// <summary>Combinations that describe fewer than <paramref name="k"/> distinct patients.</summary>
