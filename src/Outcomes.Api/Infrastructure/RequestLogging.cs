@@ -36,7 +36,7 @@ public sealed class SecurityHeadersMiddleware(RequestDelegate next)
         {
             var headers = http.Response.Headers;
             headers.XContentTypeOptions = "nosniff";
-            if (http.Request.Path.StartsWithSegments("/api", StringComparison.Ordinal))
+            if (DataPaths.Contains(http.Request.Path))
             {
                 headers.CacheControl = "no-store";
             }

@@ -4,7 +4,7 @@ using Outcomes.Api.Data;
 namespace Outcomes.Api.Infrastructure;
 
 /// <summary>
-/// Answers every <c>/api</c> request with a 503 problem while the database schema is not current
+/// Answers every <c>/api</c> and <c>/fhir</c> request with a 503 problem while the database schema is not current
 /// (<c>Database:MigrateOnStartup=false</c> and the migrate command not yet run, or a database a newer
 /// build migrated), instead of letting each query fail on a missing table with a 500. The status is
 /// checked again every two seconds while not current, so the API opens as soon as an operator migrates.
@@ -13,7 +13,7 @@ public sealed class SchemaGateMiddleware(RequestDelegate next, DatabaseHealth he
 {
     public async Task InvokeAsync(HttpContext http)
     {
-        if (http.Request.Path.StartsWithSegments("/api"))
+        if (DataPaths.Contains(http.Request.Path))
         {
             var schema = await health.SchemaForRequestAsync(http.RequestAborted);
             if (!schema.IsCurrent)
