@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using Dapper;
 using Hl7.Fhir.Model;
 using Task = System.Threading.Tasks.Task;
@@ -9,7 +8,6 @@ using Outcomes.Api.Features.Audit;
 using Outcomes.Api.Features.Instruments;
 using Outcomes.Api.Features.Patients;
 using Outcomes.Api.Infrastructure;
-using Outcomes.Core.Instruments;
 
 namespace Outcomes.Api.Features.Fhir;
 
@@ -156,14 +154,7 @@ public static class FhirApi
         return new FhirResult(StatusCodes.Status200OK, FhirMapping.Patient(row, conditions));
     }
 
-    private static async Task<IReadOnlyList<InstrumentDefinition>> InstrumentsAsync(Database db, InstrumentSql sql, CancellationToken ct)
-    {
-        await using var connection = await db.OpenAsync(ct);
-        return [.. (await connection.QueryAsync<string>(db.Command(sql.All, null, ct)))
-            .Select(json => JsonSerializer.Deserialize<InstrumentDefinition>(json, InstrumentJson.Options)!)];
-    }
-
-    private static async Task<IResult> SearchQuestionnaires(HttpContext http, Database db, InstrumentSql sql, CancellationToken ct)
+    private static async Task<IResult> SearchQuestionnaires(HttpContext http, InstrumentCatalog instruments, CancellationToken ct)
     {
         var search = FhirSearch.Read(http.Request, "url", "version", "_id");
         var url = search.One("url");
@@ -178,7 +169,7 @@ public static class FhirApi
             version ??= url[(url.IndexOf('|', StringComparison.Ordinal) + 1)..];
             url = url[..url.IndexOf('|', StringComparison.Ordinal)];
         }
-        var matches = (await InstrumentsAsync(db, sql, ct))
+        var matches = (await instruments.AllAsync(ct))
             .Where(d => (url is null || FhirSystems.QuestionnaireUrl(d.Code) == url) && (version is null || d.Version == version)
                 && (id is null || FhirMapping.QuestionnaireId(d) == id))
             .Select(FhirMapping.Questionnaire).ToList();
@@ -187,8 +178,8 @@ public static class FhirApi
         return Searchset(http, "Questionnaire", search, page, next);
     }
 
-    private static async Task<IResult> ReadQuestionnaire(string id, Database db, InstrumentSql sql, CancellationToken ct) =>
-        (await InstrumentsAsync(db, sql, ct)).FirstOrDefault(d => FhirMapping.QuestionnaireId(d) == id) is { } definition
+    private static async Task<IResult> ReadQuestionnaire(string id, InstrumentCatalog instruments, CancellationToken ct) =>
+        (await instruments.AllAsync(ct)).FirstOrDefault(d => FhirMapping.QuestionnaireId(d) == id) is { } definition
             ? new FhirResult(StatusCodes.Status200OK, FhirMapping.Questionnaire(definition))
             : FhirOutcomes.NotFound("Questionnaire", id);
 

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using Dapper;
 using Hl7.Fhir.Model;
 using Task = System.Threading.Tasks.Task;
@@ -16,7 +15,7 @@ using Outcomes.Core.Instruments;
 namespace Outcomes.Api.Features.Fhir;
 
 /// <summary>Reads, version reads, histories and searches of the clinical resources: Observation, QuestionnaireResponse, Procedure.</summary>
-public sealed class FhirReader(Database db, FhirSql sql, InstrumentSql instrumentSql, InstrumentCatalog instruments, AuditLog audit)
+public sealed class FhirReader(Database db, FhirSql sql, InstrumentCatalog instruments, AuditLog audit)
 {
     private const string Observation = "Observation";
     private const string QuestionnaireResponse = "QuestionnaireResponse";
@@ -188,7 +187,7 @@ public sealed class FhirReader(Database db, FhirSql sql, InstrumentSql instrumen
 
         if (type == Observation)
         {
-            var definitions = await AllInstrumentsAsync(ct);
+            var definitions = await instruments.AllAsync(ct);
             foreach (var group in search.Values("code"))
             {
                 var pairs = group.Select(Token.Parse).SelectMany(t => PairsOf(t, definitions)).ToList();
@@ -256,13 +255,6 @@ public sealed class FhirReader(Database db, FhirSql sql, InstrumentSql instrumen
         {
             yield return ("sideEffect", token.Code);
         }
-    }
-
-    private async Task<IReadOnlyList<InstrumentDefinition>> AllInstrumentsAsync(CancellationToken ct)
-    {
-        await using var connection = await db.OpenAsync(ct);
-        return [.. (await connection.QueryAsync<string>(db.Command(instrumentSql.All, null, ct)))
-            .Select(json => JsonSerializer.Deserialize<InstrumentDefinition>(json, InstrumentJson.Options)!)];
     }
 
     private async Task<InstrumentDefinition?> InstrumentOfAsync(ObservationRow row, CancellationToken ct) =>

@@ -46,6 +46,14 @@ public sealed class InstrumentCatalog(Database db, InstrumentSql sql)
         _cache[(code, version)] = definition;
         return definition;
     }
+
+    /// <summary>Every instrument version, by code and version (read each time: an admin may have added one).</summary>
+    public async Task<IReadOnlyList<InstrumentDefinition>> AllAsync(CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        var rows = await connection.QueryAsync<string>(db.Command(sql.All, null, ct));
+        return [.. rows.Select(InstrumentJson.Deserialize)];
+    }
 }
 
 public static class InstrumentsApi
@@ -75,12 +83,8 @@ public static class InstrumentsApi
         return group;
     }
 
-    public static async Task<Ok<IReadOnlyList<InstrumentDefinition>>> ListInstruments(Database db, InstrumentSql sql, CancellationToken ct)
-    {
-        await using var connection = await db.OpenAsync(ct);
-        var rows = await connection.QueryAsync<string>(db.Command(sql.All, null, ct));
-        return TypedResults.Ok<IReadOnlyList<InstrumentDefinition>>([.. rows.Select(InstrumentJson.Deserialize)]);
-    }
+    public static async Task<Ok<IReadOnlyList<InstrumentDefinition>>> ListInstruments(InstrumentCatalog instruments, CancellationToken ct) =>
+        TypedResults.Ok(await instruments.AllAsync(ct));
 
     public static async Task<Results<Ok<InstrumentDefinition>, NotFoundProblem>> GetInstrument(
         [Description("Instrument code, e.g. ndi.")] string code,
