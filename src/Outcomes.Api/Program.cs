@@ -4,6 +4,7 @@ using Outcomes.Api.Features.Audit;
 using Outcomes.Api.Features.Catalogue;
 using Outcomes.Api.Features.Cohorts;
 using Outcomes.Api.Features.DemoData;
+using Outcomes.Api.Features.Devices;
 using Outcomes.Api.Features.Fhir;
 using Outcomes.Api.Features.Due;
 using Outcomes.Api.Features.Health;
@@ -72,6 +73,7 @@ try
     app.MapAudit();
     app.MapAlerts();
     app.MapWebhooks();
+    app.MapDevices();
     app.MapFhir();
 
     await app.RunAsync();

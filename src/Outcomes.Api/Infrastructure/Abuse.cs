@@ -15,6 +15,13 @@ public sealed class RateLimitOptions
 
     [Range(1, 3600)]
     public int WindowSeconds { get; set; } = 60;
+
+    /// <summary>Attempts per client address at the token endpoint per <see cref="TokenWindowSeconds"/>: what bounds guessing a pairing code.</summary>
+    [Range(1, 1_000_000)]
+    public int TokenPermitLimit { get; set; } = 20;
+
+    [Range(1, 86_400)]
+    public int TokenWindowSeconds { get; set; } = 300;
 }
 
 /// <summary>The <c>Cors</c> section: browser origins allowed to call the API; none by default.</summary>
@@ -27,6 +34,9 @@ public sealed class CorsOptions
 
 public static class AbuseSetup
 {
+    /// <summary>The rate-limiting policy of the token endpoint.</summary>
+    public const string TokenPolicy = "token";
+
     public static IServiceCollection AddOutcomesAbuseProtection(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.Section).ValidateDataAnnotations().ValidateOnStart();
@@ -42,6 +52,14 @@ public static class AbuseSetup
                         Window = TimeSpan.FromSeconds(limits.WindowSeconds),
                         QueueLimit = 0,
                     }));
+            // The token endpoint is anonymous and takes guesses at pairing codes: a tighter limit, per address.
+            options.AddPolicy(TokenPolicy, http => RateLimitPartition.GetFixedWindowLimiter($"ip:{http.Connection.RemoteIpAddress}",
+                _ => new FixedWindowRateLimiterOptions
+                {
+                    PermitLimit = limits.TokenPermitLimit,
+                    Window = TimeSpan.FromSeconds(limits.TokenWindowSeconds),
+                    QueueLimit = 0,
+                }));
             options.OnRejected = async (context, ct) =>
             {
                 var http = context.HttpContext;

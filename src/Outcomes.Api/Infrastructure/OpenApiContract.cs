@@ -170,5 +170,6 @@ public static class OpenApiContract
         ["CreateWebhookRequest"] = """{"url":"https://pager.example.org/outcomes/alerts","kinds":["seriousSideEffect","responseLost"]}""",
         ["AcknowledgeRequest"] = """{"note":"Called the patient; seen in clinic the same day"}""",
         ["AlertSettings"] = """{"noWeeklyScoreWeeks":3}""",
+        ["DeviceRevocationRequest"] = """{"reason":"Phone lost"}""",
     };
 }

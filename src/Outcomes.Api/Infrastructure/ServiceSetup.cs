@@ -2,6 +2,7 @@ using Outcomes.Api.Data;
 using Outcomes.Api.Features.Alerts;
 using Outcomes.Api.Features.Audit;
 using Outcomes.Api.Features.Cohorts;
+using Outcomes.Api.Features.Devices;
 using Outcomes.Api.Features.Due;
 using Outcomes.Api.Features.Fhir;
 using Outcomes.Api.Features.Import;
@@ -93,6 +94,14 @@ public static class ServiceSetup
         services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, AuditingAuthorizationResultHandler>();
         services.AddOutcomesAbuseProtection(builder.Configuration);
         services.AddSingleton(sp => new AuditQuerySql(Dialect(sp)));
+        services.AddSingleton(sp => new DeviceSql(Dialect(sp)));
+        services.AddSingleton<DeviceTokenIssuer>();
+        services.AddOptions<DeviceOptions>()
+            .BindConfiguration(DeviceOptions.Section)
+            .ValidateDataAnnotations()
+            .Validate(o => o.SigningKey is not { Length: > 0 } || IsKey(o.SigningKey), "Devices:SigningKey must be base64 of at least 32 bytes")
+            .ValidateOnStart();
+        services.AddSingleton<Microsoft.Extensions.Options.IPostConfigureOptions<Microsoft.AspNetCore.Authentication.JwtBearer.JwtBearerOptions>, DeviceTokenValidation>();
         services.AddSingleton(sp => new FhirSql(Dialect(sp)));
         services.AddSingleton(sp => new BulkExportSql(Dialect(sp)));
         services.AddScoped<FhirReader>();
@@ -108,6 +117,10 @@ public static class ServiceSetup
         services.AddSingleton<IProblemDetailsWriter, FhirProblemWriter>();
         services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
         {
+            if (context.HttpContext.Items.TryGetValue(Features.Devices.DeviceTokenValidation.ChallengeDetailKey, out var challenge))
+            {
+                context.ProblemDetails.Detail ??= challenge as string;
+            }
             // Answers the framework writes itself (no endpoint, wrong method or media type) say what to do.
             context.ProblemDetails.Detail ??= context.ProblemDetails.Status switch
             {
@@ -166,4 +179,10 @@ public static class ServiceSetup
     }
 
     private static SqlDialect Dialect(IServiceProvider sp) => sp.GetRequiredService<Database>().Dialect;
+
+    private static bool IsKey(string base64)
+    {
+        var buffer = new byte[base64.Length];
+        return Convert.TryFromBase64String(base64, buffer, out var length) && length >= 32;
+    }
 }

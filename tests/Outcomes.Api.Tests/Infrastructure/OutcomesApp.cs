@@ -35,6 +35,9 @@ public sealed class OutcomesApp : WebApplicationFactory<Program>
     private static readonly Dictionary<string, string?> _testDefaults = new()
     {
         ["RateLimiting:PermitLimit"] = "100000",
+        ["RateLimiting:TokenPermitLimit"] = "100000",
+        // Signs the tokens of paired devices in the tests (32 bytes, base64).
+        ["Devices:SigningKey"] = "dGVzdHMtb25seS1kZXZpY2Utc2lnbmluZy1rZXktMDEyMzQ1Njc4OQ==",
     };
 
     public TestTokens Tokens { get; } = new();

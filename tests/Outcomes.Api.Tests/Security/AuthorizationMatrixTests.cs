@@ -94,6 +94,11 @@ public abstract class AuthorizationMatrixTests(DatabaseProvider provider) : ApiT
         ["DisableWebhook"] = _admin,
         ["ListWebhookDeliveries"] = _admin,
         ["RedeliverWebhook"] = _admin,
+        ["CreatePairingCode"] = _patientClinical,
+        ["ListDevices"] = _patientRecord,
+        ["RevokeDevice"] = _patientRecord,
+        ["IssueDeviceToken"] = _anonymous,
+        ["RevokeDeviceToken"] = _anonymous,
     };
 
     private sealed record Operation(string Id, string Method, string Path);
@@ -140,8 +145,17 @@ public abstract class AuthorizationMatrixTests(DatabaseProvider provider) : ApiT
         var webhookId = webhook.GetProperty("id").GetInt64();
         var delivery = (await App.Admin().GetFromJsonAsync<JsonElement>($"/api/v1/sites/{f.SiteId}/webhooks/{webhookId}/deliveries", OutcomesApp.Json))
             .GetProperty("items")[0];
+        // A paired device of the patient.
+        var pairing = await PatientFixture.BodyAsync(await f.Practitioner.PostAsync($"/api/v1/patients/{f.PatientId}/pairing-codes", null));
+        var token = await PatientFixture.BodyAsync(await App.Anonymous().PostAsync("/api/v1/oauth/token", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["grant_type"] = "urn:outcomes:oauth:grant-type:pairing-code", ["code"] = pairing.GetProperty("code").GetString()!,
+        })));
+        var device = (await App.Admin().GetFromJsonAsync<JsonElement>($"/api/v1/patients/{f.PatientId}/devices", OutcomesApp.Json))[0];
+        Assert.True(token.TryGetProperty("access_token", out _));
         var ids = new Dictionary<string, string>
         {
+            ["{deviceId}"] = device.GetProperty("id").GetInt64().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["{alertId}"] = alert.GetProperty("id").GetInt64().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["{webhookId}"] = webhookId.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["{deliveryId}"] = delivery.GetProperty("id").GetInt64().ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -176,6 +190,8 @@ public abstract class AuthorizationMatrixTests(DatabaseProvider provider) : ApiT
                 {
                     request.Content = path.Contains("imports", StringComparison.Ordinal)
                         ? new StringContent("", Encoding.UTF8, "application/x-ndjson")
+                        : path.Contains("oauth", StringComparison.Ordinal)
+                        ? new FormUrlEncodedContent(new Dictionary<string, string> { ["grant_type"] = "refresh_token", ["token"] = "x", ["refresh_token"] = "x" })
                         : new StringContent("{}", Encoding.UTF8, "application/json");
                 }
                 using var response = await client.SendAsync(request);

@@ -164,6 +164,25 @@ export async function everyOperation(api: ReturnType<typeof outcomesClient>, pat
     params: { path: { siteId, webhookId, deliveryId } },
   });
   await api.DELETE("/api/v1/sites/{siteId}/webhooks/{webhookId}", { params: { path: { siteId, webhookId } } });
+
+  // A patient's phone, paired by a one-time code; the OAuth endpoints take forms.
+  const form = (body: unknown) => new URLSearchParams(body as Record<string, string>);
+  const pairing = await api.POST("/api/v1/patients/{patientId}/pairing-codes", { params: { path: { patientId } } });
+  const code: string = pairing.data?.code ?? "";
+  const qr: string = pairing.data?.qrCodeSvg ?? "";
+  const tokens = await api.POST("/api/v1/oauth/token", {
+    body: { grant_type: "urn:outcomes:oauth:grant-type:pairing-code", code, device_name: "Phone" },
+    bodySerializer: form,
+  });
+  const refresh: string = tokens.data?.refresh_token ?? "";
+  const devices = await api.GET("/api/v1/patients/{patientId}/devices", { params: { path: { patientId } } });
+  const deviceId: number = devices.data?.[0]?.id ?? 1;
+  await api.POST("/api/v1/patients/{patientId}/devices/{deviceId}/revocation", {
+    params: { path: { patientId, deviceId } },
+    body: { reason: "Phone lost" },
+  });
+  await api.POST("/api/v1/oauth/revoke", { body: { token: refresh }, bodySerializer: form });
+  void qr;
   void kinds;
   void secret;
 

@@ -87,4 +87,10 @@ export async function wrongCalls(api: ReturnType<typeof outcomesClient>, patient
     // @ts-expect-error kinds is required
     body: { url: "https://pager.example.org/outcomes" },
   });
+
+  // A pairing code is made for a patient; the token endpoint needs its grant type.
+  // @ts-expect-error patientId is required
+  await api.POST("/api/v1/patients/{patientId}/pairing-codes", { params: { path: {} } });
+  // @ts-expect-error grant_type is required
+  await api.POST("/api/v1/oauth/token", { body: { code: "7KQ4-M2XD" } });
 }

@@ -180,6 +180,10 @@ public sealed class FhirProblemWriter : IProblemDetailsWriter
         var status = context.ProblemDetails.Status ?? (http.Response.StatusCode >= 400 ? http.Response.StatusCode : 500);
         context.ProblemDetails.Status = status;
         context.ProblemDetails.Title ??= Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status);
+        if (http.Items.TryGetValue(Devices.DeviceTokenValidation.ChallengeDetailKey, out var challenge))
+        {
+            context.ProblemDetails.Detail ??= challenge as string;
+        }
         context.ProblemDetails.Detail ??= status switch
         {
             StatusCodes.Status401Unauthorized => "Send a bearer token.",
