@@ -75,6 +75,7 @@ try
     app.MapWebhooks();
     app.MapDevices();
     app.MapFhir();
+    app.MapWebClient();
 
     await app.RunAsync();
     return 0;

@@ -40,6 +40,13 @@ public sealed class SecurityHeadersMiddleware(RequestDelegate next)
             {
                 headers.CacheControl = "no-store";
             }
+            else if (http.Request.Path.StartsWithSegments(WebClient.PathPrefix, StringComparison.Ordinal))
+            {
+                // The client loads only its own files and talks only to this origin.
+                headers.ContentSecurityPolicy = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                    + "connect-src 'self'; worker-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+                headers["Referrer-Policy"] = "no-referrer";
+            }
             return Task.CompletedTask;
         });
         return next(http);

@@ -159,6 +159,8 @@ public static class ServiceSetup
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseMiddleware<SecurityHeadersMiddleware>();
+        // The web client's files, before authorization: they are public, the data they fetch is not.
+        app.UseWebClient();
         app.UseRouting();
         app.UseMiddleware<BodySizeLimitMiddleware>();
         app.UseMiddleware<JsonBodyBuffering>();
