@@ -32,14 +32,14 @@ export async function admin(method, path, body) {
 }
 
 /** A site, a practitioner and a patient treated for neck pain (so that the NDI is due at baseline). */
-export async function seedPatient(reference) {
+export async function seedPatient(reference, enrolledOn = new Date().toISOString().slice(0, 10)) {
   const site = await admin("POST", "/api/v1/sites", { name: `Browser site ${reference}` });
-  await admin("POST", "/api/v1/practitioners", { siteId: site.id, displayName: "Dr Browser" });
+  const practitioner = await admin("POST", "/api/v1/practitioners", { siteId: site.id, displayName: "Dr Browser" });
   const patient = await admin("POST", "/api/v1/patients", {
     externalReference: reference, siteId: site.id, birthYear: 1975, sex: "female",
-    enrolledOn: new Date().toISOString().slice(0, 10), conditions: ["neckShoulderPain"],
+    enrolledOn, conditions: ["neckShoulderPain"],
   });
-  return { siteId: site.id, patientId: patient.id };
+  return { siteId: site.id, practitionerId: practitioner.id, patientId: patient.id };
 }
 
 const axeSource = readFile(new URL("./node_modules/axe-core/axe.min.js", import.meta.url), "utf8");

@@ -28,8 +28,13 @@ public sealed class RequestLoggingMiddleware(RequestDelegate next, ILogger<Reque
 }
 
 /// <summary>Headers every response carries; patient data is never cached.</summary>
-public sealed class SecurityHeadersMiddleware(RequestDelegate next)
+public sealed class SecurityHeadersMiddleware(RequestDelegate next, Microsoft.Extensions.Options.IOptions<WebClientOptions> webClient)
 {
+    // The client loads only its own files and talks only to this origin, and to the clinic's OpenID provider for staff sign-in.
+    private readonly string _clientPolicy = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        + $"connect-src 'self'{(webClient.Value.Oidc?.Origin is { } provider ? " " + provider : "")}; worker-src 'self'; manifest-src 'self'; "
+        + "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
     public Task InvokeAsync(HttpContext http)
     {
         http.Response.OnStarting(() =>
@@ -42,9 +47,7 @@ public sealed class SecurityHeadersMiddleware(RequestDelegate next)
             }
             else if (http.Request.Path.StartsWithSegments(WebClient.PathPrefix, StringComparison.Ordinal))
             {
-                // The client loads only its own files and talks only to this origin.
-                headers.ContentSecurityPolicy = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                    + "connect-src 'self'; worker-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+                headers.ContentSecurityPolicy = _clientPolicy;
                 headers["Referrer-Policy"] = "no-referrer";
             }
             return Task.CompletedTask;

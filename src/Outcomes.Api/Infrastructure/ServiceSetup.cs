@@ -94,6 +94,7 @@ public static class ServiceSetup
         services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, AuditingAuthorizationResultHandler>();
         services.AddOutcomesAbuseProtection(builder.Configuration);
         services.AddSingleton(sp => new AuditQuerySql(Dialect(sp)));
+        services.AddOptions<WebClientOptions>().BindConfiguration(WebClientOptions.Section);
         services.AddSingleton(sp => new DeviceSql(Dialect(sp)));
         services.AddSingleton<DeviceTokenIssuer>();
         services.AddOptions<DeviceOptions>()

@@ -8,6 +8,30 @@ public sealed class WebClientOptions
 
     /// <summary>The built web client (Vite's <c>dist</c>); found next to the service when not set.</summary>
     public string? Path { get; set; }
+
+    /// <summary>The clinic's OpenID provider, for staff sign-in in the web client (authorization code with PKCE).</summary>
+    public OidcClientOptions? Oidc { get; set; }
+}
+
+/// <summary>The web client's registration at the clinic's OpenID provider.</summary>
+public sealed class OidcClientOptions
+{
+    /// <summary>The provider's issuer URL; its metadata is read from there.</summary>
+    public string? Authority { get; set; }
+
+    /// <summary>The web client's public client id at the provider.</summary>
+    public string? ClientId { get; set; }
+
+    /// <summary>Scopes asked for; the access token must carry the role, site and practitioner claims the API reads.</summary>
+    public string Scope { get; set; } = "openid";
+
+    /// <summary>A resource indicator (RFC 8707), where the provider issues access tokens per resource.</summary>
+    public string? Resource { get; set; }
+
+    public bool IsConfigured => Authority is { Length: > 0 } && ClientId is { Length: > 0 };
+
+    /// <summary>The provider's origin, which the client's Content-Security-Policy lets it call.</summary>
+    public string? Origin => Uri.TryCreate(Authority, UriKind.Absolute, out var uri) ? uri.GetLeftPart(UriPartial.Authority) : null;
 }
 
 /// <summary>
@@ -65,6 +89,15 @@ public static class WebClient
     public static void MapWebClient(this WebApplication app)
     {
         var root = Locate(app.Configuration[$"{WebClientOptions.Section}:Path"], app.Environment.ContentRootPath);
+        // What the client needs to know at run time: the staff sign-in's provider (null: staff sign-in is off).
+        app.MapGet($"{PathPrefix}/config.json", (Microsoft.Extensions.Options.IOptions<WebClientOptions> options) =>
+        {
+            var oidc = options.Value.Oidc;
+            return Results.Json(new
+            {
+                oidc = oidc is { IsConfigured: true } ? new { authority = oidc.Authority, clientId = oidc.ClientId, scope = oidc.Scope, resource = oidc.Resource } : null,
+            });
+        }).AllowAnonymous().ExcludeFromDescription();
         app.MapGet($"{PathPrefix}/{{**path}}", (HttpContext http) =>
         {
             if (http.Request.Path.Value == PathPrefix)

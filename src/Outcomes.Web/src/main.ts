@@ -38,7 +38,17 @@ function unpairedPage(reason: string): void {
 }
 
 async function route(): Promise<void> {
-  const [path, query = ""] = location.hash.replace(/^#/, "").split("?");
+  const [path = "", query = ""] = location.hash.replace(/^#/, "").split("?");
+  const search = new URLSearchParams(location.search);
+  if (path.startsWith("/staff") || search.has("state")) {
+    const staff = await import("./staff/index");
+    if (search.has("state")) {
+      if (await staff.completeSignIn()) await staff.staffRoute("/staff");
+      return;
+    }
+    await staff.staffRoute(path);
+    return;
+  }
   if (path === "/pair") {
     pairPage(new URLSearchParams(query).get("code") ?? "");
     return;

@@ -1,0 +1,87 @@
+// The practitioner's side in a real browser: sign-in at a real OpenID provider (authorization code with PKCE), the
+// service validating that provider's tokens, the patient list, a patient's page, a session recorded and seen on the chart.
+import { test, after, before } from "node:test";
+import assert from "node:assert/strict";
+import { admin, assertAccessible, launch, screenshot, seedPatient, BASE, DESKTOP, PHONE } from "./harness.mjs";
+import { startProvider } from "./oidc.mjs";
+
+const accounts = {};
+let browser;
+let provider;
+before(async () => {
+  provider = await startProvider(Number(process.env.OUTCOMES_OIDC_PORT), `${BASE}/app/`, accounts);
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await provider?.close();
+});
+
+async function signIn(page, account) {
+  await page.goto(`${BASE}/app/#/staff`);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  // The provider's own login page (oidc-provider's development interactions).
+  await page.locator("input[name=login]").fill(account);
+  await page.locator("input[name=password]").fill("any");
+  await page.locator("button[type=submit]").click();
+  // Back at the client: its first page after sign-in, whatever it is (a failure names itself in the assertion below).
+  await page.waitForURL(/\/app\/#\/staff/);
+  await page.locator("h1").first().waitFor();
+  const heading = await page.locator("h1").first().innerText();
+  assert.equal(heading, "Patients", `after sign-in: ${heading}: ${await page.locator("main").innerText()}`);
+}
+
+test("a practitioner signs in, records a session and sees it on the chart", async () => {
+  const { siteId, practitionerId, patientId } = await seedPatient(`STAFF-${Date.now()}`, "2025-01-15");
+  accounts["dr-example"] = { role: "practitioner", site_id: String(siteId), practitioner_id: String(practitionerId) };
+  for (const [day, score] of [["2025-03-03", 7], ["2025-03-10", 7], ["2025-03-17", 6]]) {
+    await admin("POST", `/api/v1/patients/${patientId}/pain-scores`, { submissionId: crypto.randomUUID(), answeredAt: `${day}T09:00:00Z`, score, recall: "average7Days" });
+  }
+
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const page = await context.newPage();
+  page.on("pageerror", (error) => console.log(`page error: ${error.message}`));
+  page.on("console", (message) => message.type() === "error" && console.log(`console: ${message.text()}`));
+  await signIn(page, "dr-example");
+  await page.getByRole("heading", { name: "Patients" }).waitFor();
+  await assertAccessible(page, "patient list");
+  await screenshot(page, "staff-patients-desktop");
+
+  await page.getByRole("link", { name: /^STAFF-/ }).click();
+  await page.getByRole("heading", { name: /^Patient STAFF-/ }).waitFor();
+  assert.equal(await page.locator("svg.chart line.session").count(), 0);
+  await page.getByLabel("Session date").fill("2025-03-18");
+  await page.getByLabel("Guidance").selectOption("ultrasound");
+  await page.getByRole("button", { name: "Record the session" }).click();
+  await page.locator("svg.chart line.session").first().waitFor({ state: "attached" }); // a vertical line has no width to be "visible"
+  assert.equal(await page.locator("svg.chart line.session").count(), 1);
+  await page.getByText("2025-03-18: OnabotulinumtoxinA (Botox)").waitFor();
+  await assertAccessible(page, "patient page");
+  await screenshot(page, "staff-patient-desktop");
+
+  // Recorded as the signed-in practitioner, through the same API and policies as any token.
+  const sessions = await admin("GET", `/api/v1/patients/${patientId}/treatment-sessions`);
+  assert.equal(sessions.length, 1);
+  assert.equal(sessions[0].practitionerId, practitionerId);
+  assert.equal(sessions[0].guidance, "ultrasound");
+
+  // A pairing code with its QR code, on a phone-sized screen.
+  await page.setViewportSize(PHONE);
+  await page.getByRole("button", { name: "Make a pairing code" }).click();
+  await page.getByRole("img", { name: /QR code of the pairing link/ }).waitFor();
+  await assertAccessible(page, "patient page with a pairing code");
+  await screenshot(page, "staff-patient-phone");
+  await context.close();
+});
+
+test("a practitioner of another site sees none of these patients", async () => {
+  const other = await admin("POST", "/api/v1/sites", { name: `Elsewhere ${Date.now()}` });
+  const practitioner = await admin("POST", "/api/v1/practitioners", { siteId: other.id, displayName: "Dr Elsewhere" });
+  accounts["dr-elsewhere"] = { role: "practitioner", site_id: String(other.id), practitioner_id: String(practitioner.id) };
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const page = await context.newPage();
+  await signIn(page, "dr-elsewhere");
+  await page.getByRole("heading", { name: "Patients" }).waitFor();
+  await page.getByText("0 patients").waitFor();
+  await context.close();
+});
