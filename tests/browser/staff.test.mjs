@@ -17,7 +17,7 @@ after(async () => {
   await provider?.close();
 });
 
-async function signIn(page, account) {
+async function signIn(page, account, heading = "Patients") {
   await page.goto(`${BASE}/app/#/staff`);
   await page.getByRole("button", { name: "Sign in" }).click();
   // The provider's own login page (oidc-provider's development interactions).
@@ -27,8 +27,8 @@ async function signIn(page, account) {
   // Back at the client: its first page after sign-in, whatever it is (a failure names itself in the assertion below).
   await page.waitForURL(/\/app\/#\/staff/);
   await page.locator("h1").first().waitFor();
-  const heading = await page.locator("h1").first().innerText();
-  assert.equal(heading, "Patients", `after sign-in: ${heading}: ${await page.locator("main").innerText()}`);
+  const shown = await page.locator("h1").first().innerText();
+  assert.equal(shown, heading, `after sign-in: ${shown}: ${await page.locator("main").innerText()}`);
 }
 
 test("a practitioner signs in, records a session and sees it on the chart", async () => {
@@ -83,5 +83,25 @@ test("a practitioner of another site sees none of these patients", async () => {
   await signIn(page, "dr-elsewhere");
   await page.getByRole("heading", { name: "Patients" }).waitFor();
   await page.getByText("0 patients").waitFor();
+  await context.close();
+});
+
+test("an auditor signs in and sees a cohort whose small cells are shown as withheld, never as zero", async () => {
+  accounts["auditor-a"] = { role: "auditor" };
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const page = await context.newPage();
+  await signIn(page, "auditor-a", "Cohort outcomes");
+  await page.getByRole("heading", { name: "Outcomes at week 12" }).waitFor();
+  // The clinic of these tests has a handful of patients: every count and rate is below the threshold of 10.
+  const rates = page.getByRole("table", { name: /Rates of the cycles/ });
+  await rates.waitFor();
+  assert.ok(await rates.getByText(/^Withheld/).count() >= 1, "a withheld rate is said to be withheld");
+  assert.equal(await rates.getByText("0.0%").count(), 0, "a withheld rate is not shown as zero");
+  await page.getByText(/^Patients: Withheld/).waitFor();
+  await assertAccessible(page, "auditor dashboard");
+  await screenshot(page, "auditor-desktop");
+  await page.setViewportSize(PHONE);
+  await assertAccessible(page, "auditor dashboard, phone");
+  await screenshot(page, "auditor-phone");
   await context.close();
 });

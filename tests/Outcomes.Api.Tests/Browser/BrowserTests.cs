@@ -73,7 +73,7 @@ public sealed class BrowserTests : ProcessTestBase
         Assert.True(node.ExitCode == 0, report);
         // node's spec reporter closes with "ℹ pass N" and "ℹ fail N": every browser test ran, and none failed.
         var passed = System.Text.RegularExpressions.Regex.Match(report, @"pass (\d+)");
-        Assert.True(passed.Success && int.Parse(passed.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) >= 6, report);
+        Assert.True(passed.Success && int.Parse(passed.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) >= 7, report);
         Assert.Matches(@"fail 0\b", report);
         Assert.True(File.Exists(Path.Combine(artifacts, "checkin-offline-phone.png")), report);
     }

@@ -1,6 +1,7 @@
 // The staff side, loaded only when a member of staff opens it (the patient's check-in does not carry it).
 import { h, show } from "../dom";
 import { currentStaff, userManager } from "./auth";
+import { auditorDashboard } from "./auditor";
 import { patientList, patientPage } from "./practitioner";
 
 /** Completes a sign-in the provider has redirected back from; true when there was one. */
@@ -42,8 +43,10 @@ export async function staffRoute(path: string): Promise<void> {
   const patient = /^\/staff\/patients\/(\d+)$/.exec(path);
   if (staff.role === "practitioner" || staff.role === "admin") {
     await (patient ? patientPage(staff, Number(patient[1])) : patientList(staff));
+  } else if (staff.role === "auditor") {
+    await auditorDashboard(staff);
   } else {
-    show(h("h1", {}, "Nothing here for this account yet"), h("p", {}, `Signed in as ${staff.name} (${staff.role}).`));
+    show(h("h1", {}, "Nothing here for this account"), h("p", {}, `Signed in as ${staff.name}, without a role this service knows.`));
   }
   const bar = document.querySelector(".bar")!;
   bar.querySelector(".signout")?.remove();
