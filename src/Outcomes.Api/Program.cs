@@ -64,6 +64,7 @@ try
     app.MapPatientCorrections();
     app.MapTreatmentSessions();
     app.MapInstruments();
+    app.MapInstrumentWording();
     app.MapSubmissions();
     app.MapObservations();
     app.MapDue();

@@ -35,6 +35,8 @@ test("the check-in loads in under a second and its script stays small", async ()
 });
 
 test("a phone pairs by code, checks in offline, and what it sent arrives exactly once", async () => {
+  // The clinic has added its licensed wording of the NDI's first item; the others show their codes.
+  await admin("PUT", "/api/v1/instruments/ndi/1/wording", { items: { ndi_01: "Pain intensity (the clinic's licensed wording)" } });
   const { context, page, patientId } = await pairedPage(PHONE, `BROWSER-${Date.now()}`);
   await assertAccessible(page, "pair");
   await screenshot(page, "pair-phone");
@@ -42,6 +44,8 @@ test("a phone pairs by code, checks in offline, and what it sent arrives exactly
   await page.getByRole("button", { name: "Pair this phone" }).click();
   await page.getByRole("heading", { name: "Your check-in" }).waitFor();
   await page.getByRole("heading", { name: "Neck Disability Index" }).waitFor();
+  await page.getByRole("group", { name: "Pain intensity (the clinic's licensed wording)" }).waitFor();
+  await page.getByRole("group", { name: "Item 2 (ndi_02)" }).waitFor();
   await assertAccessible(page, "check-in");
   await screenshot(page, "checkin-phone");
 
@@ -106,11 +110,23 @@ test("a serious side effect tells the patient to contact the clinic now, and wha
   await context.close();
 });
 
-test("a revoked device is refused, and says so to the patient", async () => {
+test("a revoked device is refused, and says so to the patient; the pain score goes by keyboard alone", async () => {
   const { context, page, patientId } = await pairedPage(DESKTOP, `REVOKED-${Date.now()}`);
+  await screenshot(page, "pair-desktop");
   await page.getByRole("button", { name: "Pair this phone" }).click();
   await page.getByRole("heading", { name: "Your check-in" }).waitFor();
   await screenshot(page, "checkin-desktop");
+
+  // Keyboard only: Tab to the pain scale, arrows to 3, Tab to the button, Enter.
+  for (let i = 0; i < 40 && !(await page.evaluate(() => document.activeElement?.getAttribute("name") === "score")); i++) {
+    await page.keyboard.press("Tab");
+  }
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("name")), "score", "the pain scale is reachable by Tab");
+  for (let i = 0; i < 3; i++) await page.keyboard.press("ArrowRight");
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Send my pain score");
+  await page.keyboard.press("Enter");
+  await page.getByText("Pain score 3: arrived").waitFor();
   const devices = await admin("GET", `/api/v1/patients/${patientId}/devices`);
   await admin("POST", `/api/v1/patients/${patientId}/devices/${devices[0].id}/revocation`, { reason: "Phone lost" });
 
@@ -118,5 +134,7 @@ test("a revoked device is refused, and says so to the patient", async () => {
   await page.getByRole("heading", { name: "This phone is no longer paired" }).waitFor();
   await assertAccessible(page, "unpaired");
   await screenshot(page, "unpaired-desktop");
+  await page.setViewportSize(PHONE);
+  await screenshot(page, "unpaired-phone");
   await context.close();
 });

@@ -46,6 +46,10 @@ test("a practitioner signs in, records a session and sees it on the chart", asyn
   await page.getByRole("heading", { name: "Patients" }).waitFor();
   await assertAccessible(page, "patient list");
   await screenshot(page, "staff-patients-desktop");
+  await page.setViewportSize(PHONE);
+  await assertAccessible(page, "patient list, phone");
+  await screenshot(page, "staff-patients-phone");
+  await page.setViewportSize(DESKTOP);
 
   await page.getByRole("link", { name: /^STAFF-/ }).click();
   await page.getByRole("heading", { name: /^Patient STAFF-/ }).waitFor();

@@ -171,5 +171,6 @@ public static class OpenApiContract
         ["AcknowledgeRequest"] = """{"note":"Called the patient; seen in clinic the same day"}""",
         ["AlertSettings"] = """{"noWeeklyScoreWeeks":3}""",
         ["DeviceRevocationRequest"] = """{"reason":"Phone lost"}""",
+        ["InstrumentWordingRequest"] = """{"title":"This questionnaire asks how your neck pain affects your everyday life.","items":{"ndi_01":"The clinic's licensed wording of item 1"}}""",
     };
 }

@@ -43,6 +43,7 @@ public static class ServiceSetup
         services.AddSingleton(sp => new PatientAccessSql(Dialect(sp)));
         services.AddSingleton(sp => new TreatmentSessionSql(Dialect(sp)));
         services.AddSingleton(sp => new InstrumentSql(Dialect(sp)));
+        services.AddSingleton(sp => new WordingSql(Dialect(sp)));
         services.AddSingleton(sp => new ObservationSql(Dialect(sp)));
         services.AddSingleton(sp => new DueSql(Dialect(sp)));
         services.AddSingleton(sp => new ImportSql(Dialect(sp)));

@@ -9,6 +9,7 @@ import { Unpaired, type DeviceSession } from "./session";
 type Instrument = Schemas["InstrumentDefinition"];
 type Due = Schemas["DueResponse"];
 type Trend = Schemas["TrendResponse"];
+type Wording = Schemas["InstrumentWordingResponse"];
 
 /** Public wording (pain NRS and PGIC are not licensed); other instruments show item codes until the clinic adds its licensed wording. */
 const PUBLIC_WORDING: Record<string, { question: string; items?: Record<string, string> }> = {
@@ -66,11 +67,12 @@ function painForm(session: DeviceSession, refresh: () => void): HTMLElement {
   return form;
 }
 
-function questionnaireForm(session: DeviceSession, instrument: Instrument, refresh: () => void): HTMLElement {
+function questionnaireForm(session: DeviceSession, instrument: Instrument, licensed: Wording | undefined, refresh: () => void): HTMLElement {
   const heading = uid("q");
   const wording = PUBLIC_WORDING[instrument.code];
   const fields = instrument.items.map((item, index) => {
-    const legend = wording?.question && instrument.items.length === 1 ? wording.question : `Item ${index + 1} (${item.code})`;
+    const legend = licensed?.items[item.code]
+      ?? (wording?.question && instrument.items.length === 1 ? wording.question : `Item ${index + 1} (${item.code})`);
     const group = h("div", { class: "scale" });
     const values: { value: string; label: string }[] = item.options?.length
       ? item.options.map((o) => ({ value: o.code, label: words(o.code) }))
@@ -84,7 +86,8 @@ function questionnaireForm(session: DeviceSession, instrument: Instrument, refre
   });
   const form = h("form", { class: "card", "aria-labelledby": heading },
     h("h2", { id: heading }, instrument.name),
-    wording ? null : h("p", { class: "note" }, "The clinic has not added this questionnaire's wording here: answer each item as numbered on your paper copy."),
+    licensed?.title ? h("p", {}, licensed.title) : null,
+    wording || licensed ? null : h("p", { class: "note" }, "The clinic has not added this questionnaire's wording here: answer each item as numbered on your paper copy."),
     ...fields,
     h("button", { type: "submit" }, `Send ${instrument.name}`));
   form.addEventListener("submit", async (event) => {
@@ -208,6 +211,9 @@ export async function checkIn(session: DeviceSession, signOut: () => void): Prom
     const dueItems = due?.items ?? [];
     const latest = (code: string) => (instruments ?? []).filter((i) => i.code === code).at(-1);
     const questionnaires = dueItems.filter((d) => d.kind === "questionnaire").map((d) => latest(d.instrument)).filter((i): i is Instrument => !!i);
+    // The clinic's licensed wording, where an admin added it (a 404 until then); kept for offline use.
+    const wordings = await Promise.all(questionnaires.map((q) => cached<Wording>(`wording.${q.code}.${q.version}`, async () =>
+      (await api.GET("/api/v1/instruments/{code}/{version}/wording", { params: { path: { code: q.code, version: q.version } } })).data)));
     const rerender = () => void render().then(() => void flush(() => void render()).catch(() => undefined));
     paint(first,
       h("h1", {}, "Your check-in"),
@@ -217,7 +223,7 @@ export async function checkIn(session: DeviceSession, signOut: () => void): Prom
           ? h("p", {}, "Nothing is due. Thank you.")
           : h("ul", {}, ...dueItems.map((d) => h("li", {}, d.kind === "painScore" ? "Your weekly pain score" : (latest(d.instrument)?.name ?? words(d.instrument)))))),
       painForm(session, rerender),
-      ...questionnaires.map((q) => questionnaireForm(session, q, rerender)),
+      ...questionnaires.map((q, i) => questionnaireForm(session, q, wordings[i], rerender)),
       queueList(items),
       sideEffectForm(session, state, rerender),
       trendView(trend),

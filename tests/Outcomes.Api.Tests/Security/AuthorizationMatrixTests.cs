@@ -99,6 +99,8 @@ public abstract class AuthorizationMatrixTests(DatabaseProvider provider) : ApiT
         ["RevokeDevice"] = _patientRecord,
         ["IssueDeviceToken"] = _anonymous,
         ["RevokeDeviceToken"] = _anonymous,
+        ["GetInstrumentWording"] = [Expect.Auth, Expect.Hide, Expect.Hide, Expect.Hide, Expect.Hide, Expect.Hide, Expect.Hide],
+        ["PutInstrumentWording"] = _admin,
     };
 
     private sealed record Operation(string Id, string Method, string Path);

@@ -183,6 +183,15 @@ export async function everyOperation(api: ReturnType<typeof outcomesClient>, pat
   });
   await api.POST("/api/v1/oauth/revoke", { body: { token: refresh }, bodySerializer: form });
   void qr;
+
+  // The clinic's licensed wording of an instrument version.
+  await api.PUT("/api/v1/instruments/{code}/{version}/wording", {
+    params: { path: { code: "ndi", version: "1" } },
+    body: { title: "About your neck", items: { ndi_01: "The licensed wording of item 1" } },
+  });
+  const wording = await api.GET("/api/v1/instruments/{code}/{version}/wording", { params: { path: { code: "ndi", version: "1" } } });
+  const firstItem: string | undefined = wording.data?.items["ndi_01"];
+  void firstItem;
   void kinds;
   void secret;
 
