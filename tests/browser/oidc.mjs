@@ -16,7 +16,7 @@ export async function startProvider(port, appUrl, accounts) {
       client_id: "outcomes-web",
       token_endpoint_auth_method: "none",
       redirect_uris: [appUrl],
-      post_logout_redirect_uris: [appUrl],
+      post_logout_redirect_uris: [`${appUrl}?staff=signed-out`],
       grant_types: ["authorization_code"],
       response_types: ["code"],
     }],

@@ -69,6 +69,36 @@ test("a practitioner signs in, records a session and sees it on the chart", asyn
   assert.equal(sessions[0].practitionerId, practitionerId);
   assert.equal(sessions[0].guidance, "ultrasound");
 
+  // Range of motion, then a record's history, and a record withdrawn as entered in error (a new version, not a deletion).
+  await page.getByLabel("Movement").selectOption("cervical_rotation_left");
+  await page.getByLabel("Degrees").fill("62.5");
+  await page.getByRole("button", { name: "Record range of motion" }).click();
+  const romRecord = page.locator(".records li").filter({ hasText: "Cervical rotation left 62.5 deg" });
+  await romRecord.waitFor();
+  await romRecord.getByRole("button", { name: "History" }).click();
+  await romRecord.getByText(/current, recorded .* by the practitioner/).waitFor();
+  const painRecord = page.locator(".records li").filter({ hasText: "Pain score 7" }).first();
+  await painRecord.getByText("Correct").click();
+  await painRecord.getByLabel("Reason it was entered in error").fill("Scored for the wrong patient");
+  await painRecord.getByRole("button", { name: "Mark entered in error" }).click();
+  await page.getByRole("heading", { name: "Recent records" }).waitFor();
+  await page.waitForFunction(() => document.querySelectorAll(".records li").length === 3);
+  const observations = await admin("GET", `/api/v1/patients/${patientId}/observations`);
+  assert.equal(observations.items.filter((o) => o.kind === "painScore").length, 2);
+
+  // A phone paired through the API shows in the device list, and the practitioner unpairs it.
+  const code = (await admin("POST", `/api/v1/patients/${patientId}/pairing-codes`)).code;
+  const tokens = await fetch(`${BASE}/api/v1/oauth/token`, {
+    method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ grant_type: "urn:outcomes:oauth:grant-type:pairing-code", code, device_name: "Anna's phone" }),
+  });
+  assert.equal(tokens.status, 200);
+  await page.reload();
+  await page.getByRole("button", { name: "Unpair Anna's phone" }).click();
+  await page.getByText(/Anna's phone, paired .* \(unpaired .*: Unpaired by the clinic\)/).waitFor();
+  await assertAccessible(page, "patient page after corrections");
+  await screenshot(page, "staff-patient-records-desktop");
+
   // A pairing code with its QR code, on a phone-sized screen.
   await page.setViewportSize(PHONE);
   await page.getByRole("button", { name: "Make a pairing code" }).click();
@@ -78,7 +108,7 @@ test("a practitioner signs in, records a session and sees it on the chart", asyn
   await context.close();
 });
 
-test("a practitioner of another site sees none of these patients", async () => {
+test("a practitioner of another site sees none of these patients, and signs out", async () => {
   const other = await admin("POST", "/api/v1/sites", { name: `Elsewhere ${Date.now()}` });
   const practitioner = await admin("POST", "/api/v1/practitioners", { siteId: other.id, displayName: "Dr Elsewhere" });
   accounts["dr-elsewhere"] = { role: "practitioner", site_id: String(other.id), practitioner_id: String(practitioner.id) };
@@ -87,6 +117,12 @@ test("a practitioner of another site sees none of these patients", async () => {
   await signIn(page, "dr-elsewhere");
   await page.getByRole("heading", { name: "Patients" }).waitFor();
   await page.getByText("0 patients").waitFor();
+  // Sign-out ends the session at the provider too (RP-initiated logout), and comes back to the sign-in page.
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.locator("button[autofocus], button[type=submit]").first().click(); // the provider asks to confirm
+  await page.getByRole("heading", { name: "Clinic staff" }).waitFor();
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.locator("input[name=login]").waitFor(); // signed out at the provider: it asks again
   await context.close();
 });
 

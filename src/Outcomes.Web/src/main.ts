@@ -40,6 +40,13 @@ function unpairedPage(reason: string): void {
 async function route(): Promise<void> {
   const [path = "", query = ""] = location.hash.replace(/^#/, "").split("?");
   const search = new URLSearchParams(location.search);
+  if (search.get("staff") === "signed-out") {
+    // Back from signing out at the provider: the staff page, to sign in again.
+    history.replaceState(null, "", `${location.pathname}#/staff`);
+    const staff = await import("./staff/index");
+    await staff.staffRoute("/staff");
+    return;
+  }
   if (path.startsWith("/staff") || search.has("state")) {
     const staff = await import("./staff/index");
     if (search.has("state")) {

@@ -17,7 +17,7 @@ export function userManager(): Promise<UserManager | null> {
       authority: config.oidc.authority,
       client_id: config.oidc.clientId,
       redirect_uri: app,
-      post_logout_redirect_uri: app,
+      post_logout_redirect_uri: `${app}?staff=signed-out`,
       response_type: "code",
       scope: config.oidc.scope,
       extraQueryParams: config.oidc.resource ? { resource: config.oidc.resource } : {},

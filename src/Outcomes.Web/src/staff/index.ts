@@ -50,5 +50,8 @@ export async function staffRoute(path: string): Promise<void> {
   }
   const bar = document.querySelector(".bar")!;
   bar.querySelector(".signout")?.remove();
-  bar.append(h("button", { type: "button", class: "link signout", onclick: () => void users.signoutRedirect() }, "Sign out"));
+  bar.append(h("button", { type: "button", class: "link signout", onclick: async () => {
+    await users.removeUser();
+    await users.signoutRedirect();
+  } }, "Sign out"));
 }

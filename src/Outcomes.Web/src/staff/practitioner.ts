@@ -4,6 +4,7 @@ import type { Schemas } from "../api";
 import { h, show, uid, words } from "../dom";
 import { staffApi } from "./api";
 import type { Staff } from "./auth";
+import { devicesSection, measurementForms, recordsSection } from "./records";
 
 type Api = ReturnType<typeof staffApi>;
 const SVG = "http://www.w3.org/2000/svg";
@@ -26,7 +27,10 @@ export async function patientList(staff: Staff): Promise<void> {
   const api = staffApi(staff);
   const { data, error } = await api.GET("/api/v1/patients/summaries", { params: { query: { limit: 50 } } });
   if (!data) throw new Error(JSON.stringify(error));
-  const rows = data.items.map((p) =>
+  // On each page, patients with serious side effects or open serious alerts come first, then the rest in their order.
+  const flagged = (p: Schemas["PatientSummary"]) => p.seriousSideEffects + p.openSeriousAlerts + p.seriousWithdrawalsAwaitingReview > 0;
+  const ordered = [...data.items.filter(flagged), ...data.items.filter((p) => !flagged(p))];
+  const rows = ordered.map((p) =>
     h("tr", {},
       h("th", { scope: "row" }, h("a", { href: `#/staff/patients/${p.id}` }, p.externalReference)),
       h("td", {}, p.latestPainScore === null || p.latestPainScore === undefined ? "—" : String(p.latestPainScore)),
@@ -37,7 +41,7 @@ export async function patientList(staff: Staff): Promise<void> {
       h("td", {}, p.due.length === 0 ? "Nothing" : p.due.map((d) => (d.kind === "painScore" ? "Pain score" : d.instrument.toUpperCase())).join(", "))));
   show(
     h("h1", {}, "Patients"),
-    h("p", { class: "note" }, `Signed in as ${staff.name} (${staff.role}). Serious side effects and open alerts are listed first.`),
+    h("p", { class: "note" }, `Signed in as ${staff.name} (${staff.role}). On each page, patients with serious side effects or open alerts come first.`),
     h("div", { class: "table-wrap", tabindex: 0, role: "region", "aria-label": "Patients" },
       h("table", {},
         h("caption", {}, data.items.length === 1 ? "1 patient" : `${data.items.length} patients`),
@@ -178,18 +182,21 @@ function pairingSection(api: Api, patientId: number): HTMLElement {
 export async function patientPage(staff: Staff, patientId: number): Promise<void> {
   const api = staffApi(staff);
   const path = { params: { path: { patientId } } };
-  const [patient, trend, outcomes, sessions, muscles] = await Promise.all([
+  const [patient, trend, outcomes, sessions, muscles, movements] = await Promise.all([
     api.GET("/api/v1/patients/{patientId}", path),
     api.GET("/api/v1/patients/{patientId}/trend", { params: { path: { patientId }, query: { measure: "pain_nrs" } } }),
     api.GET("/api/v1/patients/{patientId}/outcomes", { params: { path: { patientId }, query: { measure: "pain_nrs" } } }),
     api.GET("/api/v1/patients/{patientId}/treatment-sessions", path),
     api.GET("/api/v1/catalogue/muscles", {}),
+    api.GET("/api/v1/catalogue/movements", {}),
   ]);
   if (!patient.data) {
     show(h("h1", {}, "Patient not found"), h("p", {}, h("a", { href: "#/staff" }, "Back to the patient list")));
     return;
   }
   const p = patient.data;
+  const again = () => void patientPage(staff, patientId);
+  const [records, devices] = await Promise.all([recordsSection(api, patientId, again), devicesSection(api, patientId, again)]);
   show(
     h("p", {}, h("a", { href: "#/staff" }, "← All patients")),
     h("h1", {}, `Patient ${p.externalReference}`),
@@ -200,7 +207,10 @@ export async function patientPage(staff: Staff, patientId: number): Promise<void
     h("section", { class: "card", "aria-labelledby": "sess-h" }, h("h2", { id: "sess-h" }, "Treatment sessions"),
       (sessions.data ?? []).length === 0 ? h("p", {}, "None yet.") : h("ul", { class: "sessions" }, ...(sessions.data ?? []).map((s) =>
         h("li", {}, `${s.sessionDate}: ${PRODUCTS[s.product] ?? s.product}, ${s.totalUnits} units, ${s.guidance === "emg" ? "EMG" : words(s.guidance)}; ${s.injectionSites.map((x) => `${words(x.muscle)} ${x.side} ${x.units}`).join(", ")}`)))),
-    sessionForm(api, staff, patientId, muscles.data ?? [], () => void patientPage(staff, patientId)),
+    sessionForm(api, staff, patientId, muscles.data ?? [], again),
+    measurementForms(api, patientId, movements.data ?? [], muscles.data ?? [], again),
+    records,
     pairingSection(api, patientId),
+    devices,
   );
 }
