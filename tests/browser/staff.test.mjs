@@ -69,6 +69,17 @@ test("a practitioner signs in, records a session and sees it on the chart", asyn
   assert.equal(sessions[0].practitionerId, practitionerId);
   assert.equal(sessions[0].guidance, "ultrasound");
 
+  // A dose above the product's plausibility ceiling is refused until it is confirmed with a reason.
+  await page.getByLabel("Session date").fill("2025-03-25");
+  await page.getByRole("spinbutton", { name: "Units", exact: true }).fill("300");
+  await page.getByRole("button", { name: "Record the session" }).click();
+  await page.getByRole("alert").filter({ hasText: "confirm it with highDoseConfirmed" }).waitFor();
+  await page.getByLabel("I confirm this dose").check();
+  await page.getByLabel("Why this dose is right").fill("Documented tolerance; plan agreed with the patient");
+  await page.getByRole("button", { name: "Record the session" }).click();
+  await page.getByText("2025-03-25: OnabotulinumtoxinA (Botox), 300 units").waitFor();
+  assert.equal((await admin("GET", `/api/v1/patients/${patientId}/treatment-sessions`)).length, 2);
+
   // Range of motion, then a record's history, and a record withdrawn as entered in error (a new version, not a deletion).
   await page.getByLabel("Movement").selectOption("cervical_rotation_left");
   await page.getByLabel("Degrees").fill("62.5");

@@ -187,18 +187,7 @@ public static class DevicesApi
         {
             return Problems.NotFound("device");
         }
-        await commits.RunAsync(async (c, tx) =>
-        {
-            var changed = await c.ExecuteAsync(db.Command(sql.Revoke, new
-            {
-                Id = deviceId, Now = clock.GetUtcNow(), By = user.Role == Roles.Patient ? "patient" : user.Subject, Reason = request.Reason,
-            }, CancellationToken.None, tx));
-            if (changed > 0)
-            {
-                await audit.InsertAsync(c, tx, audit.Entry("revoke", Resource, deviceId, patientId), CancellationToken.None);
-            }
-            return changed;
-        }, ct);
+        await UnpairAsync(db, sql, audit, commits, deviceId, patientId, clock.GetUtcNow(), user.Role == Roles.Patient ? "patient" : user.Subject, request.Reason, null, ct);
         await using (var connection = await db.OpenAsync(ct))
         {
             device = await connection.QuerySingleAsync<DeviceRow>(db.Command(sql.Device, new { Id = deviceId }, ct));
@@ -288,13 +277,8 @@ public static class DevicesApi
                     if (now - used > TimeSpan.FromSeconds(o.RefreshReuseGraceSeconds))
                     {
                         // A spent token presented again, long after: taken as stolen (RFC 6819 §5.2.2.3). The device is unpaired.
-                        await commits.RunAsync(async (c, tx) =>
-                        {
-                            var revoked = await c.ExecuteAsync(db.Command(sql.Revoke, new { Id = token.DeviceId, Now = now, By = "system", Reason = "a spent refresh token was used again" },
-                                CancellationToken.None, tx));
-                            await audit.InsertAsync(c, tx, audit.Entry("revoke", Resource, token.DeviceId, token.PatientId, detail: "refresh token reused"), CancellationToken.None);
-                            return revoked;
-                        }, ct);
+                        await UnpairAsync(db, sql, audit, commits, token.DeviceId, token.PatientId, now, "system", "a spent refresh token was used again",
+                            "refresh token reused", ct);
                     }
                     return Error("invalid_grant", "The refresh token has been used already.");
                 }
@@ -340,13 +324,7 @@ public static class DevicesApi
         }
         if (token is { RevokedAt: null })
         {
-            await commits.RunAsync(async (c, tx) =>
-            {
-                var revoked = await c.ExecuteAsync(db.Command(sql.Revoke, new { Id = token.DeviceId, Now = clock.GetUtcNow(), By = "patient", Reason = "signed out on the device" },
-                    CancellationToken.None, tx));
-                await audit.InsertAsync(c, tx, audit.Entry("revoke", Resource, token.DeviceId, token.PatientId, detail: "token revocation"), CancellationToken.None);
-                return revoked;
-            }, ct);
+            await UnpairAsync(db, sql, audit, commits, token.DeviceId, token.PatientId, clock.GetUtcNow(), "patient", "signed out on the device", "token revocation", ct);
         }
         // RFC 7009 §2.2: 200 whether or not the token was known, so that it tells an attacker nothing.
         return Results.Ok();
@@ -367,6 +345,20 @@ public static class DevicesApi
             },
         };
     }
+
+    /// <summary>Unpairs a device and audits it, in one transaction; a device already unpaired is left as it is (and not audited again).</summary>
+    private static Task<int> UnpairAsync(
+        Database db, DeviceSql sql, AuditLog audit, GroupCommit commits, long deviceId, long patientId, DateTimeOffset now, string by, string? reason,
+        string? detail, CancellationToken ct) =>
+        commits.RunAsync(async (c, tx) =>
+        {
+            var changed = await c.ExecuteAsync(db.Command(sql.Revoke, new { Id = deviceId, Now = now, By = by, Reason = reason }, CancellationToken.None, tx));
+            if (changed > 0)
+            {
+                await audit.InsertAsync(c, tx, audit.Entry("revoke", Resource, deviceId, patientId, detail: detail), CancellationToken.None);
+            }
+            return changed;
+        }, ct);
 
     private static async Task AuditRefusalAsync(Database db, AuditLog audit, string action, long? patientId, CancellationToken ct)
     {

@@ -4,7 +4,7 @@ import type { Schemas } from "../api";
 import { h, show, uid, words } from "../dom";
 import { staffApi } from "./api";
 import type { Staff } from "./auth";
-import { devicesSection, measurementForms, recordsSection } from "./records";
+import { devicesSection, measurementForms, problemList, recordsSection } from "./records";
 
 type Api = ReturnType<typeof staffApi>;
 const SVG = "http://www.w3.org/2000/svg";
@@ -151,11 +151,10 @@ function sessionForm(api: Api, staff: Staff, patientId: number, muscles: Schemas
       done();
       return;
     }
-    const problem = result.error as { detail?: string; errors?: Record<string, string[]> } | undefined;
-    const listed = Object.entries(problem?.errors ?? {});
-    if (listed.some(([field]) => field.startsWith("highDose"))) confirm.hidden = false;
-    errors.replaceChildren(h("p", {}, problem?.detail ?? "The session was not recorded:"),
-      h("ul", {}, ...listed.map(([field, messages]) => h("li", {}, `${field}: ${messages.join("; ")}`))));
+    const problem = result.error as { errors?: Record<string, string[]> } | undefined;
+    // A dose above a plausibility ceiling asks for a confirmation and its reason.
+    if (Object.values(problem?.errors ?? {}).flat().some((message) => message.includes("highDoseConfirmed"))) confirm.hidden = false;
+    errors.replaceChildren(problemList(result.error));
   });
   return form;
 }

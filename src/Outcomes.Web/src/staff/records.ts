@@ -6,7 +6,7 @@ import type { staffApi } from "./api";
 
 type Api = ReturnType<typeof staffApi>;
 
-function problemList(error: unknown): HTMLElement {
+export function problemList(error: unknown): HTMLElement {
   const problem = error as { detail?: string; errors?: Record<string, string[]> } | undefined;
   return h("div", {}, h("p", {}, problem?.detail ?? "Not stored:"),
     h("ul", {}, ...Object.entries(problem?.errors ?? {}).map(([field, messages]) => h("li", {}, `${field}: ${messages.join("; ")}`))));
