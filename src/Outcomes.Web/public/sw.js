@@ -26,6 +26,8 @@ self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin || !url.pathname.startsWith("/app/")) return;
+  // The run-time configuration is the service's to change: always from the network.
+  if (url.pathname === "/app/config.json") return;
   // Pages: the network when it answers (a new build), else the cached shell. Assets: the cache, else the network.
   if (request.mode === "navigate") {
     event.respondWith(
