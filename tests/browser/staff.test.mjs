@@ -79,6 +79,9 @@ test("a practitioner signs in, records a session and sees it on the chart", asyn
   await page.getByRole("button", { name: "Record the session" }).click();
   await page.getByText("2025-03-25: OnabotulinumtoxinA (Botox), 300 units").waitFor();
   assert.equal((await admin("GET", `/api/v1/patients/${patientId}/treatment-sessions`)).length, 2);
+  const highDose = page.locator(".sessions li").filter({ hasText: "2025-03-25" });
+  await highDose.getByRole("button", { name: "History" }).click();
+  await highDose.getByText(/high dose: Documented tolerance/).waitFor();
 
   // Range of motion, then a record's history, and a record withdrawn as entered in error (a new version, not a deletion).
   await page.getByLabel("Movement").selectOption("cervical_rotation_left");

@@ -70,6 +70,9 @@ public sealed class BrowserTests : ProcessTestBase
         await node.WaitForExitAsync(timeout.Token);
 
         var report = $"{await output}\n{await errors}\nservice:\n{service.StandardError}";
+        // Kept with the screenshots: what each browser test printed (the check-in's load time and script size among it).
+        System.IO.Directory.CreateDirectory(artifacts);
+        await File.WriteAllTextAsync(Path.Combine(artifacts, "report.txt"), report);
         Assert.True(node.ExitCode == 0, report);
         // node's spec reporter closes with "ℹ pass N" and "ℹ fail N": every browser test ran, and none failed.
         var passed = System.Text.RegularExpressions.Regex.Match(report, @"pass (\d+)");

@@ -204,8 +204,20 @@ export async function patientPage(staff: Staff, patientId: number): Promise<void
     trendChart(trend.data),
     outcomesTable(outcomes.data),
     h("section", { class: "card", "aria-labelledby": "sess-h" }, h("h2", { id: "sess-h" }, "Treatment sessions"),
-      (sessions.data ?? []).length === 0 ? h("p", {}, "None yet.") : h("ul", { class: "sessions" }, ...(sessions.data ?? []).map((s) =>
-        h("li", {}, `${s.sessionDate}: ${PRODUCTS[s.product] ?? s.product}, ${s.totalUnits} units, ${s.guidance === "emg" ? "EMG" : words(s.guidance)}; ${s.injectionSites.map((x) => `${words(x.muscle)} ${x.side} ${x.units}`).join(", ")}`)))),
+      (sessions.data ?? []).length === 0 ? h("p", {}, "None yet.") : h("ul", { class: "sessions" }, ...(sessions.data ?? []).map((s) => {
+        const details = h("div", {});
+        const history = h("button", {
+          type: "button", class: "link", "aria-expanded": "false", onclick: async () => {
+            const versions = await api.GET("/api/v1/patients/{patientId}/treatment-sessions/{sessionId}/history", { params: { path: { patientId, sessionId: s.id } } });
+            history.setAttribute("aria-expanded", "true");
+            details.replaceChildren(h("ol", { class: "history" }, ...(versions.data ?? []).map((v) => h("li", {},
+              `${v.sessionDate}: ${v.totalUnits} units, ${v.status === "enteredInError" ? "entered in error" : v.status}, recorded ${new Date(v.recordedAt).toLocaleString()}`
+              + `${v.changeReason ? `; reason: ${v.changeReason}` : ""}${v.highDoseReason ? `; high dose: ${v.highDoseReason}` : ""}`))));
+          },
+        }, "History");
+        return h("li", {}, `${s.sessionDate}: ${PRODUCTS[s.product] ?? s.product}, ${s.totalUnits} units, ${s.guidance === "emg" ? "EMG" : words(s.guidance)}; ${s.injectionSites.map((x) => `${words(x.muscle)} ${x.side} ${x.units}`).join(", ")} `,
+          history, details);
+      }))),
     sessionForm(api, staff, patientId, muscles.data ?? [], again),
     measurementForms(api, patientId, movements.data ?? [], muscles.data ?? [], again),
     records,
