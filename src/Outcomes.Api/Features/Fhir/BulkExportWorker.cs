@@ -123,23 +123,14 @@ public sealed class BulkExportWorker(
         if (types.Contains("Patient"))
         {
             await using var writer = new NdjsonWriter(directory, "Patient");
-            var after = 0L;
-            while (true)
+            await foreach (var (rows, conditions) in PatientPagesAsync(db, connection, fhirSql, patientSql,
+                new PatientQuery { SiteId = siteId, UpdatedFrom = job.Since, Take = pageSize }, ct))
             {
-                var rows = (await connection.QueryAsync<PatientRow>(db.Command(fhirSql.PatientSearch,
-                    new PatientQuery { After = after, SiteId = siteId, UpdatedFrom = job.Since, Take = pageSize }, ct))).ToList();
-                if (rows.Count == 0)
-                {
-                    break;
-                }
-                var conditions = (await connection.QueryAsync<ConditionRow>(db.Command(patientSql.ConditionsOf,
-                    new { Ids = rows.Select(r => r.Id).ToList() }, ct))).ToLookup(c => c.PatientId, c => c.Condition);
                 foreach (var row in rows)
                 {
                     var patient = FhirMapping.Patient(row, [.. conditions[row.Id]]);
                     await writer.WriteAsync(deid is null ? patient : deid.Patient(row.Id), ct);
                 }
-                after = rows[^1].Id;
                 if (!await ProgressAsync(job, $"Patient: {writer.Count} written", ct))
                 {
                     TryDelete(directory);
@@ -241,6 +232,26 @@ public sealed class BulkExportWorker(
         }
     }
 
+    /// <summary>The patients a query selects, a keyset page at a time, each page with its patients' conditions.</summary>
+    internal static async IAsyncEnumerable<(IReadOnlyList<PatientRow> Patients, ILookup<long, string> Conditions)> PatientPagesAsync(
+        Database db, System.Data.Common.DbConnection connection, FhirSql sql, PatientSql patientSql, PatientQuery query,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        var after = 0L;
+        while (true)
+        {
+            var rows = (await connection.QueryAsync<PatientRow>(db.Command(sql.PatientSearch, query with { After = after }, ct))).ToList();
+            if (rows.Count == 0)
+            {
+                yield break;
+            }
+            var conditions = (await connection.QueryAsync<ConditionRow>(db.Command(patientSql.ConditionsOf,
+                new { Ids = rows.Select(r => r.Id).ToList() }, ct))).ToLookup(c => c.PatientId, c => c.Condition);
+            yield return (rows, conditions);
+            after = rows[^1].Id;
+        }
+    }
+
     private async Task RemoveExpiredAsync(CancellationToken ct)
     {
         List<string> expired;
@@ -338,24 +349,15 @@ public sealed class Deidentification
     {
         var rows = new List<(long Row, long Patient, QuasiIdentifiers Identifiers)>();
         await using var connection = await db.OpenAsync(ct);
-        var after = 0L;
-        while (true)
+        await foreach (var (patients, conditions) in BulkExportWorker.PatientPagesAsync(db, connection, sql, patientSql,
+            new PatientQuery { SiteId = siteId, Take = pageSize }, ct))
         {
-            var patients = (await connection.QueryAsync<PatientRow>(db.Command(sql.PatientSearch,
-                new PatientQuery { After = after, SiteId = siteId, Take = pageSize }, ct))).ToList();
-            if (patients.Count == 0)
-            {
-                break;
-            }
-            var conditions = (await connection.QueryAsync<ConditionRow>(db.Command(patientSql.ConditionsOf,
-                new { Ids = patients.Select(r => r.Id).ToList() }, ct))).ToLookup(c => c.PatientId, c => c.Condition);
             foreach (var p in patients)
             {
                 rows.Add((p.Id, p.Id, new QuasiIdentifiers(
                     p.SiteId.ToString(CultureInfo.InvariantCulture), KAnonymity.All, p.Sex, AgeBands.Of(asOf.Year - p.BirthYear),
                     string.Join(';', conditions[p.Id].Order(StringComparer.Ordinal)), CohortBreakdown.Quarter(p.EnrolledOn))));
             }
-            after = patients[^1].Id;
         }
         var result = KAnonymity.Protect(rows, k);
         return new Deidentification(result.Kept.ToDictionary(r => r.Row, r => r.Identifiers), result.Generalised, result.Suppressed);

@@ -231,7 +231,7 @@ public static class FhirApi
 }
 
 /// <summary>The parameters of <see cref="FhirSql.PatientSearch"/>; null ones do not filter.</summary>
-public sealed class PatientQuery
+public sealed record PatientQuery
 {
     public long After { get; init; }
     public long? Id { get; init; }
