@@ -91,8 +91,17 @@ test("a practitioner signs in, records a session and sees it on the chart", asyn
   await romRecord.waitFor();
   await romRecord.getByRole("button", { name: "History" }).click();
   await romRecord.getByText(/current, recorded .* by the practitioner/).waitFor();
+  // The value corrected: a new version, the old one kept in the history with the reason.
+  await romRecord.getByText("Correct", { exact: true }).click();
+  await romRecord.getByLabel("Corrected value").fill("64");
+  await romRecord.getByLabel("Why it is corrected").fill("Read the goniometer again");
+  await romRecord.getByRole("button", { name: "Correct the value" }).click();
+  const corrected = page.locator(".records li").filter({ hasText: "Cervical rotation left 64 deg" });
+  await corrected.waitFor();
+  await corrected.getByRole("button", { name: "History" }).click();
+  await corrected.getByText(/reason: Read the goniometer again/).waitFor();
   const painRecord = page.locator(".records li").filter({ hasText: "Pain score 7" }).first();
-  await painRecord.getByText("Correct").click();
+  await painRecord.getByText("Correct", { exact: true }).click();
   await painRecord.getByLabel("Reason it was entered in error").fill("Scored for the wrong patient");
   await painRecord.getByRole("button", { name: "Mark entered in error" }).click();
   await page.getByRole("heading", { name: "Recent records" }).waitFor();
@@ -152,6 +161,9 @@ test("an auditor signs in and sees a cohort whose small cells are shown as withh
   assert.ok(await rates.getByText(/^Withheld/).count() >= 1, "a withheld rate is said to be withheld");
   assert.equal(await rates.getByText("0.0%").count(), 0, "a withheld rate is not shown as zero");
   await page.getByText(/^Patients: Withheld/).waitFor();
+  await page.getByLabel("Compare by").selectOption("product");
+  await page.getByRole("button", { name: "Show the cohort" }).click();
+  await page.getByRole("heading", { name: "By product" }).waitFor();
   await assertAccessible(page, "auditor dashboard");
   await screenshot(page, "auditor-desktop");
   await page.setViewportSize(PHONE);

@@ -50,11 +50,14 @@ function curve(points: Schemas["CurvePoint"][]): Element {
   return chart;
 }
 
-async function load(api: ReturnType<typeof staffApi>, query: Query, results: HTMLElement): Promise<void> {
+const GROUPINGS = ["guidance", "product", "doseBand", "condition", "site", "practitioner", "cycle"] as const;
+type Grouping = (typeof GROUPINGS)[number];
+
+async function load(api: ReturnType<typeof staffApi>, query: Query, by: Grouping, results: HTMLElement): Promise<void> {
   const params = { query };
   const [outcomes, compare, duration, overTime, audit] = await Promise.all([
     api.GET("/api/v1/cohorts/outcomes", { params }),
-    api.GET("/api/v1/cohorts/compare", { params: { query: { ...query, by: "guidance" } } }),
+    api.GET("/api/v1/cohorts/compare", { params: { query: { ...query, by } } }),
     api.GET("/api/v1/cohorts/duration", { params }),
     api.GET("/api/v1/cohorts/over-time", { params }),
     api.GET("/api/v1/audit-events", { params: { query: { limit: 20, from: new Date(Date.now() - 3_600_000).toISOString() } } }),
@@ -78,9 +81,9 @@ async function load(api: ReturnType<typeof staffApi>, query: Query, results: HTM
             h("thead", {}, h("tr", {}, ...["", "Cycles", "Rate", "95% interval", "Clustered 95% interval"].map((c) => h("th", { scope: "col" }, c)))),
             h("tbody", {}, ...rows.filter(([, cell]) => cell).map(([name, cell]) => h("tr", {}, h("th", { scope: "row" }, name), ...rateCells(cell!)))))),
         h("p", {}, mean?.suppressed || !mean ? `Mean change: ${WITHHELD}` : `Mean change: ${mean.mean?.toFixed(2)} (95% interval ${mean.lower?.toFixed(2)} to ${mean.upper?.toFixed(2)}; n = ${mean.n}).`))),
-    h("section", { class: "card", "aria-labelledby": "cmp-h" }, h("h2", { id: "cmp-h" }, "By guidance"),
-      h("div", { class: "table-wrap", tabindex: 0, role: "region", "aria-label": "Response by guidance" },
-        h("table", {}, h("thead", {}, h("tr", {}, ...["Guidance", "Cycles", "Rate", "95% interval", "Clustered"].map((c) => h("th", { scope: "col" }, c)))),
+    h("section", { class: "card", "aria-labelledby": "cmp-h" }, h("h2", { id: "cmp-h" }, `By ${words(by).toLowerCase()}`),
+      h("div", { class: "table-wrap", tabindex: 0, role: "region", "aria-label": `Response by ${words(by).toLowerCase()}` },
+        h("table", {}, h("thead", {}, h("tr", {}, ...[words(by), "Cycles", "Rate", "95% interval", "Clustered"].map((c) => h("th", { scope: "col" }, c)))),
           h("tbody", {}, ...(compare.data?.groups ?? []).map((g) => h("tr", {}, h("th", { scope: "row" }, g.group === "emg" ? "EMG" : words(g.group)), ...rateCells(g.rate))))))),
     h("section", { class: "card", "aria-labelledby": "km-h" }, h("h2", { id: "km-h" }, "Duration of response (Kaplan–Meier)"),
       duration.data?.duration.suppressed || !duration.data
@@ -115,6 +118,7 @@ export async function auditorDashboard(staff: Staff): Promise<void> {
     h("label", { for: "f-measure" }, "Measure"), h("input", { id: "f-measure", name: "measure", value: "pain_nrs" }),
     h("label", { for: "f-week" }, "Week"), h("select", { id: "f-week", name: "week" }, ...[2, 6, 12, 24].map((w) => h("option", { value: w, selected: w === 12 }, `Week ${w}`))),
     h("label", { class: "check" }, h("input", { type: "checkbox", name: "firstCycleOnly" }), " First cycle of each patient only"),
+    h("label", { for: "f-by" }, "Compare by"), h("select", { id: "f-by", name: "by" }, ...GROUPINGS.map((g) => h("option", { value: g }, words(g)))),
     h("button", { type: "submit" }, "Show the cohort"),
     h("label", { for: "f-salt" }, "Export salt (at least 16 characters: the same salt gives the same patient keys)"),
     h("input", { id: "f-salt", name: "salt", minlength: 16 }),
@@ -130,9 +134,10 @@ export async function auditorDashboard(staff: Staff): Promise<void> {
       firstCycleOnly: data.get("firstCycleOnly") ? true : undefined,
     };
   };
+  const by = (): Grouping => String(new FormData(form).get("by") ?? "guidance") as Grouping;
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    void load(api, query(), results);
+    void load(api, query(), by(), results);
   });
   form.querySelector("#export")!.addEventListener("click", async () => {
     const salt = String(new FormData(form).get("salt") ?? "");
@@ -148,5 +153,5 @@ export async function auditorDashboard(staff: Staff): Promise<void> {
   show(h("h1", {}, "Cohort outcomes"),
     h("p", { class: "note" }, `Signed in as ${staff.name} (${staff.role}). De-identified: cells of fewer patients than the clinic's threshold are withheld.`),
     form, results);
-  await load(api, query(), results);
+  await load(api, query(), by(), results);
 }

@@ -64,6 +64,32 @@ function describe(o: Schemas["ObservationResponse"]): string {
   return `${new Date(o.answeredAt).toLocaleDateString()}: ${what} ${value}`.trim();
 }
 
+/** A corrected value of a pain score, range of motion or pressure threshold: a new version that supersedes this one, with the reason. */
+function amendForm(api: Api, patientId: number, o: Schemas["ObservationResponse"], details: HTMLElement, done: () => void): HTMLElement | null {
+  if (!["painScore", "rangeOfMotion", "pressurePainThreshold"].includes(o.kind)) return null;
+  const value = uid("value");
+  const reason = uid("why");
+  const form = h("form", { class: "inline" },
+    h("label", { for: value }, "Corrected value"), h("input", { id: value, name: "value", type: "number", step: "0.01", required: true, value: String(o.value ?? "") }),
+    h("label", { for: reason }, "Why it is corrected"), h("input", { id: reason, name: "reason", required: true, maxlength: 500 }),
+    h("button", { type: "submit", class: "secondary" }, "Correct the value"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const common = { submissionId: crypto.randomUUID(), answeredAt: o.answeredAt, amends: o.id, reason: String(data.get("reason")) };
+    const path = { params: { path: { patientId } } };
+    const corrected = Number(data.get("value"));
+    const result = o.kind === "painScore"
+      ? await api.POST("/api/v1/patients/{patientId}/pain-scores", { ...path, body: { ...common, score: corrected, recall: o.qualifier as Schemas["PainRecall"] } })
+      : o.kind === "rangeOfMotion"
+        ? await api.POST("/api/v1/patients/{patientId}/range-of-motion", { ...path, body: { ...common, movement: o.code, degrees: corrected, method: o.qualifier as Schemas["RomMethod"] } })
+        : await api.POST("/api/v1/patients/{patientId}/pressure-pain-thresholds", { ...path, body: { ...common, muscle: o.code, side: o.bodySide as Schemas["BodySide"], kgPerCm2: corrected } });
+    if (result.response.ok) done();
+    else details.replaceChildren(problemList(result.error));
+  });
+  return form;
+}
+
 export async function recordsSection(api: Api, patientId: number, done: () => void): Promise<HTMLElement> {
   const { data } = await api.GET("/api/v1/patients/{patientId}/observations", { params: { path: { patientId }, query: { limit: 500 } } });
   const recent = (data?.items ?? []).slice(-20).reverse();
@@ -90,7 +116,8 @@ export async function recordsSection(api: Api, patientId: number, done: () => vo
       if (result.response.ok) done();
       else details.replaceChildren(problemList(result.error));
     });
-    return h("li", {}, h("span", {}, describe(o)), " ", history, h("details", {}, h("summary", {}, "Correct"), withdraw), details);
+    return h("li", {}, h("span", {}, describe(o)), " ", history,
+      h("details", {}, h("summary", {}, "Correct"), amendForm(api, patientId, o, details, done), withdraw), details);
   }));
   return h("section", { class: "card", "aria-labelledby": "rec-list-h" }, h("h2", { id: "rec-list-h" }, "Recent records"),
     recent.length === 0 ? h("p", {}, "None yet.") : list,
