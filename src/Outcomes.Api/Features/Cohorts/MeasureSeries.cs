@@ -15,7 +15,7 @@ public sealed class SeriesSql(SqlDialect dialect) : SqlTexts(dialect)
 
     /// <summary>The current observations of some patients (every measure, and side effects), in the order answered.</summary>
     public string CurrentValues { get; } = $"""
-        SELECT o.patient_id, o.kind, o.code, o.qualifier, o.body_side, o.answered_at, o.value, o.serious
+        SELECT o.id, o.patient_id, o.kind, o.code, o.qualifier, o.body_side, o.answered_at, o.value, o.serious
         FROM observation o
         WHERE o.patient_id IN @Ids AND (o.kind = 'sideEffect' OR o.value IS NOT NULL) AND {ObservationSql.IsCurrent}
         ORDER BY o.patient_id, o.answered_at, o.id;
@@ -31,8 +31,8 @@ public sealed class SeriesSql(SqlDialect dialect) : SqlTexts(dialect)
     public string DeleteSeries { get; } = "DELETE FROM measure_series WHERE patient_id IN @Ids;";
 
     public string InsertSeries { get; } = """
-        INSERT INTO measure_series (patient_id, kind, measure_key, point_count, points)
-        VALUES (@PatientId, @Kind, @MeasureKey, @PointCount, @Points);
+        INSERT INTO measure_series (patient_id, kind, measure_key, point_count, points, last_observation_id)
+        VALUES (@PatientId, @Kind, @MeasureKey, @PointCount, @Points, @LastObservationId);
         """;
 
     /// <summary>Clears a mark only if no observation of the patient was written since it was read.</summary>
@@ -73,6 +73,8 @@ internal sealed class StaleRow
 /// <summary>A measure value with its patient: the same row, and the same day, as one patient's outcomes read.</summary>
 internal sealed class PatientPointRow : PointRow
 {
+    public long Id { get; init; }
+
     public long PatientId { get; init; }
 
     public bool Serious { get; init; }
@@ -89,8 +91,10 @@ public sealed class SeriesOptions
 /// <summary>
 /// Keeps <c>measure_series</c> current: one row per patient and measure holding its current values,
 /// so that a cohort reads one row per patient instead of every weekly score. Every observation
-/// insert marks its patient stale in the writer's transaction (a database trigger, so no write path
-/// can forget it); <see cref="RefreshAsync"/> rebuilds the marked patients from the observations
+/// insert either appends to its series or marks its patient stale, in the writer's transaction (a
+/// database trigger, so no write path can forget it; migration 0018): a new value that comes after
+/// the series' last point is appended, anything else (an amendment, a withdrawal, an out-of-order
+/// value, a measure's first value, a session) marks. <see cref="RefreshAsync"/> rebuilds the marked patients from the observations
 /// and clears each mark only if no write came in meanwhile. Cohort queries refresh first, so they
 /// never read a stale series; a background loop refreshes too, so that they rarely have work to do.
 /// </summary>
@@ -167,7 +171,12 @@ public sealed class SeriesRefresher(Database db, SeriesSql sql, ILogger<SeriesRe
             .Select(g =>
             {
                 var points = g.Select(v => v.Kind == StoredSeries.SideEffectKind ? v.ToPoint() with { Value = v.Serious ? 1 : 0 } : v.ToPoint()).ToList();
-                return new { g.Key.PatientId, g.Key.Kind, MeasureKey = g.Key.Key, PointCount = points.Count, Points = PointSeries.Encode(points) };
+                // The last point's observation: a new value after it is appended by the database's trigger (migration 0018).
+                return new
+                {
+                    g.Key.PatientId, g.Key.Kind, MeasureKey = g.Key.Key, PointCount = points.Count, Points = PointSeries.Encode(points),
+                    LastObservationId = (long?)g.Last().Id,
+                };
             })
             .ToList();
         var sessions = await connection.QueryAsync<CohortSessionRow>(db.Command(sql.Sessions, new { Ids = ids }, ct));
@@ -178,7 +187,7 @@ public sealed class SeriesRefresher(Database db, SeriesSql sql, ILogger<SeriesRe
             series.Add(new
             {
                 PatientId = g.Key, Kind = StoredSeries.SessionKind, MeasureKey = StoredSeries.SessionKey, PointCount = packed.Count,
-                Points = SessionSeries.Encode(packed),
+                Points = SessionSeries.Encode(packed), LastObservationId = (long?)null,
             });
         }
         if (AfterRead is { } hook)

@@ -147,6 +147,13 @@ public sealed class SqlServerSchema
             case CreateTriggerStatement trigger:
                 _triggers.Add(trigger);
                 break;
+            case DropTriggerStatement dropTrigger:
+                foreach (var dropped in dropTrigger.Objects)
+                {
+                    Assert.True(_triggers.RemoveAll(t => string.Equals(Name(t.Name), Name(dropped), StringComparison.OrdinalIgnoreCase)) == 1,
+                        $"{script}: DROP TRIGGER {Name(dropped)}, which the schema does not hold");
+                }
+                break;
             case CreateViewStatement view:
                 _views.Add(view);
                 break;
