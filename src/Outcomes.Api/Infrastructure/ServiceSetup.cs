@@ -54,6 +54,11 @@ public static class ServiceSetup
         services.AddSingleton<CohortReader>();
         services.AddSingleton(sp => new SeriesSql(Dialect(sp)));
         services.AddSingleton<SeriesRefresher>();
+        services.AddOptions<PatientListOptions>()
+            .BindConfiguration(PatientListOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<PatientSummaryCache>();
         services.AddOptions<SeriesOptions>()
             .BindConfiguration("Cohorts:Series")
             .ValidateDataAnnotations()

@@ -1,4 +1,5 @@
 using Dapper;
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Outcomes.Api.Data;
@@ -147,7 +148,7 @@ public static class PatientSummariesApi
     public static async Task<Results<Ok<Page<PatientSummary>>, ValidationProblem>> ListSummaries(
         [AsParameters] PatientListQuery query,
         HttpContext http, Database db, PatientSql patientSql, PatientSummarySql sql, Alerts.AlertSql alertSql, AuditLog audit,
-        MeasureCatalog measures, IOptions<OutcomesOptions> options, TimeProvider clock, CancellationToken ct)
+        MeasureCatalog measures, PatientSummaryCache cache, IOptions<OutcomesOptions> options, TimeProvider clock, CancellationToken ct)
     {
         var errors = PatientsApi.ValidateListQuery(query);
         if (!errors.IsEmpty)
@@ -156,14 +157,44 @@ public static class PatientSummariesApi
         }
         var user = CurrentUser.From(http.User);
         await using var connection = await db.OpenAsync(ct);
+        // The page carries each patient's change counter, read before anything else of theirs: a line
+        // computed below from newer data is kept under an older counter (and computed again), never the reverse.
         var (rows, next) = await PatientsApi.ListPageAsync(connection, db, patientSql, user, query, ct);
+        var today = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
+        var lines = new Dictionary<long, PatientSummary>(rows.Count);
+        var missing = new List<PatientRow>();
+        foreach (var row in rows)
+        {
+            if (cache.TryGet(row.Id, row.ChangeGeneration, today, out var line))
+            {
+                lines[row.Id] = line;
+            }
+            else
+            {
+                missing.Add(row);
+            }
+        }
+        if (missing.Count > 0)
+        {
+            var computed = await ComputeAsync(connection, db, patientSql, sql, alertSql, measures, options.Value.Rule, missing, today, ct);
+            foreach (var row in missing)
+            {
+                lines[row.Id] = computed[row.Id];
+                cache.Set(row.Id, row.ChangeGeneration, today, computed[row.Id]);
+            }
+        }
+
+        await audit.AppendAsync(connection, AuditActions.List, "patient_summary", null, null, ct);
+        return TypedResults.Ok(new Page<PatientSummary>([.. rows.Select(r => lines[r.Id])], Paging.IdCursor(next)));
+    }
+
+    /// <summary>The lines of some patients, from their records: a fixed number of queries, whatever their number.</summary>
+    private static async Task<Dictionary<long, PatientSummary>> ComputeAsync(
+        System.Data.Common.DbConnection connection, Database db, PatientSql patientSql, PatientSummarySql sql, Alerts.AlertSql alertSql,
+        MeasureCatalog measures, BaselineRule rule, List<PatientRow> rows, DateOnly today, CancellationToken ct)
+    {
         var patients = await PatientsApi.WithConditionsAsync(connection, db, patientSql, rows, ct);
         var ids = SqlLimits.Bounded(patients.Select(p => p.Id).ToArray());
-        var today = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
-        if (ids.Length == 0)
-        {
-            return TypedResults.Ok(new Page<PatientSummary>([], null));
-        }
 
         var sessionRows = (await connection.QueryAsync<PatientDateRow>(db.Command(sql.Sessions, new { Ids = ids }, ct))).ToList();
         var sessions = sessionRows.ToLookup(r => r.PatientId, r => r.SessionDate);
@@ -184,11 +215,11 @@ public static class PatientSummariesApi
         var openAlerts = (await connection.QueryAsync<Alerts.OpenAlertsRow>(db.Command(alertSql.OpenSerious, new { Ids = ids }, ct)))
             .ToDictionary(r => r.PatientId, r => r.OpenAlerts);
 
-        var summaries = patients.Select(p =>
+        return patients.ToDictionary(p => p.Id, p =>
         {
             var mine = recent[p.Id].ToList();
             var lastSession = sessions[p.Id].Cast<DateOnly?>().LastOrDefault();
-            var cycle = CurrentPainCycle(lastSession, painPoints.GetValueOrDefault(p.Id) ?? [], today, options.Value.Rule);
+            var cycle = CurrentPainCycle(lastSession, painPoints.GetValueOrDefault(p.Id) ?? [], today, rule);
             var due = DueSchedule.Due(DueSchedule.InputFrom(today, p.EnrolledOn, p.Conditions, lastSession,
                 mine.Select(r => (r.Kind == "painScore", r.Code, DateOnly.FromDateTime(r.AnsweredAt.UtcDateTime)))));
             var latestPain = latest.GetValueOrDefault(p.Id);
@@ -198,10 +229,7 @@ public static class PatientSummariesApi
                 [.. recentUnits[p.Id].GroupBy(r => r.Product).OrderBy(g => g.Key, StringComparer.Ordinal)
                     .Select(g => new ProductUnits(EnumCode<Product>.Parse(g.Key), g.Sum(r => r.TotalUnits), SessionRules.CeilingOf(EnumCode<Product>.Parse(g.Key)).Cumulative))],
                 due);
-        }).ToList();
-
-        await audit.AppendAsync(connection, AuditActions.List, "patient_summary", null, null, ct);
-        return TypedResults.Ok(new Page<PatientSummary>(summaries, Paging.IdCursor(next)));
+        });
     }
 
     private static readonly MeasureDefinition _pain = new("pain_nrs", "Pain", Core.Instruments.Direction.HigherIsWorse, "score", 2m, 30m);
@@ -231,4 +259,45 @@ public static class PatientSummariesApi
         }
         return points;
     }
+}
+
+/// <summary>The <c>PatientList</c> settings.</summary>
+public sealed class PatientListOptions
+{
+    public const string Section = "PatientList";
+
+    /// <summary>Patients whose computed line is kept in memory (about 1 KB each); 0 computes every line on every request.</summary>
+    [System.ComponentModel.DataAnnotations.Range(0, 10_000_000)]
+    public int CachedLines { get; set; } = 20_000;
+}
+
+/// <summary>
+/// The patient list's lines as last computed, each under the patient's change counter (<c>patient_change</c>,
+/// bumped by a database trigger with every row that changes what the line shows) and the day it was
+/// computed for (what is due and the weeks since the last session follow the calendar). A line is used
+/// only when both match, so a write by any path or instance, or midnight, makes it computed again.
+/// Bounded: at most <see cref="PatientListOptions.CachedLines"/> lines; past that, the cache drops the least recently used.
+/// </summary>
+public sealed class PatientSummaryCache : IDisposable
+{
+    private sealed record Line(long Generation, DateOnly Day, PatientSummary Summary);
+
+    private readonly MemoryCache? _lines;
+
+    public PatientSummaryCache(IOptions<PatientListOptions> options) =>
+        _lines = options.Value.CachedLines > 0 ? new MemoryCache(new MemoryCacheOptions { SizeLimit = options.Value.CachedLines }) : null;
+
+    public bool TryGet(long patientId, long generation, DateOnly day, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out PatientSummary? summary)
+    {
+        summary = _lines?.Get(patientId) is Line line && line.Generation == generation && line.Day == day ? line.Summary : null;
+        return summary is not null;
+    }
+
+    public void Set(long patientId, long generation, DateOnly day, PatientSummary summary) =>
+        _lines?.Set(patientId, new Line(generation, day, summary), new MemoryCacheEntryOptions { Size = 1 });
+
+    /// <summary>For tests: forget every line.</summary>
+    internal void Clear() => _lines?.Clear();
+
+    public void Dispose() => _lines?.Dispose();
 }

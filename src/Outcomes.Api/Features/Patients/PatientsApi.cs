@@ -102,7 +102,7 @@ public sealed class PatientSql(SqlDialect dialect) : SqlTexts(dialect)
 
     // Keyset paging on id; every filter is a parameter that is either null (ignored) or applied.
     public string List { get; } = $"""
-        SELECT {Columns}
+        SELECT {Columns}, COALESCE((SELECT c.generation FROM patient_change c WHERE c.patient_id = p.id), 0) AS change_generation
         FROM patient_current p
         WHERE p.id > @After
           AND (@SiteId IS NULL OR p.site_id = @SiteId)
@@ -132,6 +132,9 @@ internal sealed class PatientRow
 
     /// <summary>When the record last changed (read by the FHIR facade); null where not read.</summary>
     public DateTimeOffset? UpdatedAt { get; init; }
+
+    /// <summary>The patient's change counter (<c>patient_change</c>, migration 0019), read by the list; 0 elsewhere.</summary>
+    public long ChangeGeneration { get; init; }
 }
 
 internal sealed class SeriousRow
