@@ -68,13 +68,27 @@ public sealed class PatientSummarySql(SqlDialect dialect) : SqlTexts(dialect)
         WHERE p.id IN @Ids;
         """;
 
-    /// <summary>What is due reads: the questionnaires since the baseline window, and this week's pain scores.</summary>
+    /// <summary>
+    /// What is due reads: the questionnaires since the baseline window, and one current pain score (any
+    /// recall) of this week, if there is one: the latest, found on the (patient_id, kind, code, answered_at)
+    /// index as the latest score is. Not every score of the week, which a busy week would make many.
+    /// </summary>
     public string Recent { get; } = $"""
         SELECT o.patient_id, o.kind, o.code, o.qualifier, o.answered_at, o.value
         FROM patient p
         {dialect.DrivingJoin} observation o ON o.patient_id = p.id
-        WHERE p.id IN @Ids AND o.kind IN ('painScore', 'questionnaire') AND o.answered_at >= @From AND {Current}
-          AND (o.kind = 'questionnaire' OR o.answered_at >= @PainFrom);
+        WHERE p.id IN @Ids AND o.kind = 'questionnaire' AND o.answered_at >= @From AND {Current}
+        UNION ALL
+        SELECT p.id AS patient_id, o.kind, o.code, o.qualifier, o.answered_at, o.value
+        FROM patient p
+        {dialect.DrivingJoin} observation o ON o.id = (
+            SELECT l.id FROM observation l
+            WHERE l.patient_id = p.id AND l.kind = 'painScore' AND l.code = 'pain_nrs'
+              AND l.answered_at >= @PainFrom AND l.answered_at < @PainUntil
+              AND l.entered_in_error = 0 AND NOT EXISTS (SELECT 1 FROM observation s WHERE s.supersedes_id = l.id)
+            ORDER BY l.answered_at DESC, l.id DESC
+            {dialect.Limit("1")})
+        WHERE p.id IN @Ids;
         """;
 
     /// <summary>
@@ -209,6 +223,7 @@ public static class PatientSummariesApi
             Ids = ids,
             From = new DateTimeOffset(since.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero),
             PainFrom = new DateTimeOffset(DueSchedule.WeekStart(today).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero),
+            PainUntil = new DateTimeOffset(DueSchedule.WeekStart(today).AddDays(7).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero),
         }, ct))).ToLookup(r => r.PatientId);
         var painPoints = await PainPointsAsync(connection, db, sql, measures, ids, ct);
 
