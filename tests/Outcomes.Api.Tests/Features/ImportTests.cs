@@ -109,6 +109,59 @@ public abstract class ImportTests(DatabaseProvider provider) : ApiTestBase(provi
     }
 
     [SkippableFact]
+    public async Task Import_StoresEachRecordExactlyAsTheSubmissionEndpointDoes()
+    {
+        var viaApi = await PatientFixture.CreateAsync(App);
+        var viaImport = await PatientFixture.CreateAsync(App);
+        // An instant with an offset and sub-millisecond digits, a decimal value, a date and a detail.
+        var records = new (string Kind, string Path, string Body)[]
+        {
+            ("painScore", "pain-scores", """ "answeredAt":"2025-03-03T23:30:00.1234567+02:00","score":6,"recall":"worst7Days" """),
+            ("rangeOfMotion", "range-of-motion", """ "answeredAt":"2025-03-04T10:00:00Z","movement":"cervical_flexion","degrees":41.5,"method":"goniometer" """),
+            ("sideEffect", "side-effects", """ "answeredAt":"2025-03-05T10:00:00-05:00","effect":"other","severity":"mild","onsetOn":"2025-03-04","note":"itch, left side" """),
+        };
+        var file = new StringBuilder();
+        foreach (var (kind, path, body) in records)
+        {
+            var submissionId = Guid.NewGuid();
+            var posted = await viaApi.Practitioner.PostAsync(viaApi.PathOf(path),
+                new StringContent($$"""{"submissionId":"{{submissionId}}",{{body}}}""", Encoding.UTF8, "application/json"));
+            Assert.True(posted.StatusCode == HttpStatusCode.Created, await posted.Content.ReadAsStringAsync());
+            file.Append(System.Globalization.CultureInfo.InvariantCulture,
+                $$"""{"type":"{{kind}}","patientId":{{viaImport.PatientId}},"submissionId":"{{submissionId}}",{{body}}}""").Append('\n');
+        }
+
+        var report = await PatientFixture.BodyAsync(await viaImport.Practitioner.PostAsync("/api/v1/imports/observations", Ndjson(file.ToString())));
+
+        Assert.Equal(3, report.GetProperty("stored").GetInt64());
+        async Task<List<string>> StoredAsync(long patientId)
+        {
+            await using var connection = await App.OpenDatabaseAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = """
+                SELECT kind, code, instrument_version, value, qualifier, body_side, onset_on, serious, detail, answered_at,
+                       answered_offset_min, submission_id, payload_hash, recorded_role, supersedes_id, root_id, entered_in_error, change_reason
+                FROM observation WHERE patient_id = @Id ORDER BY id
+                """;
+            var id = command.CreateParameter();
+            id.ParameterName = "@Id";
+            id.Value = patientId;
+            command.Parameters.Add(id);
+            var rows = new List<string>();
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                rows.Add(string.Join(" | ", Enumerable.Range(0, reader.FieldCount).Select(i =>
+                    reader.IsDBNull(i) ? "null" : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{reader.GetValue(i)} ({reader.GetFieldType(i).Name})"))));
+            }
+            return rows;
+        }
+        var expected = await StoredAsync(viaApi.PatientId);
+        Assert.Equal(3, expected.Count);
+        Assert.Equal(expected, await StoredAsync(viaImport.PatientId));
+    }
+
+    [SkippableFact]
     public async Task Import_WrongMediaType_Returns415()
     {
         var response = await App.Admin().PostAsync("/api/v1/imports/observations", new StringContent("{}", Encoding.UTF8, "application/json"));

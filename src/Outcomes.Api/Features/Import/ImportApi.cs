@@ -93,50 +93,94 @@ public sealed class ImportWriter(
     public const int MaxReportedErrors = 1000;
 
     private readonly Dictionary<long, ImportPatientRow?> _patients = [];
-    private readonly List<(long Line, long PatientId, NewObservation Observation)> _batch = [];
+    private List<(long Line, long PatientId, NewObservation Observation)> _batch = new(BatchSize);
     private readonly List<ImportLineError> _errors = [];
     private long _lines;
     private long _stored;
     private long _duplicates;
     private long _rejected;
 
+    /// <summary>
+    /// Reads, validates and stores the file. Two stages overlap: while one batch is written (on a
+    /// connection of its own, in one transaction), the next is parsed and validated; at most one batch
+    /// waits, so memory stays flat however long the file.
+    /// </summary>
     public async Task<ImportReport> ImportAsync(CurrentUser user, Stream body, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct);
+        await using var writer = await db.OpenAsync(ct);
         using var reader = new StreamReader(body, Encoding.UTF8);
-        await foreach (var (number, line, tooLong) in ReadLinesAsync(reader, ct))
+        Task<FlushResult>? writing = null;
+        try
         {
-            _lines++;
-            if (tooLong)
+            await foreach (var (number, line, tooLong) in ReadLinesAsync(reader, ct))
             {
-                Reject(number, "$", $"the line is longer than {MaxLineChars} characters");
-                continue;
+                _lines++;
+                if (tooLong)
+                {
+                    Reject(number, "$", $"the line is longer than {MaxLineChars} characters");
+                    continue;
+                }
+                var (patientId, validated) = await ParseAsync(line, ct);
+                if (validated.Observation is not { } observation)
+                {
+                    Reject(number, validated.Errors);
+                    continue;
+                }
+                var patient = await PatientAsync(connection, user, patientId, ct);
+                if (patient is null)
+                {
+                    Reject(number, "patientId", "no such patient, or not one you may import for");
+                    continue;
+                }
+                if (DateOnly.FromDateTime(observation.AnsweredAt.DateTime) < patient.EnrolledOn)
+                {
+                    Reject(number, "answeredAt", $"is before the patient's enrolment on {patient.EnrolledOn.ToString("O", CultureInfo.InvariantCulture)}");
+                    continue;
+                }
+                _batch.Add((number, patientId, observation));
+                if (_batch.Count >= BatchSize)
+                {
+                    if (writing is not null)
+                    {
+                        Count(await writing);
+                    }
+                    var full = _batch;
+                    _batch = new(BatchSize);
+                    // On the thread pool: the SQLite provider's async calls complete synchronously, so only a task of its own overlaps.
+                    writing = Task.Run(() => FlushAsync(writer, user, full, ct), ct);
+                }
             }
-            var (patientId, validated) = await ParseAsync(line, ct);
-            if (validated.Observation is not { } observation)
+            if (writing is not null)
             {
-                Reject(number, validated.Errors);
-                continue;
+                Count(await writing);
+                writing = null;
             }
-            var patient = await PatientAsync(connection, user, patientId, ct);
-            if (patient is null)
+            Count(await FlushAsync(writer, user, _batch, ct));
+        }
+        finally
+        {
+            if (writing is not null)
             {
-                Reject(number, "patientId", "no such patient, or not one you may import for");
-                continue;
-            }
-            if (DateOnly.FromDateTime(observation.AnsweredAt.DateTime) < patient.EnrolledOn)
-            {
-                Reject(number, "answeredAt", $"is before the patient's enrolment on {patient.EnrolledOn.ToString("O", CultureInfo.InvariantCulture)}");
-                continue;
-            }
-            _batch.Add((number, patientId, observation));
-            if (_batch.Count >= BatchSize)
-            {
-                await FlushAsync(connection, user, ct);
+                // The file failed (or was cancelled) while a batch was being written: let the write end before
+                // its connection goes. What it committed stays committed; what it did not was rolled back.
+                await Task.WhenAny(writing);
             }
         }
-        await FlushAsync(connection, user, ct);
+        _errors.Sort((a, b) => a.Line.CompareTo(b.Line));
         return new ImportReport(_lines, _stored, _duplicates, _rejected, _errors, _rejected > _errors.Count);
+    }
+
+    private sealed record FlushResult(int Stored, int Duplicates, List<ImportLineError> Rejected);
+
+    private void Count(FlushResult result)
+    {
+        _stored += result.Stored;
+        _duplicates += result.Duplicates;
+        foreach (var error in result.Rejected)
+        {
+            Reject(error.Line, error.Errors);
+        }
     }
 
     private async Task<(long PatientId, Validated Validated)> ParseAsync(string line, CancellationToken ct)
@@ -224,25 +268,26 @@ public sealed class ImportWriter(
         return patient;
     }
 
-    private async Task FlushAsync(DbConnection connection, CurrentUser user, CancellationToken ct)
+    /// <summary>Writes one batch in one transaction; touches nothing of this writer's state, so it can run beside the parsing.</summary>
+    private async Task<FlushResult> FlushAsync(
+        DbConnection connection, CurrentUser user, List<(long Line, long PatientId, NewObservation Observation)> batch, CancellationToken ct)
     {
-        if (_batch.Count == 0)
+        var result = new FlushResult(0, 0, []);
+        if (batch.Count == 0)
         {
-            return;
+            return result;
         }
         var now = clock.GetUtcNow();
         var stored = 0;
         var duplicates = 0;
-        var rejected = new List<ImportLineError>();
         using (await db.EnterWriteAsync(connection, ct))
         await using (var tx = await connection.BeginTransactionAsync(ct))
         {
-            foreach (var (line, patientId, observation) in _batch)
+            await using var insert = new ObservationInsert(connection, tx, observationSql.InsertIfAbsent, db.CommandTimeoutSeconds);
+            foreach (var (line, patientId, observation) in batch)
             {
                 var hash = observation.PayloadHash();
-                var inserted = await connection.ExecuteAsync(db.Command(observationSql.InsertIfAbsent,
-                    ObservationStore.InsertParameters(user, patientId, observation, hash, now, rootId: null), ct, tx));
-                if (inserted == 1)
+                if (await insert.ExecuteAsync(ObservationStore.InsertParameters(user, patientId, observation, hash, now, rootId: null), ct) == 1)
                 {
                     stored++;
                     continue;
@@ -255,25 +300,19 @@ public sealed class ImportWriter(
                 }
                 else
                 {
-                    rejected.Add(new ImportLineError(line, new Dictionary<string, string[]>
+                    result.Rejected.Add(new ImportLineError(line, new Dictionary<string, string[]>
                     {
                         ["submissionId"] = ["was already used for a different submission"],
                     }));
                 }
             }
-            foreach (var patientId in _batch.Select(b => b.PatientId).Distinct())
+            foreach (var patientId in batch.Select(b => b.PatientId).Distinct())
             {
                 await audit.AppendAsync(connection, "import", "observation", null, patientId, ct, tx);
             }
             await tx.CommitAsync(ct);
         }
-        _stored += stored;
-        _duplicates += duplicates;
-        foreach (var error in rejected)
-        {
-            Reject(error.Line, error.Errors);
-        }
-        _batch.Clear();
+        return result with { Stored = stored, Duplicates = duplicates };
     }
 
     private void Reject(long line, string field, string message)
