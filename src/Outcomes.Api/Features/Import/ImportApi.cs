@@ -100,45 +100,56 @@ public sealed class ImportWriter(
     private long _duplicates;
     private long _rejected;
 
-    /// <summary>Batches of lines parsed at once (on the thread pool), beside the one being written.</summary>
-    private const int ParsedAhead = 2;
-
     /// <summary>
-    /// Reads, validates and stores the file, in three stages that overlap: batches of lines are parsed
-    /// and validated on the thread pool (<see cref="ParsedAhead"/> at a time); in file order, each
-    /// parsed batch is checked against the patients (this request's connection) and gathered into a
-    /// write batch; while one write batch is stored (on a connection of its own, in one transaction)
-    /// the next is gathered. A bounded number of batches is ever held, so memory stays flat however
-    /// long the file.
+    /// Reads, validates and stores the file. Two stages overlap: while one batch is written (on a
+    /// connection of its own, in one transaction), the next is parsed and validated; at most one batch
+    /// waits, so memory stays flat however long the file.
     /// </summary>
     public async Task<ImportReport> ImportAsync(CurrentUser user, Stream body, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct);
         await using var writer = await db.OpenAsync(ct);
         using var reader = new StreamReader(body, Encoding.UTF8);
-        var parsing = new Queue<Task<List<ParsedLine>>>();
         Task<FlushResult>? writing = null;
         try
         {
-            var lines = new List<(long Number, string Line, bool TooLong)>(BatchSize);
-            await foreach (var line in ReadLinesAsync(reader, ct))
+            await foreach (var (number, line, tooLong) in ReadLinesAsync(reader, ct))
             {
-                lines.Add(line);
-                if (lines.Count == BatchSize)
+                _lines++;
+                if (tooLong)
                 {
-                    var full = lines;
-                    lines = new(BatchSize);
-                    parsing.Enqueue(Task.Run(() => ParseAllAsync(full, ct), ct));
-                    if (parsing.Count > ParsedAhead)
-                    {
-                        writing = await GatherAsync(await parsing.Dequeue(), connection, writer, user, writing, ct);
-                    }
+                    Reject(number, "$", $"the line is longer than {MaxLineChars} characters");
+                    continue;
                 }
-            }
-            parsing.Enqueue(ParseAllAsync(lines, ct));
-            while (parsing.Count > 0)
-            {
-                writing = await GatherAsync(await parsing.Dequeue(), connection, writer, user, writing, ct);
+                var (patientId, validated) = await ParseAsync(line, ct);
+                if (validated.Observation is not { } observation)
+                {
+                    Reject(number, validated.Errors);
+                    continue;
+                }
+                var patient = await PatientAsync(connection, user, patientId, ct);
+                if (patient is null)
+                {
+                    Reject(number, "patientId", "no such patient, or not one you may import for");
+                    continue;
+                }
+                if (DateOnly.FromDateTime(observation.AnsweredAt.DateTime) < patient.EnrolledOn)
+                {
+                    Reject(number, "answeredAt", $"is before the patient's enrolment on {patient.EnrolledOn.ToString("O", CultureInfo.InvariantCulture)}");
+                    continue;
+                }
+                _batch.Add((number, patientId, observation));
+                if (_batch.Count >= BatchSize)
+                {
+                    if (writing is not null)
+                    {
+                        Count(await writing);
+                    }
+                    var full = _batch;
+                    _batch = new(BatchSize);
+                    // On the thread pool: the SQLite provider's async calls complete synchronously, so only a task of its own overlaps.
+                    writing = Task.Run(() => FlushAsync(writer, user, full, ct), ct);
+                }
             }
             if (writing is not null)
             {
@@ -149,79 +160,15 @@ public sealed class ImportWriter(
         }
         finally
         {
-            // The file failed (or was cancelled) midway: let the stages in flight end before their
-            // connections go. What a write committed stays committed; what it did not was rolled back.
-            await Task.WhenAny(Task.WhenAll(parsing));
             if (writing is not null)
             {
+                // The file failed (or was cancelled) while a batch was being written: let the write end before
+                // its connection goes. What it committed stays committed; what it did not was rolled back.
                 await Task.WhenAny(writing);
             }
         }
         _errors.Sort((a, b) => a.Line.CompareTo(b.Line));
         return new ImportReport(_lines, _stored, _duplicates, _rejected, _errors, _rejected > _errors.Count);
-    }
-
-    private sealed record ParsedLine(long Number, long PatientId, Validated? Validated);
-
-    /// <summary>Parses and validates lines; touches nothing of this writer's state, so batches can be parsed side by side.</summary>
-    private async Task<List<ParsedLine>> ParseAllAsync(List<(long Number, string Line, bool TooLong)> lines, CancellationToken ct)
-    {
-        var parsed = new List<ParsedLine>(lines.Count);
-        foreach (var (number, line, tooLong) in lines)
-        {
-            if (tooLong)
-            {
-                parsed.Add(new ParsedLine(number, 0, null));
-                continue;
-            }
-            var (patientId, validated) = await ParseAsync(line, ct);
-            parsed.Add(new ParsedLine(number, patientId, validated));
-        }
-        return parsed;
-    }
-
-    /// <summary>In file order: checks each parsed line against its patient and gathers it for writing; returns the write in flight.</summary>
-    private async Task<Task<FlushResult>?> GatherAsync(
-        List<ParsedLine> parsed, DbConnection connection, DbConnection writer, CurrentUser user, Task<FlushResult>? writing, CancellationToken ct)
-    {
-        foreach (var (number, patientId, validated) in parsed)
-        {
-            _lines++;
-            if (validated is null)
-            {
-                Reject(number, "$", $"the line is longer than {MaxLineChars} characters");
-                continue;
-            }
-            if (validated.Observation is not { } observation)
-            {
-                Reject(number, validated.Errors);
-                continue;
-            }
-            var patient = await PatientAsync(connection, user, patientId, ct);
-            if (patient is null)
-            {
-                Reject(number, "patientId", "no such patient, or not one you may import for");
-                continue;
-            }
-            if (DateOnly.FromDateTime(observation.AnsweredAt.DateTime) < patient.EnrolledOn)
-            {
-                Reject(number, "answeredAt", $"is before the patient's enrolment on {patient.EnrolledOn.ToString("O", CultureInfo.InvariantCulture)}");
-                continue;
-            }
-            _batch.Add((number, patientId, observation));
-            if (_batch.Count >= BatchSize)
-            {
-                if (writing is not null)
-                {
-                    Count(await writing);
-                }
-                var full = _batch;
-                _batch = new(BatchSize);
-                // On the thread pool: the SQLite provider's async calls complete synchronously, so only a task of its own overlaps.
-                writing = Task.Run(() => FlushAsync(writer, user, full, ct), ct);
-            }
-        }
-        return writing;
     }
 
     private sealed record FlushResult(int Stored, int Duplicates, List<ImportLineError> Rejected);
