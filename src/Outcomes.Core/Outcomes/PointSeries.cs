@@ -30,13 +30,29 @@ public static class PointSeries
         return text.ToString();
     }
 
+    /// <summary>A stored series followed by its tail (the points appended since it was last folded); either may be missing.</summary>
+    /// <exception cref="FormatException">A text is not a series this class wrote.</exception>
+    public static List<Point> Decode(string? text, string? tail, int capacity = 0)
+    {
+        var points = new List<Point>(capacity);
+        DecodeInto(text ?? "", points);
+        DecodeInto(tail ?? "", points);
+        return points;
+    }
+
     /// <exception cref="FormatException">The text is not a series this class wrote.</exception>
     public static List<Point> Decode(string text, int capacity = 0)
     {
         var points = new List<Point>(capacity);
+        DecodeInto(text, points);
+        return points;
+    }
+
+    private static void DecodeInto(string text, List<Point> points)
+    {
         if (text.Length == 0)
         {
-            return points;
+            return;
         }
         // Every item must parse, so a trailing or doubled separator (an empty item) is refused too.
         foreach (var item in text.AsSpan().Split(PairSeparator))
@@ -49,7 +65,6 @@ public static class PointSeries
             }
             points.Add(new Point(day, value));
         }
-        return points;
     }
 }
 

@@ -21,6 +21,6 @@ public static partial class SqlTextCatalog
     /// </summary>
     public static string AsSent(string sql) => ListParameter().Replace(sql, "IN (@$1_1, @$1_2)");
 
-    [GeneratedRegex(@"IN\s+@(\w+)", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"\bIN\s+@(\w+)", RegexOptions.IgnoreCase)]
     private static partial Regex ListParameter();
 }

@@ -28,7 +28,32 @@ public sealed class SeriesSql(SqlDialect dialect) : SqlTexts(dialect)
         ORDER BY t.patient_id, t.session_date, t.id;
         """;
 
-    public string DeleteSeries { get; } = "DELETE FROM measure_series WHERE patient_id IN @Ids;";
+    public string DeleteSeries { get; } = "DELETE FROM measure_series_tail WHERE patient_id IN @Ids; DELETE FROM measure_series WHERE patient_id IN @Ids;";
+
+    public string TailCount { get; } = "SELECT COUNT(*) FROM measure_series_tail;";
+
+    /// <summary>
+    /// Folds every tail (the points appended since, migration 0020) into its series, in the write
+    /// transaction of <see cref="SeriesRefresher"/>. SQLite has one writer, so no append lands between
+    /// the two statements; on SQL Server the tail table is locked for the transaction, so an append
+    /// waits and then starts a new tail.
+    /// </summary>
+    public string FoldTails { get; } = dialect.Provider == DatabaseProvider.SqlServer
+        ? """
+          UPDATE m SET points = m.points + '|' + t.points, point_count = m.point_count + t.point_count, last_observation_id = t.last_observation_id
+          FROM measure_series m
+          JOIN measure_series_tail t WITH (TABLOCKX, HOLDLOCK) ON t.patient_id = m.patient_id AND t.kind = m.kind AND t.measure_key = m.measure_key;
+          DELETE FROM measure_series_tail;
+          """
+        : """
+          UPDATE measure_series
+          SET points = measure_series.points || '|' || t.points,
+              point_count = measure_series.point_count + t.point_count,
+              last_observation_id = t.last_observation_id
+          FROM measure_series_tail t
+          WHERE t.patient_id = measure_series.patient_id AND t.kind = measure_series.kind AND t.measure_key = measure_series.measure_key;
+          DELETE FROM measure_series_tail;
+          """;
 
     public string InsertSeries { get; } = """
         INSERT INTO measure_series (patient_id, kind, measure_key, point_count, points, last_observation_id)
@@ -92,8 +117,9 @@ public sealed class SeriesOptions
 /// Keeps <c>measure_series</c> current: one row per patient and measure holding its current values,
 /// so that a cohort reads one row per patient instead of every weekly score. Every observation
 /// insert either appends to its series or marks its patient stale, in the writer's transaction (a
-/// database trigger, so no write path can forget it; migration 0018): a new value that comes after
-/// the series' last point is appended, anything else (an amendment, a withdrawal, an out-of-order
+/// database trigger, so no write path can forget it; migrations 0018 and 0020): a new value that comes
+/// after the series' last point is appended to the series' tail row (folded into the series by
+/// <see cref="RefreshAsync"/>, so that a write does not rewrite a long series), anything else (an amendment, a withdrawal, an out-of-order
 /// value, a measure's first value, a session) marks. <see cref="RefreshAsync"/> rebuilds the marked patients from the observations
 /// and clears each mark only if no write came in meanwhile. Cohort queries refresh first, so they
 /// never read a stale series; a background loop refreshes too, so that they rarely have work to do.
@@ -145,6 +171,7 @@ public sealed class SeriesRefresher(Database db, SeriesSql sql, ILogger<SeriesRe
                 {
                     logger.LogInformation("Rebuilt the measure series of {Patients} patients", stale.Count);
                 }
+                await FoldTailsAsync(connection, ct);
                 return stale.Count;
             }
             finally
@@ -157,6 +184,19 @@ public sealed class SeriesRefresher(Database db, SeriesSql sql, ILogger<SeriesRe
         {
             _one.Release();
         }
+    }
+
+    /// <summary>Folds the appended points into their series: one rewrite of each changed series per refresh, not one per write.</summary>
+    private async Task FoldTailsAsync(System.Data.Common.DbConnection connection, CancellationToken ct)
+    {
+        if (await connection.ExecuteScalarAsync<long>(db.Command(sql.TailCount, null, ct)) == 0)
+        {
+            return;
+        }
+        using var writeTurn = await db.EnterWriteAsync(connection, ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        await connection.ExecuteAsync(db.Command(sql.FoldTails, null, ct, tx));
+        await tx.CommitAsync(ct);
     }
 
     private async Task RebuildAsync(System.Data.Common.DbConnection connection, List<StaleRow> batch, CancellationToken ct)

@@ -76,7 +76,8 @@ public sealed class PatientOutcomesSql(SqlDialect dialect) : SqlTexts(dialect)
     /// </summary>
     public string StoredPoints { get; } = """
         SELECT (SELECT COUNT(*) FROM series_stale WHERE patient_id = @PatientId) AS stale,
-               (SELECT points FROM measure_series WHERE patient_id = @PatientId AND kind = @Kind AND measure_key = @MeasureKey) AS points;
+               (SELECT points FROM measure_series WHERE patient_id = @PatientId AND kind = @Kind AND measure_key = @MeasureKey) AS points,
+               (SELECT points FROM measure_series_tail WHERE patient_id = @PatientId AND kind = @Kind AND measure_key = @MeasureKey) AS tail;
         """;
 
     /// <summary>
@@ -85,10 +86,11 @@ public sealed class PatientOutcomesSql(SqlDialect dialect) : SqlTexts(dialect)
     /// patient has no stored series).
     /// </summary>
     public string AllStoredPoints { get; } = $"""
-        SELECT s.stale, m.measure_key, m.points
+        SELECT s.stale, m.measure_key, m.points, t.points AS tail
         FROM (SELECT COUNT(*) AS stale FROM series_stale WHERE patient_id = @PatientId) s
         LEFT JOIN measure_series m ON m.patient_id = @PatientId
-            AND m.kind NOT IN ('{StoredSeries.SessionKind}', '{StoredSeries.SideEffectKind}');
+            AND m.kind NOT IN ('{StoredSeries.SessionKind}', '{StoredSeries.SideEffectKind}')
+        LEFT JOIN measure_series_tail t ON t.patient_id = m.patient_id AND t.kind = m.kind AND t.measure_key = m.measure_key;
         """;
 }
 
@@ -99,6 +101,9 @@ internal sealed class StoredPointsRow
     public string? MeasureKey { get; init; }
 
     public string? Points { get; init; }
+
+    /// <summary>The points appended since the series was last folded (migration 0020), or null.</summary>
+    public string? Tail { get; init; }
 }
 
 internal sealed class SessionRow
@@ -319,7 +324,7 @@ public sealed class OutcomesReader(
             db.Command(sql.StoredPoints, new { PatientId = patientId, Kind = kind, MeasureKey = measureKey }, ct));
         if (stored.Stale == 0)
         {
-            return stored.Points is null ? [] : PointSeries.Decode(stored.Points);
+            return PointSeries.Decode(stored.Points, stored.Tail);
         }
         return [.. (await connection.QueryAsync<PointRow>(db.Command(sql.MeasurePoints, new
         {
@@ -337,7 +342,7 @@ public sealed class OutcomesReader(
         var stored = (await connection.QueryAsync<StoredPointsRow>(db.Command(sql.AllStoredPoints, new { PatientId = patientId }, ct))).AsList();
         if (stored[0].Stale == 0)
         {
-            return [.. stored.Where(r => r.MeasureKey is not null).Select(r => (r.MeasureKey!, PointSeries.Decode(r.Points!)))];
+            return [.. stored.Where(r => r.MeasureKey is not null).Select(r => (r.MeasureKey!, PointSeries.Decode(r.Points, r.Tail)))];
         }
         var rows = await connection.QueryAsync<PointRow>(db.Command(sql.AllPoints, new { PatientId = patientId }, ct));
         return [.. rows.GroupBy(r => MeasureCatalog.KeyOf(r.Kind, r.Code, r.Qualifier, r.BodySide))

@@ -96,9 +96,11 @@ public sealed class PatientSummarySql(SqlDialect dialect) : SqlTexts(dialect)
     /// stale, in one statement, so both come from one snapshot; a stale patient's scores are read instead.
     /// </summary>
     public string PainSeries { get; } = """
-        SELECT p.id AS patient_id, (SELECT COUNT(*) FROM series_stale st WHERE st.patient_id = p.id) AS stale, s.point_count, s.points
+        SELECT p.id AS patient_id, (SELECT COUNT(*) FROM series_stale st WHERE st.patient_id = p.id) AS stale, s.point_count, s.points,
+               t.point_count AS tail_count, t.points AS tail
         FROM patient p
         LEFT JOIN measure_series s ON s.patient_id = p.id AND s.kind = @Kind AND s.measure_key = @MeasureKey
+        LEFT JOIN measure_series_tail t ON t.patient_id = p.id AND t.kind = @Kind AND t.measure_key = @MeasureKey
         WHERE p.id IN @Ids;
         """;
 
@@ -127,6 +129,8 @@ internal sealed class PainSeriesRow
     public long Stale { get; init; }
     public int? PointCount { get; init; }
     public string? Points { get; init; }
+    public int? TailCount { get; init; }
+    public string? Tail { get; init; }
 }
 
 internal sealed class PainScoreRow
@@ -263,7 +267,7 @@ public static class PatientSummariesApi
         var (kind, key) = (await measures.ResolveAsync("pain_nrs", ct, connection))!.Source.SeriesKey();
         var rows = (await connection.QueryAsync<PainSeriesRow>(db.Command(sql.PainSeries, new { Ids = ids, Kind = kind, MeasureKey = key }, ct))).ToList();
         var points = rows.Where(r => r.Stale == 0).ToDictionary(r => r.PatientId,
-            r => r.Points is { } text ? PointSeries.Decode(text, r.PointCount ?? 0) : []);
+            r => PointSeries.Decode(r.Points, r.Tail, (r.PointCount ?? 0) + (r.TailCount ?? 0)));
         var stale = rows.Where(r => r.Stale > 0).Select(r => r.PatientId).ToArray();
         if (stale.Length > 0)
         {

@@ -49,7 +49,7 @@ public static partial class SqlServerRules
         return problems;
     }
 
-    [GeneratedRegex(@"IN\s+@(\w+)", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"\bIN\s+@(\w+)", RegexOptions.IgnoreCase)]
     private static partial Regex ListParameter();
 
     /// <summary>The variables a text declares, and the parameters it uses (the variables it does not declare).</summary>
