@@ -72,12 +72,16 @@ public sealed class PatientSummarySql(SqlDialect dialect) : SqlTexts(dialect)
     /// What is due reads: the questionnaires since the baseline window, and one current pain score (any
     /// recall) of this week, if there is one: the latest, found on the (patient_id, kind, code, answered_at)
     /// index as the latest score is. Not every score of the week, which a busy week would make many.
+    /// The questionnaire kind is written as a list on purpose: with a plain equality SQLite's planner
+    /// chose the covering (kind, code, patient_id, …) index and read every patient's questionnaires for
+    /// each patient of the page (measured: 34 pages a second instead of hundreds); the list makes it
+    /// seek (patient_id, kind) per patient. The plan is in bench/README.
     /// </summary>
     public string Recent { get; } = $"""
         SELECT o.patient_id, o.kind, o.code, o.qualifier, o.answered_at, o.value
         FROM patient p
         {dialect.DrivingJoin} observation o ON o.patient_id = p.id
-        WHERE p.id IN @Ids AND o.kind = 'questionnaire' AND o.answered_at >= @From AND {Current}
+        WHERE p.id IN @Ids AND o.kind IN ('questionnaire', 'questionnaire') AND o.answered_at >= @From AND {Current}
         UNION ALL
         SELECT p.id AS patient_id, o.kind, o.code, o.qualifier, o.answered_at, o.value
         FROM patient p
