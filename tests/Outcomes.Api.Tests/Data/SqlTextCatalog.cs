@@ -21,6 +21,7 @@ public static partial class SqlTextCatalog
     /// </summary>
     public static string AsSent(string sql) => ListParameter().Replace(sql, "IN (@$1_1, @$1_2)");
 
+    /// <summary>A Dapper list parameter (<c>IN @Ids</c>), its name in the first group.</summary>
     [GeneratedRegex(@"\bIN\s+@(\w+)", RegexOptions.IgnoreCase)]
-    private static partial Regex ListParameter();
+    internal static partial Regex ListParameter();
 }

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Microsoft.SqlServer.TransactSql.ScriptDom;
 using Outcomes.Api.Data;
 
@@ -38,7 +37,7 @@ public static partial class SqlServerRules
 
         // Dapper expands each list parameter into one parameter per item; the service caps lists at
         // SqlLimits.MaxListItems, so the worst case is known.
-        var lists = ListParameter().Matches(sql).Select(m => m.Groups[1].Value).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        var lists = SqlTextCatalog.ListParameter().Matches(sql).Select(m => m.Groups[1].Value).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
         var scalars = parameters.Parameters.Count(p => !lists.Any(l => p.StartsWith($"@{l}_", StringComparison.OrdinalIgnoreCase)));
         var worst = scalars + (lists.Count * SqlLimits.MaxListItems);
         if (worst > MaxParameters)
@@ -49,8 +48,6 @@ public static partial class SqlServerRules
         return problems;
     }
 
-    [GeneratedRegex(@"\bIN\s+@(\w+)", RegexOptions.IgnoreCase)]
-    private static partial Regex ListParameter();
 
     /// <summary>The variables a text declares, and the parameters it uses (the variables it does not declare).</summary>
     public sealed class ParameterCollector : TSqlFragmentVisitor
