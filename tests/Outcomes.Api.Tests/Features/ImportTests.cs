@@ -78,6 +78,26 @@ public abstract class ImportTests(DatabaseProvider provider) : ApiTestBase(provi
     }
 
     [SkippableFact]
+    public async Task Import_TheSameRecordTwiceInOneFile_IsStoredOnce_AndAReusedIdAfterItIsRejected()
+    {
+        var f = await PatientFixture.CreateAsync(App);
+        var id = Guid.NewGuid();
+        var stored = Guid.NewGuid();
+        await f.Practitioner.PostAsync("/api/v1/imports/observations", Ndjson(PainLine(f.PatientId, stored, 4) + "\n"));
+
+        // In one batch: a record, the same record again, its id with other content, and a record stored by an earlier file,
+        // then that id with other content.
+        var report = await PatientFixture.BodyAsync(await f.Practitioner.PostAsync("/api/v1/imports/observations", Ndjson(string.Join('\n',
+            PainLine(f.PatientId, id, 6), PainLine(f.PatientId, id, 6), PainLine(f.PatientId, id, 2),
+            PainLine(f.PatientId, stored, 4), PainLine(f.PatientId, stored, 5)) + "\n")));
+
+        Assert.Equal(1, report.GetProperty("stored").GetInt64());
+        Assert.Equal(2, report.GetProperty("duplicates").GetInt64());
+        Assert.Equal([3L, 5L], report.GetProperty("errors").EnumerateArray().Select(e => e.GetProperty("line").GetInt64()).ToArray());
+        Assert.Equal(2, await f.CountObservationsAsync());
+    }
+
+    [SkippableFact]
     public async Task Import_ForAnotherSitesPatient_RejectsTheLines()
     {
         var f = await PatientFixture.CreateAsync(App);
@@ -118,7 +138,10 @@ public abstract class ImportTests(DatabaseProvider provider) : ApiTestBase(provi
         {
             ("painScore", "pain-scores", """ "answeredAt":"2025-03-03T23:30:00.1234567+02:00","score":6,"recall":"worst7Days" """),
             ("rangeOfMotion", "range-of-motion", """ "answeredAt":"2025-03-04T10:00:00Z","movement":"cervical_flexion","degrees":41.5,"method":"goniometer" """),
-            ("sideEffect", "side-effects", """ "answeredAt":"2025-03-05T10:00:00-05:00","effect":"other","severity":"mild","onsetOn":"2025-03-04","note":"itch, left side" """),
+            ("sideEffect", "side-effects", """ "answeredAt":"2025-03-05T10:00:00-05:00","effect":"other","severity":"mild","onsetOn":"2025-03-04","note":"itch, left side <\"quoted\"> é" """),
+            ("pressurePainThreshold", "pressure-pain-thresholds", """ "answeredAt":"2025-03-06T09:30:00.999Z","muscle":"upper_trapezius","side":"left","kgPerCm2":2.45 """),
+            ("questionnaire", "questionnaire-responses", """ "answeredAt":"2025-03-07T10:00:00Z","instrument":"ndi","version":"1","answers":[{"item":"ndi_01","value":2},{"item":"ndi_02","value":3},{"item":"ndi_03","value":1},{"item":"ndi_04","value":2},{"item":"ndi_05","value":0},{"item":"ndi_06","value":2},{"item":"ndi_07","value":3},{"item":"ndi_08","value":1},{"item":"ndi_09","value":2}] """),
+            ("painScore", "pain-scores", """ "answeredAt":"2025-03-08T10:00:00Z","score":0,"recall":"current" """),
         };
         var file = new StringBuilder();
         foreach (var (kind, path, body) in records)
@@ -133,7 +156,7 @@ public abstract class ImportTests(DatabaseProvider provider) : ApiTestBase(provi
 
         var report = await PatientFixture.BodyAsync(await viaImport.Practitioner.PostAsync("/api/v1/imports/observations", Ndjson(file.ToString())));
 
-        Assert.Equal(3, report.GetProperty("stored").GetInt64());
+        Assert.Equal(records.Length, report.GetProperty("stored").GetInt64());
         async Task<List<string>> StoredAsync(long patientId)
         {
             await using var connection = await App.OpenDatabaseAsync();
@@ -157,7 +180,7 @@ public abstract class ImportTests(DatabaseProvider provider) : ApiTestBase(provi
             return rows;
         }
         var expected = await StoredAsync(viaApi.PatientId);
-        Assert.Equal(3, expected.Count);
+        Assert.Equal(records.Length, expected.Count);
         Assert.Equal(expected, await StoredAsync(viaImport.PatientId));
     }
 

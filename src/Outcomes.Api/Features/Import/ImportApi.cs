@@ -93,7 +93,7 @@ public sealed class ImportWriter(
     public const int MaxReportedErrors = 1000;
 
     private readonly Dictionary<long, ImportPatientRow?> _patients = [];
-    private List<(long Line, long PatientId, NewObservation Observation)> _batch = new(BatchSize);
+    private List<BatchItem> _batch = new(BatchSize);
     private readonly List<ImportLineError> _errors = [];
     private long _lines;
     private long _stored;
@@ -138,7 +138,7 @@ public sealed class ImportWriter(
                     Reject(number, "answeredAt", $"is before the patient's enrolment on {patient.EnrolledOn.ToString("O", CultureInfo.InvariantCulture)}");
                     continue;
                 }
-                _batch.Add((number, patientId, observation));
+                _batch.Add(new BatchItem(number, patientId, observation, observation.PayloadHash()));
                 if (_batch.Count >= BatchSize)
                 {
                     if (writing is not null)
@@ -170,6 +170,9 @@ public sealed class ImportWriter(
         _errors.Sort((a, b) => a.Line.CompareTo(b.Line));
         return new ImportReport(_lines, _stored, _duplicates, _rejected, _errors, _rejected > _errors.Count);
     }
+
+    /// <summary>A valid line waiting to be written, its content hash computed while parsing.</summary>
+    private sealed record BatchItem(long Line, long PatientId, NewObservation Observation, string Hash);
 
     private sealed record FlushResult(int Stored, int Duplicates, List<ImportLineError> Rejected);
 
@@ -269,8 +272,7 @@ public sealed class ImportWriter(
     }
 
     /// <summary>Writes one batch in one transaction; touches nothing of this writer's state, so it can run beside the parsing.</summary>
-    private async Task<FlushResult> FlushAsync(
-        DbConnection connection, CurrentUser user, List<(long Line, long PatientId, NewObservation Observation)> batch, CancellationToken ct)
+    private async Task<FlushResult> FlushAsync(DbConnection connection, CurrentUser user, List<BatchItem> batch, CancellationToken ct)
     {
         var result = new FlushResult(0, 0, []);
         if (batch.Count == 0)
@@ -278,41 +280,55 @@ public sealed class ImportWriter(
             return result;
         }
         var now = clock.GetUtcNow();
-        var stored = 0;
-        var duplicates = 0;
+        var rows = batch.ConvertAll(b => ObservationStore.InsertParameters(user, b.PatientId, b.Observation, b.Hash, now, rootId: null));
+        BatchOutcome[] outcomes;
         using (await db.EnterWriteAsync(connection, ct))
         await using (var tx = await connection.BeginTransactionAsync(ct))
         {
-            await using var insert = new ObservationInsert(connection, tx, observationSql.InsertIfAbsent, db.CommandTimeoutSeconds);
-            foreach (var (line, patientId, observation) in batch)
-            {
-                var hash = observation.PayloadHash();
-                if (await insert.ExecuteAsync(ObservationStore.InsertParameters(user, patientId, observation, hash, now, rootId: null), ct) == 1)
-                {
-                    stored++;
-                    continue;
-                }
-                var existing = await connection.ExecuteScalarAsync<string>(db.Command(observationSql.HashOfSubmission,
-                    new { PatientId = patientId, SubmissionId = observation.SubmissionId.ToString("D") }, ct, tx));
-                if (existing == hash)
-                {
-                    duplicates++;
-                }
-                else
-                {
-                    result.Rejected.Add(new ImportLineError(line, new Dictionary<string, string[]>
-                    {
-                        ["submissionId"] = ["was already used for a different submission"],
-                    }));
-                }
-            }
+            outcomes = db.Dialect.Provider == DatabaseProvider.Sqlite
+                ? await ObservationBatchInsert.InsertAsync(connection, tx, rows, db.CommandTimeoutSeconds, ct)
+                : await InsertRowByRowAsync(connection, tx, rows, ct);
             foreach (var patientId in batch.Select(b => b.PatientId).Distinct())
             {
                 await audit.AppendAsync(connection, "import", "observation", null, patientId, ct, tx);
             }
             await tx.CommitAsync(ct);
         }
-        return result with { Stored = stored, Duplicates = duplicates };
+        for (var i = 0; i < outcomes.Length; i++)
+        {
+            if (outcomes[i] == BatchOutcome.Conflict)
+            {
+                result.Rejected.Add(new ImportLineError(batch[i].Line, new Dictionary<string, string[]>
+                {
+                    ["submissionId"] = ["was already used for a different submission"],
+                }));
+            }
+        }
+        return result with
+        {
+            Stored = outcomes.Count(o => o == BatchOutcome.Stored),
+            Duplicates = outcomes.Count(o => o == BatchOutcome.Duplicate),
+        };
+    }
+
+    /// <summary>SQL Server: one insert per row, each stored unless its submission already is.</summary>
+    private async Task<BatchOutcome[]> InsertRowByRowAsync(DbConnection connection, DbTransaction tx, List<ObservationRow> rows, CancellationToken ct)
+    {
+        var outcomes = new BatchOutcome[rows.Count];
+        await using var insert = new ObservationInsert(connection, tx, observationSql.InsertIfAbsent, db.CommandTimeoutSeconds);
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var row = rows[i];
+            if (await insert.ExecuteAsync(row, ct) == 1)
+            {
+                outcomes[i] = BatchOutcome.Stored;
+                continue;
+            }
+            var existing = await connection.ExecuteScalarAsync<string>(db.Command(observationSql.HashOfSubmission,
+                new { row.PatientId, row.SubmissionId }, ct, tx));
+            outcomes[i] = existing == row.PayloadHash ? BatchOutcome.Duplicate : BatchOutcome.Conflict;
+        }
+        return outcomes;
     }
 
     private void Reject(long line, string field, string message)

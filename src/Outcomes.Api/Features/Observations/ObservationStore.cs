@@ -55,7 +55,8 @@ public sealed class ObservationSql(SqlDialect dialect) : SqlTexts(dialect)
         {dialect.Limit("@Take")};
         """;
 
-    private const string InsertColumns = """
+    /// <summary>The columns an insert writes, in the order of <see cref="ObservationBatchInsert"/>'s rows.</summary>
+    internal const string InsertColumns = """
         patient_id, kind, code, instrument_version, value, qualifier, body_side, onset_on, serious, detail, answered_at,
         answered_offset_min, received_at, submission_id, payload_hash, recorded_by, recorded_role, supersedes_id, root_id,
         entered_in_error, change_reason
