@@ -38,13 +38,15 @@ public static class JsonBody
         {
             return (null, errors);
         }
-        var members = System.Text.Json.Nodes.JsonNode.Parse(root.GetRawText())!.AsObject();
-        foreach (var name in ignored)
-        {
-            members.Remove(name);
-        }
-        return (members.Deserialize<T>(options), errors);
+        // Diagnose has refused every member T does not have but the ignored ones (and every member given
+        // twice), so reading with unmapped members skipped leaves out exactly the ignored ones.
+        return (root.Deserialize<T>(_skippingUnmapped.GetValue(options, SkippingUnmapped)), errors);
     }
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<JsonSerializerOptions, JsonSerializerOptions> _skippingUnmapped = [];
+
+    private static JsonSerializerOptions SkippingUnmapped(JsonSerializerOptions options) =>
+        new(options) { UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip };
 
     private static void DiagnoseValue(JsonElement value, Type type, JsonSerializerOptions options, string path, ValidationErrors errors,
         IReadOnlySet<string>? ignored = null)

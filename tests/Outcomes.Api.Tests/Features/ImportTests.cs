@@ -98,6 +98,24 @@ public abstract class ImportTests(DatabaseProvider provider) : ApiTestBase(provi
     }
 
     [SkippableFact]
+    public async Task Import_LineWithAMemberTheSubmissionDoesNotHave_OrOneGivenTwice_IsRejected()
+    {
+        var f = await PatientFixture.CreateAsync(App);
+        var file = string.Join('\n',
+            $$"""{"type":"painScore","patientId":{{f.PatientId}},"submissionId":"{{Guid.NewGuid()}}","answeredAt":"2025-03-03T08:30:00Z","score":6,"recall":"current","mood":"fine"}""",
+            $$"""{"type":"painScore","patientId":{{f.PatientId}},"submissionId":"{{Guid.NewGuid()}}","answeredAt":"2025-03-03T08:30:00Z","score":6,"score":7,"recall":"current"}""") + "\n";
+
+        var report = await PatientFixture.BodyAsync(await f.Practitioner.PostAsync("/api/v1/imports/observations", Ndjson(file)));
+
+        Assert.Equal(0, report.GetProperty("stored").GetInt64());
+        var errors = report.GetProperty("errors").EnumerateArray()
+            .Select(e => (Line: e.GetProperty("line").GetInt64(), Fields: string.Join(",", e.GetProperty("errors").EnumerateObject().Select(p => p.Name))))
+            .ToList();
+        Assert.Equal([(1L, "mood"), (2L, "score")], errors);
+        Assert.Equal(0, await f.CountObservationsAsync());
+    }
+
+    [SkippableFact]
     public async Task Import_ForAnotherSitesPatient_RejectsTheLines()
     {
         var f = await PatientFixture.CreateAsync(App);

@@ -349,6 +349,21 @@ public sealed class ImportWriter(
         }
     }
 
+    private static bool IsBlank(StringBuilder line)
+    {
+        foreach (var chunk in line.GetChunks())
+        {
+            foreach (var c in chunk.Span)
+            {
+                if (!char.IsWhiteSpace(c))
+                {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
     /// <summary>Lines of at most <see cref="MaxLineChars"/> characters; a longer one is skipped and flagged, never buffered whole.</summary>
     private static async IAsyncEnumerable<(long Number, string Line, bool TooLong)> ReadLinesAsync(
         StreamReader reader, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
@@ -366,7 +381,7 @@ public sealed class ImportWriter(
                 if (c == '\n')
                 {
                     number++;
-                    if (tooLong || line.ToString().Trim().Length > 0)
+                    if (tooLong || !IsBlank(line))
                     {
                         yield return (number, tooLong ? "" : line.ToString(), tooLong);
                     }
@@ -388,7 +403,7 @@ public sealed class ImportWriter(
             }
         }
         number++;
-        if (tooLong || line.ToString().Trim().Length > 0)
+        if (tooLong || !IsBlank(line))
         {
             yield return (number, tooLong ? "" : line.ToString(), tooLong);
         }
