@@ -52,6 +52,9 @@ public sealed class Database : IDisposable
     /// </summary>
     public string AnalyticsConnectionString { get; }
 
+    /// <summary>Whether analytics read the primary (no read-only replica is configured).</summary>
+    public bool AnalyticsReadPrimary => AnalyticsConnectionString == ConnectionString;
+
     public int CommandTimeoutSeconds { get; }
 
     public Task<DbConnection> OpenAsync(CancellationToken ct) => OpenAsync(ConnectionString, ct);

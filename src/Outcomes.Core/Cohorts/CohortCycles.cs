@@ -57,14 +57,18 @@ public static class CohortCycles
 {
     /// <summary>The cycles of one patient that match <paramref name="filter"/>, each with its outcome.</summary>
     public static IEnumerable<CohortCycle> Of(
-        PatientHistory history, MeasureDefinition measure, CohortFilter filter, FollowUpWindow window, DateOnly today, BaselineRule rule)
+        PatientHistory history, MeasureDefinition measure, CohortFilter filter, FollowUpWindow window, DateOnly today, BaselineRule rule) =>
+        PatientMatches(filter, history.Patient) ? All(history, measure, window, today, rule).Where(c => Matches(filter, c)) : [];
+
+    /// <summary>
+    /// Every cycle of one patient, each with its outcome, whatever the filter: what a cohort computes for the
+    /// patient, before <see cref="Matches(CohortFilter, CohortCycle)"/> picks the cohort's cycles.
+    /// </summary>
+    public static IEnumerable<CohortCycle> All(PatientHistory history, MeasureDefinition measure, FollowUpWindow window, DateOnly today, BaselineRule rule)
     {
         var patient = history.Patient;
         // A patient never given the measure is not part of its cohort (rather than a cycle "without a baseline").
-        if (history.Points.Count == 0
-            || (filter.Condition is { } c && !patient.Conditions.Contains(c))
-            || (filter.SiteId is { } site && patient.SiteId != site)
-            || (filter.Sex is { } sex && patient.Sex != sex))
+        if (history.Points.Count == 0)
         {
             yield break;
         }
@@ -73,18 +77,22 @@ public static class CohortCycles
         for (var i = 0; i < sessions.Count && i < outcomes.Count; i++)
         {
             var session = sessions[i];
-            var age = session.Date.Year - patient.BirthYear;
-            if (!Matches(filter, session, i + 1, age))
-            {
-                continue;
-            }
             var outcome = outcomes[i];
             var end = outcome.End;
             var (any, serious) = SideEffectsIn(history.SideEffects, session.Date, end);
-            yield return new CohortCycle(patient, i + 1, session, end, age, DoseBands.Of(session.Product, session.TotalUnits),
-                outcome, outcome.Windows[0], any, serious);
+            yield return new CohortCycle(patient, i + 1, session, end, session.Date.Year - patient.BirthYear,
+                DoseBands.Of(session.Product, session.TotalUnits), outcome, outcome.Windows[0], any, serious);
         }
     }
+
+    /// <summary>Whether a cycle belongs to the cohort <paramref name="filter"/> describes (its patient and its session).</summary>
+    public static bool Matches(CohortFilter filter, CohortCycle cycle) =>
+        PatientMatches(filter, cycle.Patient) && Matches(filter, cycle.Session, cycle.Number, cycle.Age);
+
+    private static bool PatientMatches(CohortFilter f, CohortPatient patient) =>
+        (f.Condition is not { } c || patient.Conditions.Contains(c))
+        && (f.SiteId is not { } site || patient.SiteId == site)
+        && (f.Sex is not { } sex || patient.Sex == sex);
 
     /// <summary>Whether any side effect, and any serious one, was reported from the session day until the cycle's end.</summary>
     private static (bool Any, bool Serious) SideEffectsIn(IReadOnlyList<SideEffectReport> reports, DateOnly from, DateOnly? end)

@@ -33,6 +33,30 @@ public sealed class CohortSql(SqlDialect dialect) : SqlTexts(dialect)
         """;
 
     /// <summary>
+    /// The cohort's patients, each with its change counter (<c>patient_change</c>, 0 before any change),
+    /// read before anything else of the cohort so that what is read afterwards is at least as new.
+    /// </summary>
+    public string Generations { get; } = $"""
+        SELECT p.id AS patient_id, COALESCE(c.generation, 0) AS generation
+        FROM patient_current p
+        LEFT JOIN patient_change c ON c.patient_id = p.id
+        WHERE {_patientFilter}
+        ORDER BY p.id;
+        """;
+
+    // The same streams for a list of patients (those whose computed cycles are not kept).
+    public string PatientsByIds { get; } = "SELECT p.id, p.site_id, p.sex, p.birth_year FROM patient_current p WHERE p.id IN @Ids ORDER BY p.id;";
+
+    public string ConditionsByIds { get; } = "SELECT c.patient_id, c.condition FROM patient_condition_current c WHERE c.patient_id IN @Ids ORDER BY c.patient_id;";
+
+    public string SeriesByIds { get; } = """
+        SELECT s.patient_id, s.point_count, s.points
+        FROM measure_series s
+        WHERE s.kind = @Kind AND s.measure_key = @MeasureKey AND s.patient_id IN @Ids
+        ORDER BY s.patient_id;
+        """;
+
+    /// <summary>
     /// The measure's current values, one packed row per patient (<see cref="SeriesRefresher"/> keeps
     /// them current), instead of one row per weekly score.
     /// </summary>
@@ -114,18 +138,59 @@ public sealed class CohortReader(Database db, CohortSql sql, SeriesRefresher ser
 
         await foreach (var p in c1.QueryUnbufferedAsync<CohortPatientRow>(sql.Patients, patientParameters, commandTimeout: db.CommandTimeoutSeconds).WithCancellation(ct))
         {
-            var patient = new CohortPatient(p.Id, p.SiteId, EnumCode<Sex>.Parse(p.Sex), p.BirthYear,
-                [.. (await conditions.TakeAsync(p.Id)).Select(r => EnumCode<Condition>.Parse(r.Condition))]);
-            var seriesRows = await points.TakeAsync(p.Id);
-            var effectRows = await effects.TakeAsync(p.Id);
-            var sessionRows = await sessions.TakeAsync(p.Id);
-            yield return new PatientHistory(
-                patient,
-                sessionRows.Count == 0 ? [] : SessionSeries.Decode(sessionRows[0].Points),
-                seriesRows.Count == 0 ? [] : PointSeries.Decode(seriesRows[0].Points, seriesRows[0].PointCount),
-                effectRows.Count == 0 ? [] : [.. PointSeries.Decode(effectRows[0].Points, effectRows[0].PointCount).Select(e => new SideEffectReport(e.Day, e.Value == 1))]);
+            yield return History(p, await conditions.TakeAsync(p.Id), await sessions.TakeAsync(p.Id), await points.TakeAsync(p.Id), await effects.TakeAsync(p.Id));
         }
     }
+
+    /// <summary>
+    /// The cohort's patients with their change counters, in patient order. Read on the primary and before the
+    /// series are refreshed, so every history read afterwards is at least as new as the counter beside it.
+    /// </summary>
+    public async Task<List<(long PatientId, long Generation)>> GenerationsAsync(CohortFilter filter, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        var rows = await connection.QueryAsync<(long, long)>(db.Command(sql.Generations, PatientParameters(filter), ct));
+        return rows.AsList();
+    }
+
+    /// <summary>The histories of the given patients (a few: those whose computed cycles are not kept), in patient order.</summary>
+    public async IAsyncEnumerable<PatientHistory> ReadByIdsAsync(
+        IReadOnlyList<long> patientIds, MeasureSource measure, [EnumeratorCancellation] CancellationToken ct)
+    {
+        await series.RefreshAsync(ct);
+        var (kind, measureKey) = measure.SeriesKey();
+        await using var connection = await db.OpenAnalyticsAsync(ct);
+        foreach (var chunk in patientIds.Order().Chunk(SqlLimits.MaxListItems))
+        {
+            var ids = SqlLimits.Bounded(chunk);
+            async Task<ILookup<long, CohortSeriesRow>> SeriesAsync(string seriesKind, string key) =>
+                (await connection.QueryAsync<CohortSeriesRow>(db.Command(sql.SeriesByIds, new { Ids = ids, Kind = seriesKind, MeasureKey = key }, ct)))
+                    .ToLookup(r => r.PatientId);
+            var patients = await connection.QueryAsync<CohortPatientRow>(db.Command(sql.PatientsByIds, new { Ids = ids }, ct));
+            var conditions = (await connection.QueryAsync<CohortConditionRow>(db.Command(sql.ConditionsByIds, new { Ids = ids }, ct))).ToLookup(r => r.PatientId);
+            var sessions = await SeriesAsync(StoredSeries.SessionKind, StoredSeries.SessionKey);
+            var points = await SeriesAsync(kind, measureKey);
+            var effects = await SeriesAsync(StoredSeries.SideEffectKind, StoredSeries.SideEffectKey);
+            foreach (var p in patients)
+            {
+                yield return History(p, [.. conditions[p.Id]], [.. sessions[p.Id]], [.. points[p.Id]], [.. effects[p.Id]]);
+            }
+        }
+    }
+
+    private static object PatientParameters(CohortFilter filter) => new
+    {
+        filter.SiteId,
+        Sex = filter.Sex is { } sex ? EnumCode<Sex>.Of(sex) : null,
+        Condition = filter.Condition is { } c ? EnumCode<Condition>.Of(c) : null,
+    };
+
+    private static PatientHistory History(
+        CohortPatientRow p, List<CohortConditionRow> conditions, List<CohortSeriesRow> sessionRows, List<CohortSeriesRow> seriesRows, List<CohortSeriesRow> effectRows) =>
+        new(new CohortPatient(p.Id, p.SiteId, EnumCode<Sex>.Parse(p.Sex), p.BirthYear, [.. conditions.Select(r => EnumCode<Condition>.Parse(r.Condition))]),
+            sessionRows.Count == 0 ? [] : SessionSeries.Decode(sessionRows[0].Points),
+            seriesRows.Count == 0 ? [] : PointSeries.Decode(seriesRows[0].Points, seriesRows[0].PointCount),
+            effectRows.Count == 0 ? [] : [.. PointSeries.Decode(effectRows[0].Points, effectRows[0].PointCount).Select(e => new SideEffectReport(e.Day, e.Value == 1))]);
 
     /// <summary>An ordered stream read in step with the patient stream.</summary>
     private sealed class Merge<T>(IAsyncEnumerable<T> source, Func<T, long> key, CancellationToken ct) : IAsyncDisposable

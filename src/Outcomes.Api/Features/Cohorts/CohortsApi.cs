@@ -29,6 +29,13 @@ public sealed class CohortOptions
 
     /// <summary>Secret behind the pseudonymous patient keys of exports; exports are refused while it is unset.</summary>
     public string? PseudonymSecret { get; set; }
+
+    /// <summary>
+    /// Computed cohort cycles kept in memory, across patients (<see cref="CohortCycleCache"/>); 0 keeps none.
+    /// Each costs roughly half a kilobyte.
+    /// </summary>
+    [Range(0, 100_000_000)]
+    public int CachedCycles { get; set; } = 1_000_000;
 }
 
 /// <summary>Which cycles form the cohort, and what is measured when.</summary>
@@ -341,7 +348,7 @@ public sealed record CohortSpec(CohortFilter Filter, ResolvedMeasure Measure, Fo
 /// <summary>Parses cohort requests, streams their cycles and audits each call.</summary>
 public sealed class CohortService(
     CohortReader reader, MeasureCatalog measures, IOptions<CohortOptions> cohortOptions, IOptions<OutcomesOptions> outcomeOptions,
-    TimeProvider clock, AuditLog audit, Database db)
+    TimeProvider clock, AuditLog audit, Database db, CohortCycleCache cache)
 {
     private static readonly int[] _weeks = [2, 6, 12, 24];
 
@@ -379,14 +386,75 @@ public sealed class CohortService(
     }
 
     /// <summary>
-    /// The cohort's cycles, each with its outcome, read one patient at a time. Reading and computing
-    /// run side by side: one task reads the patients' histories into a short queue (at most
-    /// <see cref="ReadAhead"/> patients, so memory stays bounded) while this one computes their cycles.
+    /// The cohort's cycles, each with its outcome, in patient order. Each patient's computed cycles are kept
+    /// (<see cref="CohortCycleCache"/>) under the patient's change counter, read before anything else; only
+    /// the patients whose counter moved are computed again. When they are few, only their histories are
+    /// read; otherwise (the first query of the day, say) the whole cohort is streamed as without the cache.
+    /// Kept cycles are not used when analytics read a replica: the replica's series may lag its counters.
     /// </summary>
     public async IAsyncEnumerable<CohortCycle> CyclesAsync(
         CohortSpec spec, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
         var today = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
+        if (!cache.Enabled || !db.AnalyticsReadPrimary)
+        {
+            await foreach (var cycle in ComputedAsync(spec, today, null, ct))
+            {
+                yield return cycle;
+            }
+            yield break;
+        }
+        var scope = new CohortCycleCache.Scope(spec.Measure.Definition, spec.Window, today, outcomeOptions.Value.Rule);
+        var patients = await reader.GenerationsAsync(spec.Filter, ct);
+        var missing = patients.Where(p => !cache.TryGet(p.PatientId, p.Generation, scope, out _)).Select(p => p.PatientId).ToList();
+        if (missing.Count > MaxReadById || missing.Count * 2 > patients.Count)
+        {
+            await foreach (var cycle in ComputedAsync(spec, today, (scope, patients.ToDictionary(p => p.PatientId, p => p.Generation)), ct))
+            {
+                yield return cycle;
+            }
+            yield break;
+        }
+        var read = new Dictionary<long, PatientHistory>();
+        await foreach (var history in reader.ReadByIdsAsync(missing, spec.Measure.Source, ct))
+        {
+            read[history.Patient.Id] = history;
+        }
+        foreach (var (patientId, generation) in patients)
+        {
+            if (!cache.TryGet(patientId, generation, scope, out var all))
+            {
+                all = read.TryGetValue(patientId, out var history) ? [.. CohortCycles.All(history, spec.Measure.Definition, spec.Window, today, scope.Rule)] : [];
+                cache.Set(patientId, generation, scope, all);
+            }
+            foreach (var cycle in all)
+            {
+                if (CohortCycles.Matches(spec.Filter, cycle))
+                {
+                    yield return cycle;
+                    if (spec.FirstCycleOnly)
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Patients whose histories are read by id; more are streamed with the whole cohort.</summary>
+    private const int MaxReadById = 2 * SqlLimits.MaxListItems;
+
+    /// <summary>
+    /// The cohort's cycles computed from the whole cohort's histories, read one patient at a time. Reading
+    /// and computing run side by side: one task reads the patients' histories into a short queue (at most
+    /// <see cref="ReadAhead"/> patients, so memory stays bounded) while this one computes their cycles.
+    /// With <paramref name="keep"/>, every patient's cycles are kept under the counter read before.
+    /// </summary>
+    private async IAsyncEnumerable<CohortCycle> ComputedAsync(
+        CohortSpec spec, DateOnly today, (CohortCycleCache.Scope Scope, Dictionary<long, long> Generations)? keep,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        var rule = outcomeOptions.Value.Rule;
         var queue = Channel.CreateBounded<PatientHistory>(new BoundedChannelOptions(ReadAhead) { SingleReader = true, SingleWriter = true });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var producer = Task.Run(async () =>
@@ -409,7 +477,21 @@ public sealed class CohortService(
         {
             await foreach (var history in queue.Reader.ReadAllAsync(ct))
             {
-                foreach (var cycle in CohortCycles.Of(history, spec.Measure.Definition, spec.Filter, spec.Window, today, outcomeOptions.Value.Rule))
+                IEnumerable<CohortCycle> cycles;
+                if (keep is var (scope, generations))
+                {
+                    CohortCycle[] all = [.. CohortCycles.All(history, spec.Measure.Definition, spec.Window, today, rule)];
+                    if (generations.TryGetValue(history.Patient.Id, out var generation))
+                    {
+                        cache.Set(history.Patient.Id, generation, scope, all);
+                    }
+                    cycles = all.Where(c => CohortCycles.Matches(spec.Filter, c));
+                }
+                else
+                {
+                    cycles = CohortCycles.Of(history, spec.Measure.Definition, spec.Filter, spec.Window, today, rule);
+                }
+                foreach (var cycle in cycles)
                 {
                     yield return cycle;
                     if (spec.FirstCycleOnly)

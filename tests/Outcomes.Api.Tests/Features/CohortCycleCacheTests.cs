@@ -1,0 +1,153 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Outcomes.Api.Data;
+using Outcomes.Api.Features.Cohorts;
+using Outcomes.Api.Tests.Infrastructure;
+
+namespace Outcomes.Api.Tests.Features;
+
+/// <summary>
+/// A cohort query keeps each patient's computed cycles under the patient's change counter, what they were
+/// computed for and the day. After every kind of change a cohort reads, under filters that pick kept cycles
+/// differently, and after midnight, the answer given with the kept cycles must be the answer computed
+/// afresh, and must show the change.
+/// </summary>
+public abstract class CohortCycleCacheTests(DatabaseProvider provider) : ApiTestBase(provider)
+{
+    public sealed class OnSqlite() : CohortCycleCacheTests(DatabaseProvider.Sqlite);
+
+    public sealed class OnSqlServer() : CohortCycleCacheTests(DatabaseProvider.SqlServer);
+
+    private sealed class MovableClock(DateTimeOffset now) : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = now;
+
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
+
+    private readonly MovableClock _clock = new(new DateTimeOffset(2025, 6, 2, 12, 0, 0, TimeSpan.Zero));
+
+    protected override Action<IServiceCollection>? ConfigureServices => services =>
+    {
+        services.AddSingleton<TimeProvider>(_clock);
+        // No cell withheld: every count must be comparable.
+        services.Configure<CohortOptions>(o => o.SmallCellThreshold = 0);
+    };
+
+    private static readonly string[] _queries =
+    [
+        "/api/v1/cohorts/outcomes",
+        "/api/v1/cohorts/outcomes?condition=neckShoulderPain&guidance=emg",
+        "/api/v1/cohorts/outcomes?cycle=first&week=6",
+        "/api/v1/cohorts/compare?by=guidance&a=emg&b=palpation",
+        "/api/v1/cohorts/duration",
+    ];
+
+    /// <summary>Every query answered with the kept cycles, then computed with none kept: they must agree. The summary of the first.</summary>
+    private async Task<JsonElement> CohortAsync()
+    {
+        var auditor = App.Auditor();
+        var kept = new List<string>();
+        foreach (var query in _queries)
+        {
+            kept.Add(await auditor.GetStringAsync(query));
+        }
+        App.Services.GetRequiredService<CohortCycleCache>().Clear();
+        for (var i = 0; i < _queries.Length; i++)
+        {
+            Assert.Equal(await auditor.GetStringAsync(_queries[i]), kept[i]);
+        }
+        return JsonDocument.Parse(kept[0]).RootElement.GetProperty("summary").Clone();
+    }
+
+    private static int Count(JsonElement summary, string figure, string count = "cycles") => summary.GetProperty(figure).GetProperty(count).GetInt32();
+
+    private static async Task<JsonElement> CreatedAsync(Task<HttpResponseMessage> post)
+    {
+        using var response = await post;
+        Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+        return await PatientFixture.BodyAsync(response);
+    }
+
+    private Task<JsonElement> PainAsync(long patientId, string day, int score) =>
+        CreatedAsync(App.Patient(patientId).PostAsJsonAsync($"/api/v1/patients/{patientId}/pain-scores", new
+        {
+            submissionId = Guid.NewGuid(), answeredAt = $"{day}T18:00:00Z", score, recall = "average7Days",
+        }, OutcomesApp.Json));
+
+    private Task<JsonElement> SessionAsync(long siteId, long practitionerId, long patientId, string day, string guidance) =>
+        CreatedAsync(App.Practitioner(siteId).PostAsJsonAsync($"/api/v1/patients/{patientId}/treatment-sessions", new
+        {
+            submissionId = Guid.NewGuid(), sessionDate = day, practitionerId, product = "onabotulinumtoxinA", guidance, dilutionUnitsPerMl = 50,
+            injectionSites = new[] { new { muscle = "upper_trapezius", side = "left", units = 40 } },
+        }, OutcomesApp.Json));
+
+    [SkippableFact]
+    public async Task EveryChangeACohortReads_IsCountedAtOnce_AndTheKeptCyclesEqualFreshOnes()
+    {
+        var siteId = await App.CreateSiteAsync();
+        var practitionerId = await App.CreatePractitionerAsync(siteId);
+        // Six patients, one session each on 03-03 with a baseline of 8; the first five answer 3 in week 12, the last not yet.
+        var patients = new List<long>();
+        for (var i = 0; i < 6; i++)
+        {
+            var patientId = await App.CreatePatientAsync(siteId, condition: "neckShoulderPain");
+            patients.Add(patientId);
+            await SessionAsync(siteId, practitionerId, patientId, "2025-03-03", i % 2 == 0 ? "emg" : "palpation");
+            await PainAsync(patientId, "2025-03-01", 8);
+            if (i < 5)
+            {
+                await PainAsync(patientId, "2025-05-26", 3);
+            }
+        }
+        var s = await CohortAsync();
+        Assert.Equal((6, 5, 5), (Count(s, "cycles"), Count(s, "withValue"), s.GetProperty("responders30").GetProperty("k").GetInt32()));
+
+        // A new score: the sixth patient's week-12 value (one patient changed: read by id).
+        await PainAsync(patients[5], "2025-05-27", 7);
+        s = await CohortAsync();
+        Assert.Equal((6, 5), (Count(s, "withValue"), s.GetProperty("responders30").GetProperty("k").GetInt32()));
+
+        // An amendment: the first patient's week-12 score was 8, not 3.
+        var first = (await App.Admin().GetFromJsonAsync<JsonElement>($"/api/v1/patients/{patients[0]}/observations?kind=painScore", OutcomesApp.Json))
+            .GetProperty("items").EnumerateArray().Single(o => o.GetProperty("value").GetDecimal() == 3);
+        await CreatedAsync(App.Patient(patients[0]).PostAsJsonAsync($"/api/v1/patients/{patients[0]}/pain-scores", new
+        {
+            submissionId = Guid.NewGuid(), answeredAt = "2025-05-26T18:00:00Z", score = 8, recall = "average7Days",
+            amends = first.GetProperty("id").GetInt64(), reason = "typed 3 for 8",
+        }, OutcomesApp.Json));
+        s = await CohortAsync();
+        Assert.Equal(4, s.GetProperty("responders30").GetProperty("k").GetInt32());
+
+        // A second session for the second patient: a new cycle.
+        await SessionAsync(siteId, practitionerId, patients[1], "2025-06-01", "emg");
+        s = await CohortAsync();
+        Assert.Equal(7, Count(s, "cycles"));
+
+        // A side effect during the third patient's cycle.
+        await CreatedAsync(App.Patient(patients[2]).PostAsJsonAsync($"/api/v1/patients/{patients[2]}/side-effects", new
+        {
+            submissionId = Guid.NewGuid(), answeredAt = "2025-03-10T10:00:00Z", effect = "bruising", severity = "mild", onsetOn = "2025-03-09",
+        }, OutcomesApp.Json));
+        s = await CohortAsync();
+        Assert.Equal(1, s.GetProperty("sideEffects").GetProperty("k").GetInt32());
+
+        // A correction of the fourth patient: another condition (so the condition filter drops the patient), another sex.
+        await CreatedAsync(App.Practitioner(siteId).PostAsJsonAsync($"/api/v1/patients/{patients[3]}/corrections", new
+        {
+            submissionId = Guid.NewGuid(), version = 0, externalReference = "REF-CORRECTED", birthYear = 1960, sex = "male", enrolledOn = "2025-01-15",
+            conditions = new[] { "lowBackPain" }, reason = "copied wrongly from the referral",
+        }, OutcomesApp.Json));
+        await CohortAsync();
+        var byCondition = await App.Auditor().GetFromJsonAsync<JsonElement>("/api/v1/cohorts/outcomes?condition=neckShoulderPain", OutcomesApp.Json);
+        Assert.Equal(5, Count(byCondition.GetProperty("summary"), "patients", "patients"));
+
+        // Midnight, and again a week later: no write, but cycles still open move with the calendar.
+        _clock.Now = _clock.Now.AddDays(1);
+        await CohortAsync();
+        _clock.Now = _clock.Now.AddDays(7);
+        await CohortAsync();
+    }
+}
