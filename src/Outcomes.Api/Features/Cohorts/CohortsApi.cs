@@ -32,7 +32,7 @@ public sealed class CohortOptions
 
     /// <summary>
     /// Computed cohort cycles kept in memory, across patients (<see cref="CohortCycleCache"/>); 0 keeps none.
-    /// Each costs roughly half a kilobyte.
+    /// Each costs about 1.5 KB (the 724,199 cycles of the 100,000-patient demo clinic took about 1.1 GB).
     /// </summary>
     [Range(0, 100_000_000)]
     public int CachedCycles { get; set; } = 1_000_000;
@@ -406,7 +406,15 @@ public sealed class CohortService(
         }
         var scope = new CohortCycleCache.Scope(spec.Measure.Definition, spec.Window, today, outcomeOptions.Value.Rule);
         var patients = await reader.GenerationsAsync(spec.Filter, ct);
-        var missing = patients.Where(p => !cache.TryGet(p.PatientId, p.Generation, scope, out _)).Select(p => p.PatientId).ToList();
+        var kept = new CohortCycle[]?[patients.Count];
+        var missing = new List<long>();
+        for (var i = 0; i < patients.Count; i++)
+        {
+            if (!cache.TryGet(patients[i].PatientId, patients[i].Generation, scope, out kept[i]))
+            {
+                missing.Add(patients[i].PatientId);
+            }
+        }
         if (missing.Count > MaxReadById || missing.Count * 2 > patients.Count)
         {
             await foreach (var cycle in ComputedAsync(spec, today, (scope, patients.ToDictionary(p => p.PatientId, p => p.Generation)), ct))
@@ -420,9 +428,10 @@ public sealed class CohortService(
         {
             read[history.Patient.Id] = history;
         }
-        foreach (var (patientId, generation) in patients)
+        for (var i = 0; i < patients.Count; i++)
         {
-            if (!cache.TryGet(patientId, generation, scope, out var all))
+            var (patientId, generation) = patients[i];
+            if (kept[i] is not { } all)
             {
                 all = read.TryGetValue(patientId, out var history) ? [.. CohortCycles.All(history, spec.Measure.Definition, spec.Window, today, scope.Rule)] : [];
                 cache.Set(patientId, generation, scope, all);
