@@ -20,13 +20,6 @@ public abstract class CohortCycleCacheTests(DatabaseProvider provider) : ApiTest
 
     public sealed class OnSqlServer() : CohortCycleCacheTests(DatabaseProvider.SqlServer);
 
-    private sealed class MovableClock(DateTimeOffset now) : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = now;
-
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
-
     private readonly MovableClock _clock = new(new DateTimeOffset(2025, 6, 2, 12, 0, 0, TimeSpan.Zero));
 
     protected override Action<IServiceCollection>? ConfigureServices => services =>

@@ -19,13 +19,6 @@ public abstract class PatientSummaryCacheTests(DatabaseProvider provider) : ApiT
 
     public sealed class OnSqlServer() : PatientSummaryCacheTests(DatabaseProvider.SqlServer);
 
-    private sealed class MovableClock(DateTimeOffset now) : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = now;
-
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
-
     private readonly MovableClock _clock = new(new DateTimeOffset(2025, 3, 10, 12, 0, 0, TimeSpan.Zero));
 
     protected override Action<IServiceCollection>? ConfigureServices => services => services.AddSingleton<TimeProvider>(_clock);
