@@ -348,4 +348,33 @@ public static class CycleOutcomes
     }
 
     private static decimal Round(decimal value) => decimal.Round(value, 2, MidpointRounding.AwayFromZero);
+
+    /// <summary>
+    /// The days on which <see cref="Compute"/>, given the same sessions and values, gives <paramref name="cycle"/>
+    /// again, <paramref name="today"/> among them. The day enters a cycle's outcome in one place only: a window with
+    /// no value that the next session has not closed is "not yet reached" up to its last day and "no value in the
+    /// window" after it. Every other outcome is the same on any day.
+    /// </summary>
+    public static (DateOnly From, DateOnly To) DaysAlike(CycleOutcome cycle, DateOnly today)
+    {
+        var (from, to) = (DateOnly.MinValue, DateOnly.MaxValue);
+        foreach (var w in cycle.Windows)
+        {
+            var openToTheDay = w.Status is WindowStatus.NotYetReached or WindowStatus.NoValueInWindow
+                && !(cycle.End is { } next && next <= w.Until);
+            if (!openToTheDay)
+            {
+                continue;
+            }
+            if (today > w.Until)
+            {
+                from = from > w.Until.AddDays(1) ? from : w.Until.AddDays(1);
+            }
+            else
+            {
+                to = to < w.Until ? to : w.Until;
+            }
+        }
+        return (from, to);
+    }
 }

@@ -82,9 +82,10 @@ public abstract class CohortCycleCacheTests(DatabaseProvider provider) : ApiTest
     {
         var siteId = await App.CreateSiteAsync();
         var practitionerId = await App.CreatePractitionerAsync(siteId);
-        // Six patients, one session each on 03-03 with a baseline of 8; the first five answer 3 in week 12, the last not yet.
+        // Seven patients, one session each on 03-03 with a baseline of 8; the first five answer 3 in week 12, the last two
+        // not yet (today is the last day of that window).
         var patients = new List<long>();
-        for (var i = 0; i < 6; i++)
+        for (var i = 0; i < 7; i++)
         {
             var patientId = await App.CreatePatientAsync(siteId, condition: "neckShoulderPain");
             patients.Add(patientId);
@@ -96,7 +97,7 @@ public abstract class CohortCycleCacheTests(DatabaseProvider provider) : ApiTest
             }
         }
         var s = await CohortAsync();
-        Assert.Equal((6, 5, 5), (Count(s, "cycles"), Count(s, "withValue"), s.GetProperty("responders30").GetProperty("k").GetInt32()));
+        Assert.Equal((7, 5, 5, 2), (Count(s, "cycles"), Count(s, "withValue"), s.GetProperty("responders30").GetProperty("k").GetInt32(), Count(s, "notYetReached")));
 
         // A new score: the sixth patient's week-12 value (one patient changed: read by id).
         await PainAsync(patients[5], "2025-05-27", 7);
@@ -117,7 +118,7 @@ public abstract class CohortCycleCacheTests(DatabaseProvider provider) : ApiTest
         // A second session for the second patient: a new cycle.
         await SessionAsync(siteId, practitionerId, patients[1], "2025-06-01", "emg");
         s = await CohortAsync();
-        Assert.Equal(7, Count(s, "cycles"));
+        Assert.Equal(8, Count(s, "cycles"));
 
         // A side effect during the third patient's cycle.
         await CreatedAsync(App.Patient(patients[2]).PostAsJsonAsync($"/api/v1/patients/{patients[2]}/side-effects", new
@@ -135,11 +136,14 @@ public abstract class CohortCycleCacheTests(DatabaseProvider provider) : ApiTest
         }, OutcomesApp.Json));
         await CohortAsync();
         var byCondition = await App.Auditor().GetFromJsonAsync<JsonElement>("/api/v1/cohorts/outcomes?condition=neckShoulderPain", OutcomesApp.Json);
-        Assert.Equal(5, Count(byCondition.GetProperty("summary"), "patients", "patients"));
+        Assert.Equal(6, Count(byCondition.GetProperty("summary"), "patients", "patients"));
 
-        // Midnight, and again a week later: no write, but cycles still open move with the calendar.
+        // Midnight, and again a week later: no write, but a window still open closes with the calendar (the seventh
+        // patient's week 12 ends without a value), which only that patient's kept cycles must follow.
+        var before = await CohortAsync();
         _clock.Now = _clock.Now.AddDays(1);
-        await CohortAsync();
+        s = await CohortAsync();
+        Assert.Equal((Count(before, "notYetReached") - 1, Count(before, "noValueInWindow") + 1), (Count(s, "notYetReached"), Count(s, "noValueInWindow")));
         _clock.Now = _clock.Now.AddDays(7);
         await CohortAsync();
     }

@@ -240,6 +240,54 @@ public class CycleOutcomesTests
 
         Assert.Equal(D(3, 15), cycle.OnsetOn);
     }
+
+    public static TheoryData<string> DayScenarios => ["historyA", "noValuesAfter", "nextSessionInsideWeek12", "valuesLate"];
+
+    private static (DateOnly[] Sessions, Point[] Points) Scenario(string name) => name switch
+    {
+        "historyA" => ([D(3, 1), D(6, 1)], _historyA),
+        "noValuesAfter" => ([D(3, 1)], [P(2, 27, 7)]),
+        // The next session comes inside the first cycle's week-12 window, which the first cycle has no value in.
+        "nextSessionInsideWeek12" => ([D(3, 1), D(5, 27)], [P(2, 27, 7), P(3, 15, 3), P(6, 20, 4)]),
+        _ => ([D(3, 1)], [P(2, 27, 7), P(3, 20, 3), P(9, 1, 4)]),
+    };
+
+    /// <summary>
+    /// For every day from the session to well past the last window: the cycles computed on any day inside the span
+    /// DaysAlike gives are the cycles computed on that day, and on the day just outside either end of the span they
+    /// differ (so the span is exact, not merely safe).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(DayScenarios))]
+    public void DaysAlike_IsExactlyTheSpanOfDaysThatComputeTheSameCycle(string scenario)
+    {
+        var (sessions, points) = Scenario(scenario);
+        var first = D(3, 1);
+        var days = Enumerable.Range(0, 260).Select(first.AddDays).ToList();
+        var computed = days.ToDictionary(d => d, d => CycleOutcomes.Compute(_pain, sessions, points, d));
+        string Json(CycleOutcome c) => System.Text.Json.JsonSerializer.Serialize(c);
+        foreach (var today in days)
+        {
+            for (var i = 0; i < computed[today].Count; i++)
+            {
+                var cycle = computed[today][i];
+                var (from, to) = CycleOutcomes.DaysAlike(cycle, today);
+                Assert.True(from <= today && today <= to, $"{scenario} cycle {i + 1} on {today}: the span {from}..{to} leaves out the day itself");
+                foreach (var other in days)
+                {
+                    var same = Json(computed[other][i]) == Json(cycle);
+                    if (other >= from && other <= to)
+                    {
+                        Assert.True(same, $"{scenario} cycle {i + 1}: computed on {today} and on {other} differ, inside {from}..{to}");
+                    }
+                    else if (other.AddDays(1) == from || other.AddDays(-1) == to)
+                    {
+                        Assert.False(same, $"{scenario} cycle {i + 1}: computed on {today} and on {other} are the same, just outside {from}..{to}");
+                    }
+                }
+            }
+        }
+    }
 }
 
 public class LinearTrendTests

@@ -387,9 +387,10 @@ public sealed class CohortService(
 
     /// <summary>
     /// The cohort's cycles, each with its outcome, in patient order. Each patient's computed cycles are kept
-    /// (<see cref="CohortCycleCache"/>) under the patient's change counter, read before anything else; only
-    /// the patients whose counter moved are computed again. When they are few, only their histories are
-    /// read; otherwise (the first query of the day, say) the whole cohort is streamed as without the cache.
+    /// (<see cref="CohortCycleCache"/>) under the patient's change counter, read before anything else, and for
+    /// the days they stay the same; only the patients whose counter moved, or whose cycles the day changed, are
+    /// computed again. When they are few, only their histories are read; otherwise (the first query after a
+    /// start, say) the whole cohort is streamed as without the cache.
     /// Kept cycles are not used when analytics read a replica: the replica's series may lag its counters.
     /// </summary>
     public async IAsyncEnumerable<CohortCycle> CyclesAsync(
@@ -404,13 +405,13 @@ public sealed class CohortService(
             }
             yield break;
         }
-        var scope = new CohortCycleCache.Scope(spec.Measure.Definition, spec.Window, today, outcomeOptions.Value.Rule);
+        var scope = new CohortCycleCache.Scope(spec.Measure.Definition, spec.Window, outcomeOptions.Value.Rule);
         var patients = await reader.GenerationsAsync(spec.Filter, ct);
         var kept = new CohortCycle[]?[patients.Count];
         var missing = new List<long>();
         for (var i = 0; i < patients.Count; i++)
         {
-            if (!cache.TryGet(patients[i].PatientId, patients[i].Generation, scope, out kept[i]))
+            if (!cache.TryGet(patients[i].PatientId, patients[i].Generation, scope, today, out kept[i]))
             {
                 missing.Add(patients[i].PatientId);
             }
@@ -434,7 +435,7 @@ public sealed class CohortService(
             if (kept[i] is not { } all)
             {
                 all = read.TryGetValue(patientId, out var history) ? [.. CohortCycles.All(history, spec.Measure.Definition, spec.Window, today, scope.Rule)] : [];
-                cache.Set(patientId, generation, scope, all);
+                cache.Set(patientId, generation, scope, today, all);
             }
             foreach (var cycle in all)
             {
@@ -492,7 +493,7 @@ public sealed class CohortService(
                     CohortCycle[] all = [.. CohortCycles.All(history, spec.Measure.Definition, spec.Window, today, rule)];
                     if (generations.TryGetValue(history.Patient.Id, out var generation))
                     {
-                        cache.Set(history.Patient.Id, generation, scope, all);
+                        cache.Set(history.Patient.Id, generation, scope, today, all);
                     }
                     cycles = all.Where(c => CohortCycles.Matches(spec.Filter, c));
                 }
