@@ -29,7 +29,11 @@ public sealed class CohortBreakdown(Func<CohortCycle, IEnumerable<string>> keys)
         _ => [EnumCode<Guidance>.Of(cycle.Session.Guidance)],
     };
 
-    public static string Quarter(DateOnly day) => string.Create(CultureInfo.InvariantCulture, $"{day.Year}-Q{(day.Month - 1) / 3 + 1}");
+    /// <summary>The calendar quarter of <paramref name="day"/>, as <c>2025-Q1</c>; one string per quarter, made once.</summary>
+    public static string Quarter(DateOnly day) => _quarters.GetOrAdd(day.Year * 4 + (day.Month - 1) / 3,
+        static q => string.Create(CultureInfo.InvariantCulture, $"{q / 4}-Q{q % 4 + 1}"));
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, string> _quarters = new();
 
     public void Add(CohortCycle cycle)
     {
