@@ -203,7 +203,15 @@ public static class DemoDataCommand
             }
 
             var observations = DemoObservations(random, patientId, enrolledOn, today, patientConditions, sessionDates);
-            await connection.ExecuteAsync(db.Command(observationSql.InsertIfAbsent, observations, ct, tx));
+            if (d.Provider == DatabaseProvider.Sqlite)
+            {
+                // As the bulk import writes on SQLite: the patient's rows in two statements, not one each.
+                await ObservationBatchInsert.InsertAsync(connection, tx, observations, db.CommandTimeoutSeconds, ct);
+            }
+            else
+            {
+                await connection.ExecuteAsync(db.Command(observationSql.InsertIfAbsent, observations, ct, tx));
+            }
             observationCount += observations.Count;
             firstPatient ??= (patientId, $"DEMO-{siteId}-{p + 1:D6}");
             progress?.Report(p + 1);
@@ -228,13 +236,13 @@ public static class DemoDataCommand
             (siteIds[0], siteNames[0]), practitionersBySite[siteIds[0]][0], firstPatient!.Value);
     }
 
-    private static List<object> DemoObservations(
+    private static List<ObservationRow> DemoObservations(
         Random random, long patientId, DateOnly enrolledOn, DateOnly today, IReadOnlyList<Condition> conditions, List<DateOnly> sessions)
     {
         var patient = new CurrentUser(Actor, "patient", patientId, null);
         var practitioner = new CurrentUser(Actor, "practitioner", null, null);
         var response = DemoResponse.Draw(random);
-        var rows = new List<object>();
+        var rows = new List<ObservationRow>();
         var received = new DateTimeOffset(today.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
 
         DateOnly? LatestSession(DateOnly day) => sessions.LastOrDefault(s => s <= day) is var s && s != default ? s : null;
