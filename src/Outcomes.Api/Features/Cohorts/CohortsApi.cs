@@ -437,15 +437,24 @@ public sealed class CohortService(
                 all = read.TryGetValue(patientId, out var history) ? [.. CohortCycles.All(history, spec.Measure.Definition, spec.Window, today, scope.Rule)] : [];
                 cache.Set(patientId, generation, scope, today, all);
             }
-            foreach (var cycle in all)
+            foreach (var cycle in Picked(spec, all))
             {
-                if (CohortCycles.Matches(spec.Filter, cycle))
+                yield return cycle;
+            }
+        }
+    }
+
+    /// <summary>The cycles of one patient that belong to the cohort: those the filter matches, or only the first of them.</summary>
+    private static IEnumerable<CohortCycle> Picked(CohortSpec spec, CohortCycle[] all)
+    {
+        foreach (var cycle in all)
+        {
+            if (CohortCycles.Matches(spec.Filter, cycle))
+            {
+                yield return cycle;
+                if (spec.FirstCycleOnly)
                 {
-                    yield return cycle;
-                    if (spec.FirstCycleOnly)
-                    {
-                        break;
-                    }
+                    yield break;
                 }
             }
         }
@@ -487,27 +496,14 @@ public sealed class CohortService(
         {
             await foreach (var history in queue.Reader.ReadAllAsync(ct))
             {
-                IEnumerable<CohortCycle> cycles;
-                if (keep is var (scope, generations))
+                CohortCycle[] all = [.. CohortCycles.All(history, spec.Measure.Definition, spec.Window, today, rule)];
+                if (keep is { } k && k.Generations.TryGetValue(history.Patient.Id, out var generation))
                 {
-                    CohortCycle[] all = [.. CohortCycles.All(history, spec.Measure.Definition, spec.Window, today, rule)];
-                    if (generations.TryGetValue(history.Patient.Id, out var generation))
-                    {
-                        cache.Set(history.Patient.Id, generation, scope, today, all);
-                    }
-                    cycles = all.Where(c => CohortCycles.Matches(spec.Filter, c));
+                    cache.Set(history.Patient.Id, generation, k.Scope, today, all);
                 }
-                else
-                {
-                    cycles = CohortCycles.Of(history, spec.Measure.Definition, spec.Filter, spec.Window, today, rule);
-                }
-                foreach (var cycle in cycles)
+                foreach (var cycle in Picked(spec, all))
                 {
                     yield return cycle;
-                    if (spec.FirstCycleOnly)
-                    {
-                        break;
-                    }
                 }
             }
         }
