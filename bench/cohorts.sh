@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Times cohort queries (GET /api/v1/cohorts/...) and one patient's trend and outcomes on demo
-# databases of the given sizes (default 1,000 and 10,000 patients; 100,000 takes about 20 minutes
+# databases of the given sizes (default 1,000 and 10,000 patients; 100,000 takes about 15 minutes
 # to generate and 9 GB of disk), and records the service's peak memory, which must stay bounded:
 # the cohort is streamed.
 # Usage: bash bench/cohorts.sh [patients...]
