@@ -148,3 +148,61 @@ public abstract class CohortCycleCacheTests(DatabaseProvider provider) : ApiTest
         await CohortAsync();
     }
 }
+
+/// <summary>With <c>Cohorts:CachedCycles</c> at 0 nothing is kept, and a cohort is computed from its histories every time.</summary>
+public abstract class CohortsWithNothingKeptTests(DatabaseProvider provider) : ApiTestBase(provider)
+{
+    public sealed class OnSqlite() : CohortsWithNothingKeptTests(DatabaseProvider.Sqlite);
+
+    public sealed class OnSqlServer() : CohortsWithNothingKeptTests(DatabaseProvider.SqlServer);
+
+    protected override Action<IServiceCollection>? ConfigureServices => services =>
+    {
+        services.AddSingleton<TimeProvider>(new FixedClock(new DateTimeOffset(2025, 6, 2, 12, 0, 0, TimeSpan.Zero)));
+        services.Configure<CohortOptions>(o =>
+        {
+            o.SmallCellThreshold = 0;
+            o.CachedCycles = 0;
+        });
+    };
+
+    [SkippableFact]
+    public async Task EveryQuery_ComputesTheCohortAfresh()
+    {
+        var siteId = await App.CreateSiteAsync();
+        var practitionerId = await App.CreatePractitionerAsync(siteId);
+        var patients = new List<long>();
+        for (var i = 0; i < 3; i++)
+        {
+            var patientId = await App.CreatePatientAsync(siteId, condition: "neckShoulderPain");
+            patients.Add(patientId);
+            Assert.Equal(HttpStatusCode.Created, (await App.Practitioner(siteId).PostAsJsonAsync($"/api/v1/patients/{patientId}/treatment-sessions", new
+            {
+                submissionId = Guid.NewGuid(), sessionDate = "2025-03-03", practitionerId, product = "onabotulinumtoxinA", guidance = "emg", dilutionUnitsPerMl = 50,
+                injectionSites = new[] { new { muscle = "upper_trapezius", side = "left", units = 40 } },
+            }, OutcomesApp.Json)).StatusCode);
+            foreach (var (day, score) in new[] { ("2025-03-01", 8), ("2025-05-26", 3) })
+            {
+                Assert.Equal(HttpStatusCode.Created, (await App.Patient(patientId).PostAsJsonAsync($"/api/v1/patients/{patientId}/pain-scores", new
+                {
+                    submissionId = Guid.NewGuid(), answeredAt = $"{day}T18:00:00Z", score, recall = "average7Days",
+                }, OutcomesApp.Json)).StatusCode);
+            }
+        }
+        Assert.False(App.Services.GetRequiredService<CohortCycleCache>().Enabled);
+
+        var s = (await App.Auditor().GetFromJsonAsync<JsonElement>("/api/v1/cohorts/outcomes", OutcomesApp.Json)).GetProperty("summary");
+        Assert.Equal((3, 3, 3), (s.GetProperty("cycles").GetProperty("cycles").GetInt32(), s.GetProperty("withValue").GetProperty("cycles").GetInt32(),
+            s.GetProperty("responders30").GetProperty("k").GetInt32()));
+
+        // A second session for the first patient, before the first cycle's week 12: that cycle now ends before its window.
+        Assert.Equal(HttpStatusCode.Created, (await App.Practitioner(siteId).PostAsJsonAsync($"/api/v1/patients/{patients[0]}/treatment-sessions", new
+        {
+            submissionId = Guid.NewGuid(), sessionDate = "2025-04-01", practitionerId, product = "onabotulinumtoxinA", guidance = "emg", dilutionUnitsPerMl = 50,
+            injectionSites = new[] { new { muscle = "upper_trapezius", side = "left", units = 40 } },
+        }, OutcomesApp.Json)).StatusCode);
+        s = (await App.Auditor().GetFromJsonAsync<JsonElement>("/api/v1/cohorts/outcomes?guidance=emg", OutcomesApp.Json)).GetProperty("summary");
+        Assert.Equal((4, 1), (s.GetProperty("cycles").GetProperty("cycles").GetInt32(), s.GetProperty("cycleEndedBefore").GetProperty("cycles").GetInt32()));
+        Assert.Equal(2, s.GetProperty("responders30").GetProperty("k").GetInt32());
+    }
+}
