@@ -112,12 +112,7 @@ public sealed class CohortReader(Database db, CohortSql sql, SeriesRefresher ser
         CohortFilter filter, MeasureSource measure, [EnumeratorCancellation] CancellationToken ct)
     {
         await series.RefreshAsync(ct);
-        var patientParameters = new
-        {
-            filter.SiteId,
-            Sex = filter.Sex is { } sex ? EnumCode<Sex>.Of(sex) : null,
-            Condition = filter.Condition is { } c ? EnumCode<Condition>.Of(c) : null,
-        };
+        var patientParameters = PatientParameters.Of(filter);
         var (kind, measureKey) = measure.SeriesKey();
 
         await using var c1 = await db.OpenAnalyticsAsync(ct);
@@ -149,7 +144,7 @@ public sealed class CohortReader(Database db, CohortSql sql, SeriesRefresher ser
     public async Task<List<(long PatientId, long Generation)>> GenerationsAsync(CohortFilter filter, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct);
-        var rows = await connection.QueryAsync<(long, long)>(db.Command(sql.Generations, PatientParameters(filter), ct));
+        var rows = await connection.QueryAsync<(long, long)>(db.Command(sql.Generations, PatientParameters.Of(filter), ct));
         return rows.AsList();
     }
 
@@ -178,12 +173,14 @@ public sealed class CohortReader(Database db, CohortSql sql, SeriesRefresher ser
         }
     }
 
-    private static object PatientParameters(CohortFilter filter) => new
+    /// <summary>The patient-level filters every cohort statement takes, as the database stores them.</summary>
+    private sealed record PatientParameters(long? SiteId, string? Sex, string? Condition)
     {
-        filter.SiteId,
-        Sex = filter.Sex is { } sex ? EnumCode<Sex>.Of(sex) : null,
-        Condition = filter.Condition is { } c ? EnumCode<Condition>.Of(c) : null,
-    };
+        public static PatientParameters Of(CohortFilter filter) => new(
+            filter.SiteId,
+            filter.Sex is { } sex ? EnumCode<Sex>.Of(sex) : null,
+            filter.Condition is { } c ? EnumCode<Condition>.Of(c) : null);
+    }
 
     private static PatientHistory History(
         CohortPatientRow p, List<CohortConditionRow> conditions, List<CohortSeriesRow> sessionRows, List<CohortSeriesRow> seriesRows, List<CohortSeriesRow> effectRows) =>
