@@ -187,6 +187,9 @@ internal static class DapperTypeHandlers
         SqlMapper.AddTypeHandler(new DecimalHandler());
     }
 
+    /// <summary>An instant as it is stored: truncated to the millisecond (see the instant handler below).</summary>
+    internal static DateTimeOffset ToMillisecond(DateTimeOffset value) => value.AddTicks(-(value.Ticks % TimeSpan.TicksPerMillisecond));
+
     private sealed class DateOnlyHandler : SqlMapper.TypeHandler<DateOnly>
     {
         public override void SetValue(IDbDataParameter parameter, DateOnly value)
@@ -224,7 +227,7 @@ internal static class DapperTypeHandlers
         public override void SetValue(IDbDataParameter parameter, DateTimeOffset value)
         {
             parameter.DbType = DbType.DateTimeOffset;
-            parameter.Value = value.AddTicks(-(value.Ticks % TimeSpan.TicksPerMillisecond));
+            parameter.Value = ToMillisecond(value);
         }
 
         public override DateTimeOffset Parse(object value) => value switch

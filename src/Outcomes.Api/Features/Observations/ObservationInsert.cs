@@ -4,6 +4,7 @@ using System.Data.Common;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Outcomes.Api.Data;
 
 namespace Outcomes.Api.Features.Observations;
 
@@ -17,8 +18,6 @@ namespace Outcomes.Api.Features.Observations;
 /// </summary>
 internal sealed class ObservationInsert : IAsyncDisposable
 {
-    private static DateTimeOffset ToMillisecond(DateTimeOffset value) => value.AddTicks(-(value.Ticks % TimeSpan.TicksPerMillisecond));
-
     private static readonly (string Name, DbType Type, Func<ObservationRow, object?> Value)[] _parameters =
     [
         ("PatientId", DbType.Int64, r => r.PatientId),
@@ -31,9 +30,9 @@ internal sealed class ObservationInsert : IAsyncDisposable
         ("OnsetOn", DbType.Date, r => r.OnsetOn),
         ("Serious", DbType.Boolean, r => r.Serious),
         ("Detail", DbType.String, r => r.Detail),
-        ("AnsweredAt", DbType.DateTimeOffset, r => ToMillisecond(r.AnsweredAt)),
+        ("AnsweredAt", DbType.DateTimeOffset, r => DapperTypeHandlers.ToMillisecond(r.AnsweredAt)),
         ("AnsweredOffsetMin", DbType.Int32, r => r.AnsweredOffsetMin),
-        ("ReceivedAt", DbType.DateTimeOffset, r => ToMillisecond(r.ReceivedAt)),
+        ("ReceivedAt", DbType.DateTimeOffset, r => DapperTypeHandlers.ToMillisecond(r.ReceivedAt)),
         ("SubmissionId", DbType.String, r => r.SubmissionId),
         ("PayloadHash", DbType.String, r => r.PayloadHash),
         ("RecordedBy", DbType.String, r => r.RecordedBy),
@@ -230,7 +229,7 @@ internal static class ObservationBatchInsert
     });
 
     private static string Instant(DateTimeOffset value) =>
-        value.AddTicks(-(value.Ticks % TimeSpan.TicksPerMillisecond)).ToString(InstantFormat, CultureInfo.InvariantCulture);
+        DapperTypeHandlers.ToMillisecond(value).ToString(InstantFormat, CultureInfo.InvariantCulture);
 
     private static void Text(Utf8JsonWriter writer, string? value)
     {
