@@ -41,12 +41,7 @@ public static class PointSeries
     }
 
     /// <exception cref="FormatException">The text is not a series this class wrote.</exception>
-    public static List<Point> Decode(string text, int capacity = 0)
-    {
-        var points = new List<Point>(capacity);
-        DecodeInto(text, points);
-        return points;
-    }
+    public static List<Point> Decode(string text, int capacity = 0) => Decode(text, null, capacity);
 
     private static void DecodeInto(string text, List<Point> points)
     {
