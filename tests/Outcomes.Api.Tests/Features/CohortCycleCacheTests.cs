@@ -57,21 +57,23 @@ public abstract class CohortCycleCacheTests(DatabaseProvider provider) : ApiTest
 
     private static int Count(JsonElement summary, string figure, string count = "cycles") => summary.GetProperty(figure).GetProperty(count).GetInt32();
 
-    private static async Task<JsonElement> CreatedAsync(Task<HttpResponseMessage> post)
+    internal static async Task<JsonElement> CreatedAsync(Task<HttpResponseMessage> post)
     {
         using var response = await post;
         Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
         return await PatientFixture.BodyAsync(response);
     }
 
-    private Task<JsonElement> PainAsync(long patientId, string day, int score) =>
-        CreatedAsync(App.Patient(patientId).PostAsJsonAsync($"/api/v1/patients/{patientId}/pain-scores", new
+    /// <summary>A weekly pain score (7-day average) at 18:00 UTC on <paramref name="day"/>.</summary>
+    internal static Task<JsonElement> PainAsync(OutcomesApp app, long patientId, string day, int score) =>
+        CreatedAsync(app.Patient(patientId).PostAsJsonAsync($"/api/v1/patients/{patientId}/pain-scores", new
         {
             submissionId = Guid.NewGuid(), answeredAt = $"{day}T18:00:00Z", score, recall = "average7Days",
         }, OutcomesApp.Json));
 
-    private Task<JsonElement> SessionAsync(long siteId, long practitionerId, long patientId, string day, string guidance) =>
-        CreatedAsync(App.Practitioner(siteId).PostAsJsonAsync($"/api/v1/patients/{patientId}/treatment-sessions", new
+    /// <summary>A session of 40 units of onabotulinumtoxinA into one muscle.</summary>
+    internal static Task<JsonElement> SessionAsync(OutcomesApp app, long siteId, long practitionerId, long patientId, string day, string guidance) =>
+        CreatedAsync(app.Practitioner(siteId).PostAsJsonAsync($"/api/v1/patients/{patientId}/treatment-sessions", new
         {
             submissionId = Guid.NewGuid(), sessionDate = day, practitionerId, product = "onabotulinumtoxinA", guidance, dilutionUnitsPerMl = 50,
             injectionSites = new[] { new { muscle = "upper_trapezius", side = "left", units = 40 } },
@@ -89,18 +91,18 @@ public abstract class CohortCycleCacheTests(DatabaseProvider provider) : ApiTest
         {
             var patientId = await App.CreatePatientAsync(siteId, condition: "neckShoulderPain");
             patients.Add(patientId);
-            await SessionAsync(siteId, practitionerId, patientId, "2025-03-03", i % 2 == 0 ? "emg" : "palpation");
-            await PainAsync(patientId, "2025-03-01", 8);
+            await SessionAsync(App, siteId, practitionerId, patientId, "2025-03-03", i % 2 == 0 ? "emg" : "palpation");
+            await PainAsync(App, patientId, "2025-03-01", 8);
             if (i < 5)
             {
-                await PainAsync(patientId, "2025-05-26", 3);
+                await PainAsync(App, patientId, "2025-05-26", 3);
             }
         }
         var s = await CohortAsync();
         Assert.Equal((7, 5, 5, 2), (Count(s, "cycles"), Count(s, "withValue"), s.GetProperty("responders30").GetProperty("k").GetInt32(), Count(s, "notYetReached")));
 
         // A new score: the sixth patient's week-12 value (one patient changed: read by id).
-        await PainAsync(patients[5], "2025-05-27", 7);
+        await PainAsync(App, patients[5], "2025-05-27", 7);
         s = await CohortAsync();
         Assert.Equal((6, 5), (Count(s, "withValue"), s.GetProperty("responders30").GetProperty("k").GetInt32()));
 
@@ -116,7 +118,7 @@ public abstract class CohortCycleCacheTests(DatabaseProvider provider) : ApiTest
         Assert.Equal(4, s.GetProperty("responders30").GetProperty("k").GetInt32());
 
         // A second session for the second patient: a new cycle.
-        await SessionAsync(siteId, practitionerId, patients[1], "2025-06-01", "emg");
+        await SessionAsync(App, siteId, practitionerId, patients[1], "2025-06-01", "emg");
         s = await CohortAsync();
         Assert.Equal(8, Count(s, "cycles"));
 
@@ -176,18 +178,9 @@ public abstract class CohortsWithNothingKeptTests(DatabaseProvider provider) : A
         {
             var patientId = await App.CreatePatientAsync(siteId, condition: "neckShoulderPain");
             patients.Add(patientId);
-            Assert.Equal(HttpStatusCode.Created, (await App.Practitioner(siteId).PostAsJsonAsync($"/api/v1/patients/{patientId}/treatment-sessions", new
-            {
-                submissionId = Guid.NewGuid(), sessionDate = "2025-03-03", practitionerId, product = "onabotulinumtoxinA", guidance = "emg", dilutionUnitsPerMl = 50,
-                injectionSites = new[] { new { muscle = "upper_trapezius", side = "left", units = 40 } },
-            }, OutcomesApp.Json)).StatusCode);
-            foreach (var (day, score) in new[] { ("2025-03-01", 8), ("2025-05-26", 3) })
-            {
-                Assert.Equal(HttpStatusCode.Created, (await App.Patient(patientId).PostAsJsonAsync($"/api/v1/patients/{patientId}/pain-scores", new
-                {
-                    submissionId = Guid.NewGuid(), answeredAt = $"{day}T18:00:00Z", score, recall = "average7Days",
-                }, OutcomesApp.Json)).StatusCode);
-            }
+            await CohortCycleCacheTests.SessionAsync(App, siteId, practitionerId, patientId, "2025-03-03", "emg");
+            await CohortCycleCacheTests.PainAsync(App, patientId, "2025-03-01", 8);
+            await CohortCycleCacheTests.PainAsync(App, patientId, "2025-05-26", 3);
         }
         Assert.False(App.Services.GetRequiredService<CohortCycleCache>().Enabled);
 
@@ -196,11 +189,7 @@ public abstract class CohortsWithNothingKeptTests(DatabaseProvider provider) : A
             s.GetProperty("responders30").GetProperty("k").GetInt32()));
 
         // A second session for the first patient, before the first cycle's week 12: that cycle now ends before its window.
-        Assert.Equal(HttpStatusCode.Created, (await App.Practitioner(siteId).PostAsJsonAsync($"/api/v1/patients/{patients[0]}/treatment-sessions", new
-        {
-            submissionId = Guid.NewGuid(), sessionDate = "2025-04-01", practitionerId, product = "onabotulinumtoxinA", guidance = "emg", dilutionUnitsPerMl = 50,
-            injectionSites = new[] { new { muscle = "upper_trapezius", side = "left", units = 40 } },
-        }, OutcomesApp.Json)).StatusCode);
+        await CohortCycleCacheTests.SessionAsync(App, siteId, practitionerId, patients[0], "2025-04-01", "emg");
         s = (await App.Auditor().GetFromJsonAsync<JsonElement>("/api/v1/cohorts/outcomes?guidance=emg", OutcomesApp.Json)).GetProperty("summary");
         Assert.Equal((4, 1), (s.GetProperty("cycles").GetProperty("cycles").GetInt32(), s.GetProperty("cycleEndedBefore").GetProperty("cycles").GetInt32()));
         Assert.Equal(2, s.GetProperty("responders30").GetProperty("k").GetInt32());
