@@ -34,7 +34,9 @@ public static class PointSeries
     /// <exception cref="FormatException">A text is not a series this class wrote.</exception>
     public static List<Point> Decode(string? text, string? tail, int capacity = 0)
     {
-        var points = new List<Point>(capacity);
+        // Sized once (a vectorised count of the separators) rather than grown by doubling: a long
+        // history's list is a large-object allocation at every step.
+        var points = new List<Point>(capacity > 0 ? capacity : Count(text) + Count(tail));
         DecodeInto(text ?? "", points);
         DecodeInto(tail ?? "", points);
         return points;
@@ -42,6 +44,8 @@ public static class PointSeries
 
     /// <exception cref="FormatException">The text is not a series this class wrote.</exception>
     public static List<Point> Decode(string text, int capacity = 0) => Decode(text, null, capacity);
+
+    private static int Count(string? text) => string.IsNullOrEmpty(text) ? 0 : text.AsSpan().Count(PairSeparator) + 1;
 
     private static void DecodeInto(string text, List<Point> points)
     {
