@@ -5,7 +5,9 @@
 # cohort query runs every 5 seconds. Per minute: requests/s, p50 and p99 (wrk, one run per minute),
 # the cohort query's p99 and the service's resident memory (largest sample, every 5 s); and
 # /health/live's requests/s once before, as the ceiling.
-# Usage: MINUTES=30 WRITES=50 PATIENTS=200 bash bench/soak.sh
+# FROM=path starts from a copy of that database (a grown one, to see the end of a long run in a short
+# one) instead of new demo data; PATIENTS must then be its number of patients.
+# Usage: MINUTES=30 WRITES=50 PATIENTS=200 [FROM=grown.db] bash bench/soak.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,11 +26,15 @@ trap 'kill $server $cohorts 2>/dev/null || true; rm -rf "$work"' EXIT
 
 build_service
 db="$work/outcomes.db"
-Database__SqlitePath="$db" dotnet run -c Release --no-build --project src/Outcomes.Api -- demo-data --patients "$patients" >/dev/null
+if [ -n "${FROM:-}" ]; then
+  sqlite3 "$FROM" ".backup '$db'"
+else
+  Database__SqlitePath="$db" dotnet run -c Release --no-build --project src/Outcomes.Api -- demo-data --patients "$patients" >/dev/null
+fi
 admin=$(token admin)
 answered=$(date -u -d '1 hour ago' +%Y-%m-%dT%H:%M:%SZ)
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(date -u +%F); commit $(git rev-parse --short HEAD)"
-echo "$patients patients, $connections connections, $writes% writes, $minutes minutes"
+echo "$patients patients${FROM:+ (from $FROM, $(sqlite3 "$db" "SELECT COUNT(*) FROM observation") observations)}, $connections connections, $writes% writes, $minutes minutes"
 
 ASPNETCORE_ENVIRONMENT=Development ASPNETCORE_URLS="http://127.0.0.1:$port" Database__SqlitePath="$db" \
   Logging__LogLevel__Default=Warning RateLimiting__PermitLimit=1000000 \

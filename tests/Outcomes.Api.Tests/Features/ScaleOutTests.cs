@@ -5,6 +5,7 @@ using Dapper;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Outcomes.Api.Data;
 using Outcomes.Api.Features.Cohorts;
 using Outcomes.Api.Tests.Infrastructure;
@@ -90,8 +91,8 @@ public sealed class SeriesLeaseTests() : ApiTestBase(DatabaseProvider.SqlServer)
         var db = App.Services.GetRequiredService<Database>();
         var sql = App.Services.GetRequiredService<SeriesSql>();
         // Two refreshers with their own process-local locks stand for two instances.
-        using var first = new SeriesRefresher(db, sql, NullLogger<SeriesRefresher>.Instance);
-        using var second = new SeriesRefresher(db, sql, NullLogger<SeriesRefresher>.Instance);
+        using var first = new SeriesRefresher(db, sql, App.Services.GetRequiredService<IOptions<SeriesOptions>>(), NullLogger<SeriesRefresher>.Instance);
+        using var second = new SeriesRefresher(db, sql, App.Services.GetRequiredService<IOptions<SeriesOptions>>(), NullLogger<SeriesRefresher>.Instance);
         await using (var connection = await App.OpenDatabaseAsync())
         {
             await connection.ExecuteAsync("INSERT INTO series_stale (patient_id, generation) SELECT id, 1 FROM patient WHERE id NOT IN (SELECT patient_id FROM series_stale)");

@@ -49,11 +49,17 @@ public sealed class CohortSql(SqlDialect dialect) : SqlTexts(dialect)
 
     public string ConditionsByIds { get; } = "SELECT c.patient_id, c.condition FROM patient_condition_current c WHERE c.patient_id IN @Ids ORDER BY c.patient_id;";
 
-    public string SeriesByIds { get; } = """
-        SELECT s.patient_id, s.point_count, s.points
-        FROM measure_series s
+    public string SeriesByIds { get; } = $"""
+        SELECT {SeriesColumns}
         WHERE s.kind = @Kind AND s.measure_key = @MeasureKey AND s.patient_id IN @Ids
         ORDER BY s.patient_id;
+        """;
+
+    // A series with its tail (the points appended since it was last folded, migration 0020), in one statement so both are of one snapshot.
+    private const string SeriesColumns = """
+        s.patient_id, s.point_count, s.points, t.point_count AS tail_count, t.points AS tail
+        FROM measure_series s
+        LEFT JOIN measure_series_tail t ON t.patient_id = s.patient_id AND t.kind = s.kind AND t.measure_key = s.measure_key
         """;
 
     /// <summary>
@@ -61,8 +67,7 @@ public sealed class CohortSql(SqlDialect dialect) : SqlTexts(dialect)
     /// them current), instead of one row per weekly score.
     /// </summary>
     public string Series { get; } = $"""
-        SELECT s.patient_id, s.point_count, s.points
-        FROM measure_series s
+        SELECT {SeriesColumns}
         WHERE s.kind = @Kind AND s.measure_key = @MeasureKey AND s.patient_id {_inCohort}
         ORDER BY s.patient_id;
         """;
@@ -97,6 +102,10 @@ internal sealed class CohortSeriesRow
     public long PatientId { get; init; }
     public int PointCount { get; init; }
     public string Points { get; init; } = "";
+    public int? TailCount { get; init; }
+    public string? Tail { get; init; }
+
+    public List<Point> Decoded() => PointSeries.Decode(Points, Tail, PointCount + (TailCount ?? 0));
 }
 
 /// <summary>
@@ -186,8 +195,8 @@ public sealed class CohortReader(Database db, CohortSql sql, SeriesRefresher ser
         CohortPatientRow p, List<CohortConditionRow> conditions, List<CohortSeriesRow> sessionRows, List<CohortSeriesRow> seriesRows, List<CohortSeriesRow> effectRows) =>
         new(new CohortPatient(p.Id, p.SiteId, EnumCode<Sex>.Parse(p.Sex), p.BirthYear, [.. conditions.Select(r => EnumCode<Condition>.Parse(r.Condition))]),
             sessionRows.Count == 0 ? [] : SessionSeries.Decode(sessionRows[0].Points),
-            seriesRows.Count == 0 ? [] : PointSeries.Decode(seriesRows[0].Points, seriesRows[0].PointCount),
-            effectRows.Count == 0 ? [] : [.. PointSeries.Decode(effectRows[0].Points, effectRows[0].PointCount).Select(e => new SideEffectReport(e.Day, e.Value == 1))]);
+            seriesRows.Count == 0 ? [] : seriesRows[0].Decoded(),
+            effectRows.Count == 0 ? [] : [.. effectRows[0].Decoded().Select(e => new SideEffectReport(e.Day, e.Value == 1))]);
 
     /// <summary>An ordered stream read in step with the patient stream.</summary>
     private sealed class Merge<T>(IAsyncEnumerable<T> source, Func<T, long> key, CancellationToken ct) : IAsyncDisposable

@@ -30,20 +30,23 @@ public sealed class SeriesSql(SqlDialect dialect) : SqlTexts(dialect)
 
     public string DeleteSeries { get; } = "DELETE FROM measure_series_tail WHERE patient_id IN @Ids; DELETE FROM measure_series WHERE patient_id IN @Ids;";
 
-    public string TailCount { get; } = "SELECT COUNT(*) FROM measure_series_tail;";
+    /// <summary>How many tails have at least <c>@MinPoints</c> points: those the next fold takes.</summary>
+    public string TailCount { get; } = "SELECT COUNT(*) FROM measure_series_tail WHERE point_count >= @MinPoints;";
 
     /// <summary>
-    /// Folds every tail (the points appended since, migration 0020) into its series, in the write
-    /// transaction of <see cref="SeriesRefresher"/>. SQLite has one writer, so no append lands between
-    /// the two statements; on SQL Server the tail table is locked for the transaction, so an append
-    /// waits and then starts a new tail.
+    /// Folds every tail of at least <c>@MinPoints</c> points (the points appended since, migration 0020)
+    /// into its series, in the write transaction of <see cref="SeriesRefresher"/>; shorter tails stay, and
+    /// every reader reads a series with its tail. SQLite has one writer, so no append lands between the
+    /// two statements; on SQL Server the tail table is locked for the transaction, so an append waits
+    /// and then starts a new tail.
     /// </summary>
     public string FoldTails { get; } = dialect.Provider == DatabaseProvider.SqlServer
         ? """
           UPDATE m SET points = m.points + '|' + t.points, point_count = m.point_count + t.point_count, last_observation_id = t.last_observation_id
           FROM measure_series m
-          JOIN measure_series_tail t WITH (TABLOCKX, HOLDLOCK) ON t.patient_id = m.patient_id AND t.kind = m.kind AND t.measure_key = m.measure_key;
-          DELETE FROM measure_series_tail;
+          JOIN measure_series_tail t WITH (TABLOCKX, HOLDLOCK) ON t.patient_id = m.patient_id AND t.kind = m.kind AND t.measure_key = m.measure_key
+          WHERE t.point_count >= @MinPoints;
+          DELETE FROM measure_series_tail WHERE point_count >= @MinPoints;
           """
         : """
           UPDATE measure_series
@@ -51,8 +54,9 @@ public sealed class SeriesSql(SqlDialect dialect) : SqlTexts(dialect)
               point_count = measure_series.point_count + t.point_count,
               last_observation_id = t.last_observation_id
           FROM measure_series_tail t
-          WHERE t.patient_id = measure_series.patient_id AND t.kind = measure_series.kind AND t.measure_key = measure_series.measure_key;
-          DELETE FROM measure_series_tail;
+          WHERE t.patient_id = measure_series.patient_id AND t.kind = measure_series.kind AND t.measure_key = measure_series.measure_key
+            AND t.point_count >= @MinPoints;
+          DELETE FROM measure_series_tail WHERE point_count >= @MinPoints;
           """;
 
     public string InsertSeries { get; } = """
@@ -111,6 +115,14 @@ public sealed class SeriesOptions
     /// <summary>Seconds between background rebuilds of stale series; 0 leaves them to the next cohort query.</summary>
     [System.ComponentModel.DataAnnotations.Range(0, 86400)]
     public int RefreshSeconds { get; set; } = 30;
+
+    /// <summary>
+    /// A refresh folds a series' tail (its appended points) into the series once the tail holds this
+    /// many points; shorter tails stay where they are, read with their series. At 128 points a tail is
+    /// about 2 KB, within one database page, so an append stays a small write; 1 folds every tail.
+    /// </summary>
+    [System.ComponentModel.DataAnnotations.Range(1, 100_000)]
+    public int FoldAtPoints { get; set; } = 128;
 }
 
 /// <summary>
@@ -119,12 +131,12 @@ public sealed class SeriesOptions
 /// insert either appends to its series or marks its patient stale, in the writer's transaction (a
 /// database trigger, so no write path can forget it; migrations 0018 and 0020): a new value that comes
 /// after the series' last point is appended to the series' tail row (folded into the series by
-/// <see cref="RefreshAsync"/>, so that a write does not rewrite a long series), anything else (an amendment, a withdrawal, an out-of-order
+/// <see cref="RefreshAsync"/> once the tail is long, so that neither a write nor a refresh rewrites a long series), anything else (an amendment, a withdrawal, an out-of-order
 /// value, a measure's first value, a session) marks. <see cref="RefreshAsync"/> rebuilds the marked patients from the observations
 /// and clears each mark only if no write came in meanwhile. Cohort queries refresh first, so they
 /// never read a stale series; a background loop refreshes too, so that they rarely have work to do.
 /// </summary>
-public sealed class SeriesRefresher(Database db, SeriesSql sql, ILogger<SeriesRefresher> logger) : IDisposable
+public sealed class SeriesRefresher(Database db, SeriesSql sql, IOptions<SeriesOptions> options, ILogger<SeriesRefresher> logger) : IDisposable
 {
     /// <summary>Patients rebuilt per transaction: keeps the write lock short and the id list under SQL Server's parameter limit.</summary>
     internal const int BatchSize = 250;
@@ -186,16 +198,21 @@ public sealed class SeriesRefresher(Database db, SeriesSql sql, ILogger<SeriesRe
         }
     }
 
-    /// <summary>Folds the appended points into their series: one rewrite of each changed series per refresh, not one per write.</summary>
+    /// <summary>
+    /// Folds the long tails into their series (<see cref="SeriesOptions.FoldAtPoints"/>): a fold rewrites
+    /// the whole series, so folding every tail at every refresh made a day of writes cost more as the
+    /// histories grew; a tail folded once it is long costs each append a share of one rewrite.
+    /// </summary>
     private async Task FoldTailsAsync(System.Data.Common.DbConnection connection, CancellationToken ct)
     {
-        if (await connection.ExecuteScalarAsync<long>(db.Command(sql.TailCount, null, ct)) == 0)
+        var parameters = new { MinPoints = options.Value.FoldAtPoints };
+        if (await connection.ExecuteScalarAsync<long>(db.Command(sql.TailCount, parameters, ct)) == 0)
         {
             return;
         }
         using var writeTurn = await db.EnterWriteAsync(connection, ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
-        await connection.ExecuteAsync(db.Command(sql.FoldTails, null, ct, tx));
+        await connection.ExecuteAsync(db.Command(sql.FoldTails, parameters, ct, tx));
         await tx.CommitAsync(ct);
     }
 
