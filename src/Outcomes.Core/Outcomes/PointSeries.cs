@@ -45,18 +45,53 @@ public static class PointSeries
     /// <exception cref="FormatException">The text is not a series this class wrote.</exception>
     public static List<Point> Decode(string text, int capacity = 0) => Decode(text, null, capacity);
 
+    /// <summary>
+    /// The points of a stored series and its tail on or after <paramref name="from"/>: what <see cref="Decode(string?, string?, int)"/>
+    /// gives, less the earlier points, found from the end so that the earlier ones are never parsed. For series in
+    /// day order only, as the stored ones are (built in the order answered, appended only after their last point).
+    /// </summary>
+    /// <exception cref="FormatException">A text is not a series this class wrote.</exception>
+    public static List<Point> DecodeFrom(string? text, string? tail, DateOnly from)
+    {
+        var day = from.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        var series = text ?? "";
+        var tailText = tail ?? "";
+        var points = new List<Point>();
+        DecodeInto(series.AsSpan(StartOfDaysFrom(series, day)), points);
+        DecodeInto(tailText.AsSpan(StartOfDaysFrom(tailText, day)), points);
+        return points;
+    }
+
+    /// <summary>Where the pairs dated on or after <paramref name="day"/> (ISO text, which orders as the dates do) start; the length when none is.</summary>
+    private static int StartOfDaysFrom(string text, string day)
+    {
+        var start = text.Length;
+        while (start > 0)
+        {
+            // The pair just before the part found so far: it ends at the separator before start, or at the end of the text.
+            var end = start == text.Length ? text.Length : start - 1;
+            var pair = end == 0 ? 0 : text.LastIndexOf(PairSeparator, end - 1) + 1;
+            if (end - pair < 10 || string.CompareOrdinal(text, pair, day, 0, 10) < 0)
+            {
+                break;
+            }
+            start = pair;
+        }
+        return start;
+    }
+
     private static int Count(string? text) => string.IsNullOrEmpty(text) ? 0 : text.AsSpan().Count(PairSeparator) + 1;
 
-    private static void DecodeInto(string text, List<Point> points)
+    private static void DecodeInto(ReadOnlySpan<char> text, List<Point> points)
     {
-        if (text.Length == 0)
+        if (text.IsEmpty)
         {
             return;
         }
         // Every item must parse, so a trailing or doubled separator (an empty item) is refused too.
-        foreach (var item in text.AsSpan().Split(PairSeparator))
+        foreach (var item in text.Split(PairSeparator))
         {
-            var pair = text.AsSpan()[item];
+            var pair = text[item];
             if (pair.Length < 12 || pair[10] != FieldSeparator
                 || !PackedText.TryDay(pair[..10], out var day) || !PackedText.TryValue(pair[11..], out var value))
             {

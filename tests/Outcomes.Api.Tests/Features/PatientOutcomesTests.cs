@@ -198,6 +198,27 @@ public abstract class PatientOutcomesTests(DatabaseProvider provider) : ApiTestB
     }
 
     [SkippableFact]
+    public async Task Summaries_ReadTheLatestCyclesWholeBaselineWindow_AsTheOutcomesDo()
+    {
+        // The line reads the pain series from the first day of the latest session's baseline window on (02-15 for a
+        // session on 03-01): a score on that day is the baseline, one before it is not.
+        var f = await PatientFixture.CreateAsync(App);
+        await SessionAsync(f, "2025-03-01");
+        await PainAsync(f, "2025-02-01", 2);
+        await PainAsync(f, "2025-02-15", 10);
+        await PainAsync(f, "2025-03-10", 6);
+
+        var line = (await f.Practitioner.GetFromJsonAsync<JsonElement>("/api/v1/patients/summaries", OutcomesApp.Json))
+            .GetProperty("items").EnumerateArray().Single(i => i.GetProperty("id").GetInt64() == f.PatientId);
+        var latest = (await f.Practitioner.GetFromJsonAsync<JsonElement>(f.PathOf("outcomes") + "?measure=pain_nrs&cycles=1", OutcomesApp.Json))
+            .GetProperty("measures")[0].GetProperty("cycles")[0];
+
+        Assert.Equal(10m, latest.GetProperty("baseline").GetProperty("value").GetDecimal());
+        Assert.Equal(("responding", 9), (latest.GetProperty("status").GetString(), latest.GetProperty("onsetDays").GetInt32()));
+        Assert.Equal(("responding", 9), (line.GetProperty("currentCycleStatus").GetString(), line.GetProperty("currentCycleOnsetDays").GetInt32()));
+    }
+
+    [SkippableFact]
     public async Task Trend_UnknownMeasure_Returns400NamingMeasure()
     {
         var f = await PatientFixture.CreateAsync(App);

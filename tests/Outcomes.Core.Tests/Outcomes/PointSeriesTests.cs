@@ -67,4 +67,32 @@ public class PointSeriesTests
             decoded.Select(p => p.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         Assert.Equal(new DateOnly(2025, 6, 22), decoded[^1].Day);
     }
+
+    [Fact]
+    public void DecodeFrom_IsTheDecodedSeriesAndTailLessTheEarlierDays_OnEveryDayAround()
+    {
+        // The reference is the whole decode, filtered: 300 series in day order (several points on a day, gaps, values
+        // of every scale), split into a series and a tail at every kind of place, asked from every day around them.
+        var random = new Random(11);
+        for (var n = 0; n < 300; n++)
+        {
+            var day = new DateOnly(2024, 12, 20).AddDays(random.Next(0, 30));
+            var points = new List<Point>();
+            for (var i = random.Next(0, 12); i > 0; i--)
+            {
+                day = day.AddDays(random.Next(0, 3) == 0 ? 0 : random.Next(1, 9));
+                points.Add(new Point(day, random.Next(0, 1100) / (decimal)Math.Pow(10, random.Next(0, 3))));
+            }
+            var split = random.Next(0, points.Count + 1);
+            var (text, tail) = (PointSeries.Encode(points.Take(split)), PointSeries.Encode(points.Skip(split)));
+            // A missing series or tail is null or empty.
+            var (textGiven, tailGiven) = (text.Length == 0 && random.Next(2) == 0 ? null : text, tail.Length == 0 && random.Next(2) == 0 ? null : tail);
+            var all = PointSeries.Decode(textGiven, tailGiven);
+            Assert.Equal(points, all);
+            for (var from = new DateOnly(2024, 12, 18); from <= day.AddDays(2); from = from.AddDays(1))
+            {
+                Assert.Equal(all.Where(p => p.Day >= from), PointSeries.DecodeFrom(textGiven, tailGiven, from));
+            }
+        }
+    }
 }

@@ -100,8 +100,7 @@ public sealed class PatientSummarySql(SqlDialect dialect) : SqlTexts(dialect)
     /// stale, in one statement, so both come from one snapshot; a stale patient's scores are read instead.
     /// </summary>
     public string PainSeries { get; } = """
-        SELECT p.id AS patient_id, (SELECT COUNT(*) FROM series_stale st WHERE st.patient_id = p.id) AS stale, s.point_count, s.points,
-               t.point_count AS tail_count, t.points AS tail
+        SELECT p.id AS patient_id, (SELECT COUNT(*) FROM series_stale st WHERE st.patient_id = p.id) AS stale, s.points, t.points AS tail
         FROM patient p
         LEFT JOIN measure_series s ON s.patient_id = p.id AND s.kind = @Kind AND s.measure_key = @MeasureKey
         LEFT JOIN measure_series_tail t ON t.patient_id = p.id AND t.kind = @Kind AND t.measure_key = @MeasureKey
@@ -131,9 +130,7 @@ internal sealed class PainSeriesRow
 {
     public long PatientId { get; init; }
     public long Stale { get; init; }
-    public int? PointCount { get; init; }
     public string? Points { get; init; }
-    public int? TailCount { get; init; }
     public string? Tail { get; init; }
 }
 
@@ -233,7 +230,10 @@ public static class PatientSummariesApi
             PainFrom = new DateTimeOffset(DueSchedule.WeekStart(today).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero),
             PainUntil = new DateTimeOffset(DueSchedule.WeekStart(today).AddDays(7).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero),
         }, ct))).ToLookup(r => r.PatientId);
-        var painPoints = await PainPointsAsync(connection, db, sql, measures, ids, ct);
+        // The line reads the cycle of the latest session only: its baseline window and what came after.
+        var cycleFrom = patients.ToDictionary(p => p.Id,
+            p => sessions[p.Id].Cast<DateOnly?>().LastOrDefault() is { } last ? last.AddDays(-rule.WindowDays) : DateOnly.MaxValue);
+        var painPoints = await PainPointsAsync(connection, db, sql, measures, ids, cycleFrom, ct);
 
         var openAlerts = (await connection.QueryAsync<Alerts.OpenAlertsRow>(db.Command(alertSql.OpenSerious, new { Ids = ids }, ct)))
             .ToDictionary(r => r.PatientId, r => r.OpenAlerts);
@@ -262,22 +262,24 @@ public static class PatientSummariesApi
         latestSession is { } session ? CycleOutcomes.Compute(_pain, [session], painPoints, today, rule).Single() : null;
 
     /// <summary>
-    /// The page's weekly pain scores, per patient: from the stored series (one packed row each) where it is
-    /// current, from the observations where a write has made it stale; the same points either way.
+    /// The page's weekly pain scores, per patient, from the patient's day in <paramref name="from"/> on: from
+    /// the stored series (one packed row each, the earlier points not even decoded) where it is current, from
+    /// the observations where a write has made it stale; the same points either way.
     /// </summary>
     private static async Task<Dictionary<long, List<Point>>> PainPointsAsync(
-        System.Data.Common.DbConnection connection, Database db, PatientSummarySql sql, MeasureCatalog measures, long[] ids, CancellationToken ct)
+        System.Data.Common.DbConnection connection, Database db, PatientSummarySql sql, MeasureCatalog measures, long[] ids,
+        Dictionary<long, DateOnly> from, CancellationToken ct)
     {
         var (kind, key) = (await measures.ResolveAsync("pain_nrs", ct, connection))!.Source.SeriesKey();
         var rows = (await connection.QueryAsync<PainSeriesRow>(db.Command(sql.PainSeries, new { Ids = ids, Kind = kind, MeasureKey = key }, ct))).ToList();
-        var points = rows.Where(r => r.Stale == 0).ToDictionary(r => r.PatientId,
-            r => PointSeries.Decode(r.Points, r.Tail, (r.PointCount ?? 0) + (r.TailCount ?? 0)));
+        var points = rows.Where(r => r.Stale == 0).ToDictionary(r => r.PatientId, r => PointSeries.DecodeFrom(r.Points, r.Tail, from[r.PatientId]));
         var stale = rows.Where(r => r.Stale > 0).Select(r => r.PatientId).ToArray();
         if (stale.Length > 0)
         {
             foreach (var patient in (await connection.QueryAsync<PainScoreRow>(db.Command(sql.PainScores, new { Ids = stale }, ct))).GroupBy(r => r.PatientId))
             {
-                points[patient.Key] = [.. patient.Select(r => new Point(DateOnly.FromDateTime(r.AnsweredAt.UtcDateTime), r.Value))];
+                points[patient.Key] = [.. patient.Select(r => new Point(DateOnly.FromDateTime(r.AnsweredAt.UtcDateTime), r.Value))
+                    .Where(p => p.Day >= from[patient.Key])];
             }
         }
         return points;
