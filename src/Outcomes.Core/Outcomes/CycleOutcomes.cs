@@ -27,7 +27,11 @@ public sealed record MeasureDefinition(
 /// days up to and including the session day. Our choice, configurable; by default the mean of the
 /// last two within 14 days (docs/clinical-definitions.md).
 /// </summary>
-public sealed record BaselineRule(int WindowDays = 14, int MaxValues = 2);
+public sealed record BaselineRule(int WindowDays = 14, int MaxValues = 2)
+{
+    /// <summary>The first day of the baseline window of a session on <paramref name="session"/>.</summary>
+    public DateOnly WindowStart(DateOnly session) => session.AddDays(-WindowDays);
+}
 
 /// <param name="Value">The baseline; null when no value lies in the window.</param>
 /// <param name="Used">The values it is the mean of.</param>
@@ -143,7 +147,7 @@ public static class CycleOutcomes
 
     public static Baseline BaselineOf(DateOnly session, IReadOnlyList<Point> ordered, BaselineRule rule)
     {
-        var from = session.AddDays(-rule.WindowDays);
+        var from = rule.WindowStart(session);
         var until = FirstOnOrAfter(ordered, session.AddDays(1));
         var start = Math.Max(FirstOnOrAfter(ordered, from), until - rule.MaxValues);
         var used = new List<Point>(Math.Max(0, until - start));

@@ -217,12 +217,13 @@ public static class PatientSummariesApi
 
         var sessionRows = (await connection.QueryAsync<PatientDateRow>(db.Command(sql.Sessions, new { Ids = ids }, ct))).ToList();
         var sessions = sessionRows.ToLookup(r => r.PatientId, r => r.SessionDate);
+        var lastSessions = patients.ToDictionary(p => p.Id, p => sessions[p.Id].Cast<DateOnly?>().LastOrDefault());
         // Units per product in the sessions of the last 12 weeks, to set against the product's cumulative ceiling.
         var recentUnits = sessionRows.Where(r => r.SessionDate > today.AddDays(-SessionRules.CumulativeWindowDays) && r.SessionDate <= today)
             .ToLookup(r => r.PatientId);
         var latest = (await connection.QueryAsync<PatientValueRow>(db.Command(sql.LatestPain, new { Ids = ids }, ct)))
             .ToDictionary(r => r.PatientId);
-        var since = patients.Min(p => DueSchedule.LookBackFrom(p.EnrolledOn, sessions[p.Id].Cast<DateOnly?>().LastOrDefault(), today));
+        var since = patients.Min(p => DueSchedule.LookBackFrom(p.EnrolledOn, lastSessions[p.Id], today));
         var recent = (await connection.QueryAsync<PatientValueRow>(db.Command(sql.Recent, new
         {
             Ids = ids,
@@ -230,10 +231,8 @@ public static class PatientSummariesApi
             PainFrom = new DateTimeOffset(DueSchedule.WeekStart(today).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero),
             PainUntil = new DateTimeOffset(DueSchedule.WeekStart(today).AddDays(7).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero),
         }, ct))).ToLookup(r => r.PatientId);
-        // The line reads the cycle of the latest session only: its baseline window and what came after.
-        var cycleFrom = patients.ToDictionary(p => p.Id,
-            p => sessions[p.Id].Cast<DateOnly?>().LastOrDefault() is { } last ? last.AddDays(-rule.WindowDays) : DateOnly.MaxValue);
-        var painPoints = await PainPointsAsync(connection, db, sql, measures, ids, cycleFrom, ct);
+        var painPoints = await PainPointsAsync(connection, db, sql, measures, ids,
+            lastSessions.ToDictionary(l => l.Key, l => CurrentPainCycleFrom(l.Value, rule)), ct);
 
         var openAlerts = (await connection.QueryAsync<Alerts.OpenAlertsRow>(db.Command(alertSql.OpenSerious, new { Ids = ids }, ct)))
             .ToDictionary(r => r.PatientId, r => r.OpenAlerts);
@@ -241,7 +240,7 @@ public static class PatientSummariesApi
         return patients.ToDictionary(p => p.Id, p =>
         {
             var mine = recent[p.Id].ToList();
-            var lastSession = sessions[p.Id].Cast<DateOnly?>().LastOrDefault();
+            var lastSession = lastSessions[p.Id];
             var cycle = CurrentPainCycle(lastSession, painPoints.GetValueOrDefault(p.Id) ?? [], today, rule);
             var due = DueSchedule.Due(DueSchedule.InputFrom(today, p.EnrolledOn, p.Conditions, lastSession,
                 mine.Select(r => (r.Kind == "painScore", r.Code, DateOnly.FromDateTime(r.AnsweredAt.UtcDateTime)))));
@@ -260,6 +259,10 @@ public static class PatientSummariesApi
     /// <summary>The pain outcome of the cycle of the latest session (the patient list's status, and the alert scan's loss of response).</summary>
     internal static CycleOutcome? CurrentPainCycle(DateOnly? latestSession, IReadOnlyList<Point> painPoints, DateOnly today, BaselineRule rule) =>
         latestSession is { } session ? CycleOutcomes.Compute(_pain, [session], painPoints, today, rule).Single() : null;
+
+    /// <summary>The first day whose pain scores <see cref="CurrentPainCycle"/> reads: its baseline window's; none without a session.</summary>
+    private static DateOnly CurrentPainCycleFrom(DateOnly? latestSession, BaselineRule rule) =>
+        latestSession is { } session ? rule.WindowStart(session) : DateOnly.MaxValue;
 
     /// <summary>
     /// The page's weekly pain scores, per patient, from the patient's day in <paramref name="from"/> on: from
