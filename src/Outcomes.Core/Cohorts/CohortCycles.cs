@@ -58,7 +58,26 @@ public static class CohortCycles
     /// <summary>The cycles of one patient that match <paramref name="filter"/>, each with its outcome.</summary>
     public static IEnumerable<CohortCycle> Of(
         PatientHistory history, MeasureDefinition measure, CohortFilter filter, FollowUpWindow window, DateOnly today, BaselineRule rule) =>
-        PatientMatches(filter, history.Patient) ? All(history, measure, window, today, rule).Where(c => Matches(filter, c)) : [];
+        PatientMatches(filter, history.Patient) ? Matching(All(history, measure, window, today, rule), filter) : [];
+
+    /// <summary>
+    /// The cycles of one patient (as <see cref="All"/> gives them) that belong to the cohort <paramref name="filter"/>
+    /// describes; with <paramref name="firstOnly"/>, only the first of them.
+    /// </summary>
+    public static IEnumerable<CohortCycle> Matching(IEnumerable<CohortCycle> patientCycles, CohortFilter filter, bool firstOnly = false)
+    {
+        foreach (var cycle in patientCycles)
+        {
+            if (Matches(filter, cycle))
+            {
+                yield return cycle;
+                if (firstOnly)
+                {
+                    yield break;
+                }
+            }
+        }
+    }
 
     /// <summary>
     /// Every cycle of one patient, each with its outcome, whatever the filter: what a cohort computes for the

@@ -445,20 +445,7 @@ public sealed class CohortService(
     }
 
     /// <summary>The cycles of one patient that belong to the cohort: those the filter matches, or only the first of them.</summary>
-    private static IEnumerable<CohortCycle> Picked(CohortSpec spec, CohortCycle[] all)
-    {
-        foreach (var cycle in all)
-        {
-            if (CohortCycles.Matches(spec.Filter, cycle))
-            {
-                yield return cycle;
-                if (spec.FirstCycleOnly)
-                {
-                    yield break;
-                }
-            }
-        }
-    }
+    private static IEnumerable<CohortCycle> Picked(CohortSpec spec, CohortCycle[] all) => CohortCycles.Matching(all, spec.Filter, spec.FirstCycleOnly);
 
     /// <summary>Patients whose histories are read by id; more are streamed with the whole cohort.</summary>
     private const int MaxReadById = 2 * SqlLimits.MaxListItems;
