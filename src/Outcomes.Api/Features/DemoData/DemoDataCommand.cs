@@ -203,15 +203,8 @@ public static class DemoDataCommand
             }
 
             var observations = DemoObservations(random, patientId, enrolledOn, today, patientConditions, sessionDates);
-            if (d.Provider == DatabaseProvider.Sqlite)
-            {
-                // As the bulk import writes on SQLite: the patient's rows in two statements, not one each.
-                await ObservationBatchInsert.InsertAsync(connection, tx, observations, db.CommandTimeoutSeconds, ct);
-            }
-            else
-            {
-                await connection.ExecuteAsync(db.Command(observationSql.InsertIfAbsent, observations, ct, tx));
-            }
+            // As the bulk import writes them (on SQLite the patient's rows in two statements, not one each).
+            await ObservationBatchInsert.InsertAsync(connection, tx, observations, db, observationSql, ct);
             observationCount += observations.Count;
             firstPatient ??= (patientId, $"DEMO-{siteId}-{p + 1:D6}");
             progress?.Report(p + 1);

@@ -285,9 +285,7 @@ public sealed class ImportWriter(
         using (await db.EnterWriteAsync(connection, ct))
         await using (var tx = await connection.BeginTransactionAsync(ct))
         {
-            outcomes = db.Dialect.Provider == DatabaseProvider.Sqlite
-                ? await ObservationBatchInsert.InsertAsync(connection, tx, rows, db.CommandTimeoutSeconds, ct)
-                : await InsertRowByRowAsync(connection, tx, rows, ct);
+            outcomes = await ObservationBatchInsert.InsertAsync(connection, tx, rows, db, observationSql, ct);
             foreach (var patientId in batch.Select(b => b.PatientId).Distinct())
             {
                 await audit.AppendAsync(connection, "import", "observation", null, patientId, ct, tx);
@@ -309,26 +307,6 @@ public sealed class ImportWriter(
             Stored = outcomes.Count(o => o == BatchOutcome.Stored),
             Duplicates = outcomes.Count(o => o == BatchOutcome.Duplicate),
         };
-    }
-
-    /// <summary>SQL Server: one insert per row, each stored unless its submission already is.</summary>
-    private async Task<BatchOutcome[]> InsertRowByRowAsync(DbConnection connection, DbTransaction tx, List<ObservationRow> rows, CancellationToken ct)
-    {
-        var outcomes = new BatchOutcome[rows.Count];
-        await using var insert = new ObservationInsert(connection, tx, observationSql.InsertIfAbsent, db.CommandTimeoutSeconds);
-        for (var i = 0; i < rows.Count; i++)
-        {
-            var row = rows[i];
-            if (await insert.ExecuteAsync(row, ct) == 1)
-            {
-                outcomes[i] = BatchOutcome.Stored;
-                continue;
-            }
-            var existing = await connection.ExecuteScalarAsync<string>(db.Command(observationSql.HashOfSubmission,
-                new { row.PatientId, row.SubmissionId }, ct, tx));
-            outcomes[i] = existing == row.PayloadHash ? BatchOutcome.Duplicate : BatchOutcome.Conflict;
-        }
-        return outcomes;
     }
 
     private void Reject(long line, string field, string message)

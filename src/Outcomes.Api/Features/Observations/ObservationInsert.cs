@@ -4,6 +4,7 @@ using System.Data.Common;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Dapper;
 using Outcomes.Api.Data;
 
 namespace Outcomes.Api.Features.Observations;
@@ -103,7 +104,7 @@ internal enum BatchOutcome
 /// binds it on the single-row paths (instants to the millisecond as
 /// <c>yyyy-MM-dd HH:mm:ss.FFFFFFFzzz</c>, decimals and dates as text, booleans as 0 or 1), so a row
 /// is stored the same by either path; the column affinities then apply as they do to a bound value.
-/// SQL Server keeps <see cref="ObservationInsert"/>, one statement per row.
+/// SQL Server keeps <see cref="ObservationInsert"/>, one statement per row. Used by the import and the demo data.
 /// </summary>
 internal static class ObservationBatchInsert
 {
@@ -129,11 +130,38 @@ internal static class ObservationBatchInsert
 
     /// <summary>
     /// Stores the rows whose submission is not stored yet, in one transaction the caller holds (with the
-    /// write turn). Outcomes are decided in the batch's order, as one insert per row would decide them:
-    /// a submission seen before (stored, or earlier in the batch) is a duplicate when its content hash is
-    /// the same, a conflict when not.
+    /// write turn). Outcomes are decided in the batch's order, as one insert per row decides them: a
+    /// submission seen before (stored, or earlier in the batch) is a duplicate when its content hash is the
+    /// same, a conflict when not. SQLite: the batch in two statements; SQL Server: one insert per row.
     /// </summary>
-    public static async Task<BatchOutcome[]> InsertAsync(
+    public static Task<BatchOutcome[]> InsertAsync(
+        DbConnection connection, DbTransaction transaction, IReadOnlyList<ObservationRow> rows, Database db, ObservationSql sql, CancellationToken ct) =>
+        db.Dialect.Provider == DatabaseProvider.Sqlite
+            ? InsertInTwoStatementsAsync(connection, transaction, rows, db.CommandTimeoutSeconds, ct)
+            : InsertRowByRowAsync(connection, transaction, rows, db, sql, ct);
+
+    /// <summary>One prepared insert per row, each stored unless its submission already is.</summary>
+    private static async Task<BatchOutcome[]> InsertRowByRowAsync(
+        DbConnection connection, DbTransaction transaction, IReadOnlyList<ObservationRow> rows, Database db, ObservationSql sql, CancellationToken ct)
+    {
+        var outcomes = new BatchOutcome[rows.Count];
+        await using var insert = new ObservationInsert(connection, transaction, sql.InsertIfAbsent, db.CommandTimeoutSeconds);
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var row = rows[i];
+            if (await insert.ExecuteAsync(row, ct) == 1)
+            {
+                outcomes[i] = BatchOutcome.Stored;
+                continue;
+            }
+            var existing = await connection.ExecuteScalarAsync<string>(db.Command(sql.HashOfSubmission,
+                new { row.PatientId, row.SubmissionId }, ct, transaction));
+            outcomes[i] = existing == row.PayloadHash ? BatchOutcome.Duplicate : BatchOutcome.Conflict;
+        }
+        return outcomes;
+    }
+
+    private static async Task<BatchOutcome[]> InsertInTwoStatementsAsync(
         DbConnection connection, DbTransaction transaction, IReadOnlyList<ObservationRow> rows, int timeoutSeconds, CancellationToken ct)
     {
         var outcomes = new BatchOutcome[rows.Count];
