@@ -214,7 +214,7 @@ public abstract class AuthorizationMatrixTests(DatabaseProvider provider) : ApiT
                 if (caller == Caller.Auditor && status == 200)
                 {
                     // Auditors never receive direct identifiers: external reference, birth year, exact clinical dates.
-                    var body = await response.Content.ReadAsStringAsync();
+                    var body = WithoutOpaqueIds(await response.Content.ReadAsStringAsync());
                     foreach (var identifier in new[] { "OTHER-PATIENT", "1970", "2025-03-03", "2025-03-10", "2025-01-15" })
                     {
                         if (body.Contains(identifier, StringComparison.Ordinal))
@@ -227,5 +227,46 @@ public abstract class AuthorizationMatrixTests(DatabaseProvider provider) : ApiT
         }
 
         Assert.True(failures.Count == 0, string.Join('\n', failures));
+    }
+
+    /// <summary>
+    /// A JSON body less the values of <c>actor</c> and <c>requestId</c>: a token's subject (here the role and a random
+    /// hexadecimal id) and the server's request id, opaque and random, where a year or a date turns up by chance
+    /// (one run in a few dozen on a page of audit events). Any other body as it is.
+    /// </summary>
+    private static string WithoutOpaqueIds(string body)
+    {
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(body);
+        }
+        catch (JsonException)
+        {
+            return body;
+        }
+        Strip(node);
+        return node?.ToJsonString() ?? body;
+
+        static void Strip(JsonNode? n)
+        {
+            switch (n)
+            {
+                case JsonObject o:
+                    o.Remove("actor");
+                    o.Remove("requestId");
+                    foreach (var (_, value) in o)
+                    {
+                        Strip(value);
+                    }
+                    break;
+                case JsonArray a:
+                    foreach (var item in a)
+                    {
+                        Strip(item);
+                    }
+                    break;
+            }
+        }
     }
 }
