@@ -145,19 +145,6 @@ public static class CycleOutcomes
         return outcomes;
     }
 
-    public static Baseline BaselineOf(DateOnly session, IReadOnlyList<Point> ordered, BaselineRule rule)
-    {
-        var from = rule.WindowStart(session);
-        var until = FirstOnOrAfter(ordered, session.AddDays(1));
-        var start = Math.Max(FirstOnOrAfter(ordered, from), until - rule.MaxValues);
-        var used = new List<Point>(Math.Max(0, until - start));
-        for (var i = start; i < until; i++)
-        {
-            used.Add(ordered[i]);
-        }
-        return new Baseline(used.Count == 0 ? null : used.Average(p => p.Value), used, from, session);
-    }
-
     private static bool IsOrdered(IReadOnlyList<Point> points)
     {
         for (var i = 1; i < points.Count; i++)
@@ -171,7 +158,7 @@ public static class CycleOutcomes
     }
 
     /// <summary>Index of the first point on or after <paramref name="day"/> in points ordered by day (binary search).</summary>
-    private static int FirstOnOrAfter(IReadOnlyList<Point> ordered, DateOnly day)
+    private static int FirstOnOrAfter(List<Point> ordered, DateOnly day)
     {
         int lo = 0, hi = ordered.Count;
         while (lo < hi)
@@ -218,7 +205,7 @@ public static class CycleOutcomes
     /// Compared as improvement × 100 ≥ 30 × |baseline|: the same inequality as the percentage, but
     /// exact in decimal (products of these values never round) and without a division per report.
     /// </remarks>
-    private static bool? Responds30(MeasureDefinition measure, decimal baseline, decimal value)
+    internal static bool? Responds30(MeasureDefinition measure, decimal baseline, decimal value)
     {
         if (baseline == 0)
         {
@@ -228,6 +215,10 @@ public static class CycleOutcomes
         var improvement = measure.Direction == Direction.HigherIsWorse ? -absolute : absolute;
         return improvement * 100m >= ResponsePercent * Math.Abs(baseline);
     }
+
+    /// <summary>Relief as the rounded percentage of a non-zero baseline that a change reports (<see cref="Change.ImprovementPercent"/>).</summary>
+    internal static decimal ReliefPercent(MeasureDefinition measure, decimal baseline, decimal value) =>
+        Round(ImprovementPercent(measure, baseline, value));
 
     /// <summary>
     /// The important change is met by either threshold the measure defines: "10 points or 30%" (ODI), "15 mm
@@ -248,74 +239,23 @@ public static class CycleOutcomes
         BaselineRule rule, IReadOnlyList<FollowUpWindow> followUps)
     {
         var isImpression = measure.ResponderMaxScore is not null;
-        var baseline = isImpression ? null : BaselineOf(session, ordered, rule);
         // Reports that belong to this cycle: after the session day, before the next session.
         var first = FirstOnOrAfter(ordered, session.AddDays(1));
-        var after = ordered.GetRange(first, (next is { } n ? FirstOnOrAfter(ordered, n) : ordered.Count) - first);
+        var end = next is { } n ? FirstOnOrAfter(ordered, n) : ordered.Count;
+        var after = ordered.GetRange(first, end - first);
 
-        Func<Point, bool?> responds = isImpression
-            ? p => p.Value <= measure.ResponderMaxScore
-            : baseline!.Value is { } b ? p => Responds30(measure, b, p.Value) : _ => null;
-
-        var windows = followUps.Select(w => Window(measure, w, session, next, after, today, baseline?.Value, isImpression ? responds : null)).ToList();
-
-        if (!isImpression && baseline!.Value is null)
+        // The baseline window's values and the reports, read in day order.
+        var state = new CycleState(measure, session, rule);
+        for (var i = isImpression ? first : FirstOnOrAfter(ordered, rule.WindowStart(session)); i < end; i++)
         {
-            return new CycleOutcome(number, session, next, baseline, windows, null, null, null, null, false, ResponseStatus.NoBaseline);
+            state.Add(ordered[i]);
         }
-        if (after.Count == 0)
-        {
-            return new CycleOutcome(number, session, next, baseline, windows, null, null, null, null, false, ResponseStatus.NoDataYet);
-        }
-        var responses = after.ConvertAll(p => responds(p));
-        if (responses.TrueForAll(r => r is null))
-        {
-            return new CycleOutcome(number, session, next, baseline, windows, null, null, null, null, false, ResponseStatus.Undefined);
-        }
+        var baseline = state.Baseline;
 
-        var onsetIndex = responses.FindIndex(r => r == true);
-        if (onsetIndex < 0)
-        {
-            return new CycleOutcome(number, session, next, baseline, windows, null, null, null, null, false, ResponseStatus.NotResponding);
-        }
-        var onset = after[onsetIndex];
-        var onsetDays = onset.Day.DayNumber - session.DayNumber;
-
-        for (var i = onsetIndex + 1; i + 1 < after.Count; i++)
-        {
-            if (responses[i] == false && responses[i + 1] == false)
-            {
-                var loss = after[i].Day;
-                return new CycleOutcome(number, session, next, baseline, windows, onset.Day, onsetDays, loss,
-                    loss.DayNumber - onset.Day.DayNumber, false, ResponseStatus.Lost);
-            }
-        }
-
-        // Censored at the last report of the cycle (the last contact whose response is known), which comes
-        // before any re-treatment: a patient who stopped reporting is not counted as responding until re-treated.
-        var censorAt = after[^1].Day;
-        var status = !isImpression && IsWearingOff(measure, baseline!.Value!.Value, after.Skip(onsetIndex).ToList())
-            ? ResponseStatus.WearingOff
-            : ResponseStatus.Responding;
-        return new CycleOutcome(number, session, next, baseline, windows, onset.Day, onsetDays, null,
-            censorAt.DayNumber - onset.Day.DayNumber, true, status);
-    }
-
-    /// <summary>
-    /// Our definition: the mean relief of the latest two reports is still a response but has
-    /// fallen below two thirds of the best mean relief of two consecutive reports in the cycle.
-    /// </summary>
-    private static bool IsWearingOff(MeasureDefinition measure, decimal baseline, List<Point> sinceOnset)
-    {
-        if (sinceOnset.Count < 3 || baseline == 0)
-        {
-            return false;
-        }
-        // The rounded percentages a change reports (ChangeFrom), as the definition reads them.
-        var relief = sinceOnset.ConvertAll(p => Round(ImprovementPercent(measure, baseline, p.Value)));
-        var pairs = relief.Zip(relief.Skip(1), (a, b) => (a + b) / 2).ToList();
-        var latest = pairs[^1];
-        return latest >= ResponsePercent && latest < pairs.Max() * 2 / 3;
+        Func<Point, bool?>? impressionResponds = isImpression ? p => p.Value <= measure.ResponderMaxScore : null;
+        var windows = followUps.Select(w => Window(measure, w, session, next, after, today, baseline?.Value, impressionResponds)).ToList();
+        return new CycleOutcome(number, session, next, baseline, windows, state.OnsetOn, state.OnsetDays, state.LossOn,
+            state.DurationDays, state.DurationCensored, state.Status);
     }
 
     private static WindowOutcome Window(
