@@ -60,6 +60,7 @@ public static class ServiceSetup
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton<PatientSummaryCache>();
+        services.AddSingleton<PainCycleCache>();
         services.AddOptions<SeriesOptions>()
             .BindConfiguration("Cohorts:Series")
             .ValidateDataAnnotations()

@@ -62,6 +62,48 @@ public static class PointSeries
         return points;
     }
 
+    /// <summary>
+    /// The last <paramref name="count"/> points of a stored series followed by its tail: the end of what
+    /// <see cref="Decode(string?, string?, int)"/> gives, found from the end so that the earlier points are never parsed.
+    /// </summary>
+    /// <exception cref="FormatException">The texts hold fewer points, or are not a series this class wrote.</exception>
+    public static List<Point> DecodeLast(string? text, string? tail, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        var points = new List<Point>(count);
+        if (count == 0)
+        {
+            return points;
+        }
+        var tailText = tail ?? "";
+        var inTail = Math.Min(count, Count(tailText));
+        if (inTail < count)
+        {
+            var series = text ?? "";
+            var start = StartOfLast(series, count - inTail);
+            DecodeInto(start < 0 ? throw new FormatException("The series holds fewer points than asked for.") : series.AsSpan(start), points);
+        }
+        DecodeInto(tailText.AsSpan(StartOfLast(tailText, inTail)), points);
+        return points;
+    }
+
+    /// <summary>Where the last <paramref name="pairs"/> pairs of a text start (its length for none); -1 when it holds fewer.</summary>
+    private static int StartOfLast(string text, int pairs)
+    {
+        var start = text.Length;
+        for (var i = 0; i < pairs; i++)
+        {
+            // The pair just before start ends at the separator before start, or at the end of the text.
+            var end = start == text.Length ? text.Length : start - 1;
+            if (end <= 0)
+            {
+                return -1;
+            }
+            start = text.LastIndexOf(PairSeparator, end - 1) + 1;
+        }
+        return start;
+    }
+
     /// <summary>Where the pairs dated on or after <paramref name="day"/> (ISO text, which orders as the dates do) start; the length when none is.</summary>
     private static int StartOfDaysFrom(string text, string day)
     {

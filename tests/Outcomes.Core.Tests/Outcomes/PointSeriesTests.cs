@@ -95,4 +95,25 @@ public class PointSeriesTests
             }
         }
     }
+
+    [Fact]
+    public void DecodeLast_IsTheEndOfTheDecodedSeriesAndTail_ForEveryCount()
+    {
+        // The reference is the whole decode: 300 series split into a series and a tail at every kind of place,
+        // asked for every count from none to all; one more than all is refused.
+        var random = new Random(17);
+        for (var n = 0; n < 300; n++)
+        {
+            var points = Enumerable.Range(0, random.Next(0, 12))
+                .Select(i => new Point(new DateOnly(2025, 1, 1).AddDays(i), random.Next(0, 1100) / (decimal)Math.Pow(10, random.Next(0, 3)))).ToList();
+            var split = random.Next(0, points.Count + 1);
+            var (text, tail) = (PointSeries.Encode(points.Take(split)), PointSeries.Encode(points.Skip(split)));
+            var (textGiven, tailGiven) = (text.Length == 0 && random.Next(2) == 0 ? null : text, tail.Length == 0 && random.Next(2) == 0 ? null : tail);
+            for (var count = 0; count <= points.Count; count++)
+            {
+                Assert.Equal(points.Skip(points.Count - count), PointSeries.DecodeLast(textGiven, tailGiven, count));
+            }
+            Assert.Throws<FormatException>(() => PointSeries.DecodeLast(textGiven, tailGiven, points.Count + 1));
+        }
+    }
 }

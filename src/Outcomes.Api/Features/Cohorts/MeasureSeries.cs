@@ -59,9 +59,13 @@ public sealed class SeriesSql(SqlDialect dialect) : SqlTexts(dialect)
           DELETE FROM measure_series_tail WHERE point_count >= @MinPoints;
           """;
 
+    /// <summary>Takes the next build number (migration 0021), in the rebuild's write transaction, for the series it writes.</summary>
+    public string NextBuild { get; } = "UPDATE series_build SET number = number + 1 WHERE id = 1;";
+
+    /// <summary>Writes a rebuilt series under the build number just taken (<see cref="NextBuild"/>).</summary>
     public string InsertSeries { get; } = """
-        INSERT INTO measure_series (patient_id, kind, measure_key, point_count, points, last_observation_id)
-        VALUES (@PatientId, @Kind, @MeasureKey, @PointCount, @Points, @LastObservationId);
+        INSERT INTO measure_series (patient_id, kind, measure_key, point_count, points, last_observation_id, build_number)
+        SELECT @PatientId, @Kind, @MeasureKey, @PointCount, @Points, @LastObservationId, b.number FROM series_build b WHERE b.id = 1;
         """;
 
     /// <summary>Clears a mark only if no observation of the patient was written since it was read.</summary>
@@ -258,6 +262,7 @@ public sealed class SeriesRefresher(Database db, SeriesSql sql, IOptions<SeriesO
         await connection.ExecuteAsync(db.Command(sql.DeleteSeries, new { Ids = ids }, ct, tx));
         if (series.Count > 0)
         {
+            await connection.ExecuteAsync(db.Command(sql.NextBuild, null, ct, tx));
             await connection.ExecuteAsync(db.Command(sql.InsertSeries, series, ct, tx));
         }
         await connection.ExecuteAsync(db.Command(sql.ClearStale, batch, ct, tx));

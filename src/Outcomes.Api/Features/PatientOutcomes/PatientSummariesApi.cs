@@ -96,11 +96,13 @@ public sealed class PatientSummarySql(SqlDialect dialect) : SqlTexts(dialect)
         """;
 
     /// <summary>
-    /// Each patient's stored pain series (one packed row, kept by <c>SeriesRefresher</c>) and whether it is
-    /// stale, in one statement, so both come from one snapshot; a stale patient's scores are read instead.
+    /// Each patient's stored pain series (one packed row, kept by <c>SeriesRefresher</c>) with its tail, its
+    /// build number and point counts, and whether it is stale, in one statement, so all come from one
+    /// snapshot; a stale patient's scores are read instead.
     /// </summary>
     public string PainSeries { get; } = """
-        SELECT p.id AS patient_id, (SELECT COUNT(*) FROM series_stale st WHERE st.patient_id = p.id) AS stale, s.points, t.points AS tail
+        SELECT p.id AS patient_id, (SELECT COUNT(*) FROM series_stale st WHERE st.patient_id = p.id) AS stale,
+               s.build_number, s.point_count AS series_count, t.point_count AS tail_count, s.points, t.points AS tail
         FROM patient p
         LEFT JOIN measure_series s ON s.patient_id = p.id AND s.kind = @Kind AND s.measure_key = @MeasureKey
         LEFT JOIN measure_series_tail t ON t.patient_id = p.id AND t.kind = @Kind AND t.measure_key = @MeasureKey
@@ -130,6 +132,9 @@ internal sealed class PainSeriesRow
 {
     public long PatientId { get; init; }
     public long Stale { get; init; }
+    public long? BuildNumber { get; init; }
+    public long? SeriesCount { get; init; }
+    public long? TailCount { get; init; }
     public string? Points { get; init; }
     public string? Tail { get; init; }
 }
@@ -167,7 +172,8 @@ public static class PatientSummariesApi
     public static async Task<Results<Ok<Page<PatientSummary>>, ValidationProblem>> ListSummaries(
         [AsParameters] PatientListQuery query,
         HttpContext http, Database db, PatientSql patientSql, PatientSummarySql sql, Alerts.AlertSql alertSql, AuditLog audit,
-        MeasureCatalog measures, PatientSummaryCache cache, IOptions<OutcomesOptions> options, TimeProvider clock, CancellationToken ct)
+        MeasureCatalog measures, PatientSummaryCache cache, PainCycleCache cycles, IOptions<OutcomesOptions> options, TimeProvider clock,
+        CancellationToken ct)
     {
         var errors = PatientsApi.ValidateListQuery(query);
         if (!errors.IsEmpty)
@@ -195,7 +201,7 @@ public static class PatientSummariesApi
         }
         if (missing.Count > 0)
         {
-            var computed = await ComputeAsync(connection, db, patientSql, sql, alertSql, measures, options.Value.Rule, missing, today, ct);
+            var computed = await ComputeAsync(connection, db, patientSql, sql, alertSql, measures, cycles, options.Value.Rule, missing, today, ct);
             foreach (var row in missing)
             {
                 lines[row.Id] = computed[row.Id];
@@ -210,7 +216,7 @@ public static class PatientSummariesApi
     /// <summary>The lines of some patients, from their records: a fixed number of queries, whatever their number.</summary>
     private static async Task<Dictionary<long, PatientSummary>> ComputeAsync(
         System.Data.Common.DbConnection connection, Database db, PatientSql patientSql, PatientSummarySql sql, Alerts.AlertSql alertSql,
-        MeasureCatalog measures, BaselineRule rule, List<PatientRow> rows, DateOnly today, CancellationToken ct)
+        MeasureCatalog measures, PainCycleCache kept, BaselineRule rule, List<PatientRow> rows, DateOnly today, CancellationToken ct)
     {
         var patients = await PatientsApi.WithConditionsAsync(connection, db, patientSql, rows, ct);
         var ids = SqlLimits.Bounded(patients.Select(p => p.Id).ToArray());
@@ -231,8 +237,7 @@ public static class PatientSummariesApi
             PainFrom = new DateTimeOffset(DueSchedule.WeekStart(today).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero),
             PainUntil = new DateTimeOffset(DueSchedule.WeekStart(today).AddDays(7).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero),
         }, ct))).ToLookup(r => r.PatientId);
-        var painPoints = await PainPointsAsync(connection, db, sql, measures, ids,
-            lastSessions.ToDictionary(l => l.Key, l => CurrentPainCycleFrom(l.Value, rule)), ct);
+        var cycles = await PainCyclesAsync(connection, db, sql, measures, kept, ids, lastSessions, rule, ct);
 
         var openAlerts = (await connection.QueryAsync<Alerts.OpenAlertsRow>(db.Command(alertSql.OpenSerious, new { Ids = ids }, ct)))
             .ToDictionary(r => r.PatientId, r => r.OpenAlerts);
@@ -241,7 +246,7 @@ public static class PatientSummariesApi
         {
             var mine = recent[p.Id].ToList();
             var lastSession = lastSessions[p.Id];
-            var cycle = CurrentPainCycle(lastSession, painPoints.GetValueOrDefault(p.Id) ?? [], today, rule);
+            var cycle = cycles.GetValueOrDefault(p.Id);
             var due = DueSchedule.Due(DueSchedule.InputFrom(today, p.EnrolledOn, p.Conditions, lastSession,
                 mine.Select(r => (r.Kind == "painScore", r.Code, DateOnly.FromDateTime(r.AnsweredAt.UtcDateTime)))));
             var latestPain = latest.GetValueOrDefault(p.Id);
@@ -260,32 +265,76 @@ public static class PatientSummariesApi
     internal static CycleOutcome? CurrentPainCycle(DateOnly? latestSession, IReadOnlyList<Point> painPoints, DateOnly today, BaselineRule rule) =>
         latestSession is { } session ? CycleOutcomes.Compute(_pain, [session], painPoints, today, rule).Single() : null;
 
-    /// <summary>The first day whose pain scores <see cref="CurrentPainCycle"/> reads: its baseline window's; none without a session.</summary>
-    private static DateOnly CurrentPainCycleFrom(DateOnly? latestSession, BaselineRule rule) =>
-        latestSession is { } session ? rule.WindowStart(session) : DateOnly.MaxValue;
-
     /// <summary>
-    /// The page's weekly pain scores, per patient, from the patient's day in <paramref name="from"/> on: from
-    /// the stored series (one packed row each, the earlier points not even decoded) where it is current, from
-    /// the observations where a write has made it stale; the same points either way.
+    /// The pain cycle of each patient's latest session (none without a session). From the stored series where
+    /// it is current: advanced from the state kept for the patient by the points appended since, under the same
+    /// build of the series and the same session (so its cost is what was written since, not what the cycle
+    /// holds), else read from the baseline window's first day on; from the observations where a write has made
+    /// the series stale. The same state every way (tested in PatientSummaryCacheTests).
     /// </summary>
-    private static async Task<Dictionary<long, List<Point>>> PainPointsAsync(
-        System.Data.Common.DbConnection connection, Database db, PatientSummarySql sql, MeasureCatalog measures, long[] ids,
-        Dictionary<long, DateOnly> from, CancellationToken ct)
+    private static async Task<Dictionary<long, CycleState>> PainCyclesAsync(
+        System.Data.Common.DbConnection connection, Database db, PatientSummarySql sql, MeasureCatalog measures, PainCycleCache kept,
+        long[] ids, Dictionary<long, DateOnly?> sessions, BaselineRule rule, CancellationToken ct)
     {
         var (kind, key) = (await measures.ResolveAsync("pain_nrs", ct, connection))!.Source.SeriesKey();
-        var rows = (await connection.QueryAsync<PainSeriesRow>(db.Command(sql.PainSeries, new { Ids = ids, Kind = kind, MeasureKey = key }, ct))).ToList();
-        var points = rows.Where(r => r.Stale == 0).ToDictionary(r => r.PatientId, r => PointSeries.DecodeFrom(r.Points, r.Tail, from[r.PatientId]));
-        var stale = rows.Where(r => r.Stale > 0).Select(r => r.PatientId).ToArray();
-        if (stale.Length > 0)
+        var rows = await connection.QueryAsync<PainSeriesRow>(db.Command(sql.PainSeries, new { Ids = ids, Kind = kind, MeasureKey = key }, ct));
+        var cycles = new Dictionary<long, CycleState>(ids.Length);
+        var stale = new List<long>();
+        foreach (var row in rows)
         {
-            foreach (var patient in (await connection.QueryAsync<PainScoreRow>(db.Command(sql.PainScores, new { Ids = stale }, ct))).GroupBy(r => r.PatientId))
+            if (sessions.GetValueOrDefault(row.PatientId) is not { } session)
             {
-                points[patient.Key] = [.. patient.Select(r => new Point(DateOnly.FromDateTime(r.AnsweredAt.UtcDateTime), r.Value))
-                    .Where(p => p.Day >= from[patient.Key])];
+                continue;
+            }
+            if (row.Stale > 0)
+            {
+                stale.Add(row.PatientId);
+                continue;
+            }
+            var count = (row.SeriesCount ?? 0) + (row.TailCount ?? 0);
+            CycleState state;
+            if (kept.TryGet(row.PatientId, session, row.BuildNumber, count, out var before, out var read))
+            {
+                state = before;
+                if (read < count)
+                {
+                    state = before.Clone();
+                    foreach (var point in PointSeries.DecodeLast(row.Points, row.Tail, checked((int)(count - read))))
+                    {
+                        state.Add(point);
+                    }
+                }
+            }
+            else
+            {
+                state = new CycleState(_pain, session, rule);
+                foreach (var point in PointSeries.DecodeFrom(row.Points, row.Tail, rule.WindowStart(session)))
+                {
+                    state.Add(point);
+                }
+            }
+            kept.Set(row.PatientId, session, row.BuildNumber, count, state);
+            cycles[row.PatientId] = state;
+        }
+        if (stale.Count > 0)
+        {
+            var scores = (await connection.QueryAsync<PainScoreRow>(db.Command(sql.PainScores, new { Ids = stale }, ct))).ToLookup(r => r.PatientId);
+            foreach (var id in stale)
+            {
+                var session = sessions[id]!.Value;
+                var state = new CycleState(_pain, session, rule);
+                foreach (var score in scores[id])
+                {
+                    var point = new Point(DateOnly.FromDateTime(score.AnsweredAt.UtcDateTime), score.Value);
+                    if (point.Day >= rule.WindowStart(session))
+                    {
+                        state.Add(point);
+                    }
+                }
+                cycles[id] = state;
             }
         }
-        return points;
+        return cycles;
     }
 }
 
@@ -297,6 +346,13 @@ public sealed class PatientListOptions
     /// <summary>Patients whose computed line is kept in memory (about 1 KB each); 0 computes every line on every request.</summary>
     [System.ComponentModel.DataAnnotations.Range(0, 10_000_000)]
     public int CachedLines { get; set; } = 20_000;
+
+    /// <summary>
+    /// Patients whose current pain cycle state is kept in memory (about 300 bytes each), to be advanced by the
+    /// scores written since rather than read again; 0 reads every line's cycle from its first day.
+    /// </summary>
+    [System.ComponentModel.DataAnnotations.Range(0, 10_000_000)]
+    public int CachedCycles { get; set; } = 20_000;
 }
 
 /// <summary>
@@ -328,4 +384,41 @@ public sealed class PatientSummaryCache : IDisposable
     internal void Clear() => _lines?.Clear();
 
     public void Dispose() => _lines?.Dispose();
+}
+
+/// <summary>
+/// Each patient's pain cycle of the latest session as last read for the patient list, with what it was read
+/// from: the session, the stored series' build number (migration 0021) and how many points series and tail held
+/// together. Under one build number a series only grows at its end (appended values, folded tails), so a state
+/// read from its first points is advanced by the rest; another build (an amendment, a withdrawal, an
+/// out-of-order value, a rebuild), another session or fewer points, and the state is read again.
+/// Bounded: at most <see cref="PatientListOptions.CachedCycles"/> states; past that, the least recently used go.
+/// A kept state is never changed: an advance works on a copy.
+/// </summary>
+public sealed class PainCycleCache : IDisposable
+{
+    private sealed record Kept(DateOnly Session, long? BuildNumber, long Points, CycleState State);
+
+    private readonly MemoryCache? _states;
+
+    public PainCycleCache(IOptions<PatientListOptions> options) =>
+        _states = options.Value.CachedCycles > 0 ? new MemoryCache(new MemoryCacheOptions { SizeLimit = options.Value.CachedCycles }) : null;
+
+    /// <summary>A state read from the first <paramref name="read"/> points of the same build, for the same session; not when the series holds fewer now.</summary>
+    public bool TryGet(long patientId, DateOnly session, long? buildNumber, long points,
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out CycleState? state, out long read)
+    {
+        var kept = _states?.Get(patientId) as Kept;
+        var usable = kept is not null && kept.Session == session && kept.BuildNumber == buildNumber && kept.Points <= points;
+        (state, read) = usable ? (kept!.State, kept.Points) : (null, 0);
+        return usable;
+    }
+
+    public void Set(long patientId, DateOnly session, long? buildNumber, long points, CycleState state) =>
+        _states?.Set(patientId, new Kept(session, buildNumber, points, state), new MemoryCacheEntryOptions { Size = 1 });
+
+    /// <summary>For tests: forget every state.</summary>
+    internal void Clear() => _states?.Clear();
+
+    public void Dispose() => _states?.Dispose();
 }
