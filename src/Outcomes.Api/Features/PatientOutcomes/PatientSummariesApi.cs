@@ -109,6 +109,19 @@ public sealed class PatientSummarySql(SqlDialect dialect) : SqlTexts(dialect)
         WHERE p.id IN @Ids;
         """;
 
+    /// <summary>
+    /// <see cref="PainSeries"/> without the series' text: what a kept cycle state is advanced from when the points
+    /// written since lie in the tail (the usual case), without reading the whole history.
+    /// </summary>
+    public string PainSeriesHeads { get; } = """
+        SELECT p.id AS patient_id, (SELECT COUNT(*) FROM series_stale st WHERE st.patient_id = p.id) AS stale,
+               s.build_number, s.point_count AS series_count, t.point_count AS tail_count, t.points AS tail
+        FROM patient p
+        LEFT JOIN measure_series s ON s.patient_id = p.id AND s.kind = @Kind AND s.measure_key = @MeasureKey
+        LEFT JOIN measure_series_tail t ON t.patient_id = p.id AND t.kind = @Kind AND t.measure_key = @MeasureKey
+        WHERE p.id IN @Ids;
+        """;
+
     /// <summary>The weekly pain scores of the patients whose stored series is stale (just written to).</summary>
     public string PainScores { get; } = $"""
         SELECT o.patient_id, o.answered_at, o.value
@@ -270,17 +283,19 @@ public static class PatientSummariesApi
     /// it is current: advanced from the state kept for the patient by the points appended since, under the same
     /// build of the series and the same session (so its cost is what was written since, not what the cycle
     /// holds), else read from the baseline window's first day on; from the observations where a write has made
-    /// the series stale. The same state every way (tested in PatientSummaryCacheTests).
+    /// the series stale. The same state every way (PainCycleStateTests).
     /// </summary>
     private static async Task<Dictionary<long, CycleState>> PainCyclesAsync(
         System.Data.Common.DbConnection connection, Database db, PatientSummarySql sql, MeasureCatalog measures, PainCycleCache kept,
         long[] ids, Dictionary<long, DateOnly?> sessions, BaselineRule rule, CancellationToken ct)
     {
         var (kind, key) = (await measures.ResolveAsync("pain_nrs", ct, connection))!.Source.SeriesKey();
-        var rows = await connection.QueryAsync<PainSeriesRow>(db.Command(sql.PainSeries, new { Ids = ids, Kind = kind, MeasureKey = key }, ct));
         var cycles = new Dictionary<long, CycleState>(ids.Length);
         var stale = new List<long>();
-        foreach (var row in rows)
+        // First without the series' texts: a kept state whose new points all lie in the tail is advanced from the
+        // tail alone. The rest (nothing kept, another build, a fold since) are read with their series.
+        var needSeries = new List<long>();
+        foreach (var row in await connection.QueryAsync<PainSeriesRow>(db.Command(sql.PainSeriesHeads, new { Ids = ids, Kind = kind, MeasureKey = key }, ct)))
         {
             if (sessions.GetValueOrDefault(row.PatientId) is not { } session)
             {
@@ -289,32 +304,30 @@ public static class PatientSummariesApi
             if (row.Stale > 0)
             {
                 stale.Add(row.PatientId);
-                continue;
             }
-            var count = (row.SeriesCount ?? 0) + (row.TailCount ?? 0);
-            CycleState state;
-            if (kept.TryGet(row.PatientId, session, row.BuildNumber, count, out var before, out var read))
+            else if (FromSeries(kept, row, session, rule, withSeriesText: row.SeriesCount is null) is { } state)
             {
-                state = before;
-                if (read < count)
-                {
-                    state = before.Clone();
-                    foreach (var point in PointSeries.DecodeLast(row.Points, row.Tail, checked((int)(count - read))))
-                    {
-                        state.Add(point);
-                    }
-                }
+                cycles[row.PatientId] = state;
             }
             else
             {
-                state = new CycleState(_pain, session, rule);
-                foreach (var point in PointSeries.DecodeFrom(row.Points, row.Tail, rule.WindowStart(session)))
+                needSeries.Add(row.PatientId);
+            }
+        }
+        if (needSeries.Count > 0)
+        {
+            foreach (var row in await connection.QueryAsync<PainSeriesRow>(db.Command(sql.PainSeries, new { Ids = needSeries, Kind = kind, MeasureKey = key }, ct)))
+            {
+                // Marked in between: read from the observations below, as any stale patient.
+                if (row.Stale > 0)
                 {
-                    state.Add(point);
+                    stale.Add(row.PatientId);
+                }
+                else
+                {
+                    cycles[row.PatientId] = FromSeries(kept, row, sessions[row.PatientId]!.Value, rule, withSeriesText: true)!;
                 }
             }
-            kept.Set(row.PatientId, session, row.BuildNumber, count, state);
-            cycles[row.PatientId] = state;
         }
         if (stale.Count > 0)
         {
@@ -335,6 +348,44 @@ public static class PatientSummariesApi
             }
         }
         return cycles;
+    }
+
+    /// <summary>
+    /// A patient's cycle from one row of the stored series (one snapshot): the kept state advanced by the points
+    /// after those it read, or, with the series' text, read from the baseline window on; null when the row lacks
+    /// the series' text that it needs. The state is kept for the next page.
+    /// </summary>
+    private static CycleState? FromSeries(PainCycleCache kept, PainSeriesRow row, DateOnly session, BaselineRule rule, bool withSeriesText)
+    {
+        var count = (row.SeriesCount ?? 0) + (row.TailCount ?? 0);
+        CycleState state;
+        if (kept.TryGet(row.PatientId, session, row.BuildNumber, count, out var before, out var read)
+            && (withSeriesText || read >= (row.SeriesCount ?? 0)))
+        {
+            state = before;
+            if (read < count)
+            {
+                state = before.Clone();
+                foreach (var point in PointSeries.DecodeLast(withSeriesText ? row.Points : null, row.Tail, checked((int)(count - read))))
+                {
+                    state.Add(point);
+                }
+            }
+        }
+        else if (withSeriesText)
+        {
+            state = new CycleState(_pain, session, rule);
+            foreach (var point in PointSeries.DecodeFrom(row.Points, row.Tail, rule.WindowStart(session)))
+            {
+                state.Add(point);
+            }
+        }
+        else
+        {
+            return null;
+        }
+        kept.Set(row.PatientId, session, row.BuildNumber, count, state);
+        return state;
     }
 }
 
