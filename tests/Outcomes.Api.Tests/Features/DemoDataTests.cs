@@ -55,6 +55,20 @@ public abstract class DemoDataTests(DatabaseProvider provider) : ApiTestBase(pro
     }
 
     [SkippableFact]
+    public async Task Generate_AnswersNothingAfterTheMomentItWrites_EvenInTheMorning()
+    {
+        // Generated at 08:00 UTC: the evening values of today would lie in the future.
+        var now = new DateTimeOffset(2026, 3, 4, 8, 0, 0, TimeSpan.Zero);
+        await DemoDataCommand.GenerateAsync(App.Services.GetRequiredService<Database>(), new FixedClock(now), 60, seed: 3, CancellationToken.None);
+
+        await using var connection = await App.OpenDatabaseAsync();
+        var rows = (await connection.QueryAsync<(DateTimeOffset AnsweredAt, DateTimeOffset ReceivedAt)>(
+            "SELECT answered_at, received_at FROM observation")).ToList();
+        Assert.Contains(rows, r => r.AnsweredAt.UtcDateTime.Date == now.UtcDateTime.Date); // some are today's
+        Assert.All(rows, r => Assert.True(r.AnsweredAt <= now && r.ReceivedAt >= r.AnsweredAt, $"answered {r.AnsweredAt:O}, received {r.ReceivedAt:O}"));
+    }
+
+    [SkippableFact]
     public async Task Generate_HasRespondersAndNonResponders_WithEarlyOnsetAndWearOff()
     {
         var db = App.Services.GetRequiredService<Database>();

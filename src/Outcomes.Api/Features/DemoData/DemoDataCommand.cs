@@ -202,7 +202,7 @@ public static class DemoDataCommand
                 sessionDates.Add(date);
             }
 
-            var observations = DemoObservations(random, patientId, enrolledOn, today, patientConditions, sessionDates);
+            var observations = DemoObservations(random, patientId, enrolledOn, now, patientConditions, sessionDates);
             // As the bulk import writes them (on SQLite the patient's rows in two statements, not one each).
             await ObservationBatchInsert.InsertAsync(connection, tx, observations, db, observationSql, ct);
             observationCount += observations.Count;
@@ -230,17 +230,24 @@ public static class DemoDataCommand
     }
 
     private static List<ObservationRow> DemoObservations(
-        Random random, long patientId, DateOnly enrolledOn, DateOnly today, IReadOnlyList<Condition> conditions, List<DateOnly> sessions)
+        Random random, long patientId, DateOnly enrolledOn, DateTimeOffset now, IReadOnlyList<Condition> conditions, List<DateOnly> sessions)
     {
+        var today = DateOnly.FromDateTime(now.UtcDateTime);
         var patient = new CurrentUser(Actor, "patient", patientId, null);
         var practitioner = new CurrentUser(Actor, "practitioner", null, null);
         var response = DemoResponse.Draw(random);
         var rows = new List<ObservationRow>();
-        var received = new DateTimeOffset(today.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+        var received = now;
 
         DateOnly? LatestSession(DateOnly day) => sessions.LastOrDefault(s => s <= day) is var s && s != default ? s : null;
         double Pain(DateOnly day) => LatestSession(day) is { } s ? response.PainAt(day.DayNumber - s.DayNumber) : response.BaselinePain;
-        DateTimeOffset At(DateOnly day) => new(day.ToDateTime(new TimeOnly(17 + random.Next(0, 5), random.Next(0, 60))), TimeSpan.Zero);
+        // In the evening; today's, by now at the latest: nothing is answered after the moment it is written
+        // (a value dated later than the next real one would make that one out of order).
+        DateTimeOffset At(DateOnly day)
+        {
+            var at = new DateTimeOffset(day.ToDateTime(new TimeOnly(17 + random.Next(0, 5), random.Next(0, 60))), TimeSpan.Zero);
+            return at <= now ? at : now;
+        }
         void Add(CurrentUser by, NewObservation o) =>
             rows.Add(ObservationStore.InsertParameters(by, patientId, o, o.PayloadHash(), received, rootId: null));
         Guid NewId()

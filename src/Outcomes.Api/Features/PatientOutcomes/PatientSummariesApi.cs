@@ -122,13 +122,13 @@ public sealed class PatientSummarySql(SqlDialect dialect) : SqlTexts(dialect)
         WHERE p.id IN @Ids;
         """;
 
-    /// <summary>The weekly pain scores of the patients whose stored series is stale (just written to).</summary>
+    /// <summary>The weekly pain scores since <c>@From</c> of the patients whose stored series is stale (just written to).</summary>
     public string PainScores { get; } = $"""
         SELECT o.patient_id, o.answered_at, o.value
         FROM patient p
         {dialect.DrivingJoin} observation o ON o.patient_id = p.id
         WHERE p.id IN @Ids AND o.kind = 'painScore' AND o.code = 'pain_nrs' AND o.qualifier = 'average7Days'
-          AND o.value IS NOT NULL AND {Current}
+          AND o.answered_at >= @From AND o.value IS NOT NULL AND {Current}
         ORDER BY o.patient_id, o.answered_at, o.id;
         """;
 }
@@ -331,7 +331,13 @@ public static class PatientSummariesApi
         }
         if (stale.Count > 0)
         {
-            var scores = (await connection.QueryAsync<PainScoreRow>(db.Command(sql.PainScores, new { Ids = stale }, ct))).ToLookup(r => r.PatientId);
+            // From the earliest of their baseline windows: not the whole history.
+            var from = stale.Min(id => rule.WindowStart(sessions[id]!.Value));
+            var scores = (await connection.QueryAsync<PainScoreRow>(db.Command(sql.PainScores, new
+            {
+                Ids = stale,
+                From = new DateTimeOffset(from.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero),
+            }, ct))).ToLookup(r => r.PatientId);
             foreach (var id in stale)
             {
                 var session = sessions[id]!.Value;
