@@ -137,7 +137,8 @@ public sealed class SeriesOptions
 /// after the series' last point is appended to the series' tail row (folded into the series by
 /// <see cref="RefreshAsync"/> once the tail is long, so that neither a write nor a refresh rewrites a long series), anything else (an amendment, a withdrawal, an out-of-order
 /// value, a measure's first value, a session) marks. <see cref="RefreshAsync"/> rebuilds the marked patients from the observations
-/// and clears each mark only if no write came in meanwhile. Cohort queries refresh first, so they
+/// and clears each mark only if no write came in meanwhile. A rebuild writes its series under the next build number
+/// (migration 0021), so that a reader which keeps something computed from a series knows it only grew since. Cohort queries refresh first, so they
 /// never read a stale series; a background loop refreshes too, so that they rarely have work to do.
 /// </summary>
 public sealed class SeriesRefresher(Database db, SeriesSql sql, IOptions<SeriesOptions> options, ILogger<SeriesRefresher> logger) : IDisposable

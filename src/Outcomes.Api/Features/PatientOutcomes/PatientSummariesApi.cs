@@ -100,22 +100,17 @@ public sealed class PatientSummarySql(SqlDialect dialect) : SqlTexts(dialect)
     /// build number and point counts, and whether it is stale, in one statement, so all come from one
     /// snapshot; a stale patient's scores are read instead.
     /// </summary>
-    public string PainSeries { get; } = """
-        SELECT p.id AS patient_id, (SELECT COUNT(*) FROM series_stale st WHERE st.patient_id = p.id) AS stale,
-               s.build_number, s.point_count AS series_count, t.point_count AS tail_count, s.points, t.points AS tail
-        FROM patient p
-        LEFT JOIN measure_series s ON s.patient_id = p.id AND s.kind = @Kind AND s.measure_key = @MeasureKey
-        LEFT JOIN measure_series_tail t ON t.patient_id = p.id AND t.kind = @Kind AND t.measure_key = @MeasureKey
-        WHERE p.id IN @Ids;
-        """;
+    public string PainSeries { get; } = SeriesRows("s.points, t.points AS tail");
 
     /// <summary>
     /// <see cref="PainSeries"/> without the series' text: what a kept cycle state is advanced from when the points
     /// written since lie in the tail (the usual case), without reading the whole history.
     /// </summary>
-    public string PainSeriesHeads { get; } = """
+    public string PainSeriesHeads { get; } = SeriesRows("t.points AS tail");
+
+    private static string SeriesRows(string texts) => $"""
         SELECT p.id AS patient_id, (SELECT COUNT(*) FROM series_stale st WHERE st.patient_id = p.id) AS stale,
-               s.build_number, s.point_count AS series_count, t.point_count AS tail_count, t.points AS tail
+               s.build_number, s.point_count AS series_count, t.point_count AS tail_count, {texts}
         FROM patient p
         LEFT JOIN measure_series s ON s.patient_id = p.id AND s.kind = @Kind AND s.measure_key = @MeasureKey
         LEFT JOIN measure_series_tail t ON t.patient_id = p.id AND t.kind = @Kind AND t.measure_key = @MeasureKey
