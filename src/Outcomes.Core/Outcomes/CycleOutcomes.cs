@@ -216,6 +216,9 @@ public static class CycleOutcomes
         return improvement * 100m >= ResponsePercent * Math.Abs(baseline);
     }
 
+    /// <summary>For a global impression of change (PGIC): a score at or below the measure's responder ceiling is a response.</summary>
+    internal static bool RespondsByImpression(MeasureDefinition measure, decimal value) => value <= measure.ResponderMaxScore;
+
     /// <summary>Relief as the rounded percentage of a non-zero baseline that a change reports (<see cref="Change.ImprovementPercent"/>).</summary>
     internal static decimal ReliefPercent(MeasureDefinition measure, decimal baseline, decimal value) =>
         Round(ImprovementPercent(measure, baseline, value));
@@ -252,7 +255,7 @@ public static class CycleOutcomes
         }
         var baseline = state.Baseline;
 
-        Func<Point, bool?>? impressionResponds = isImpression ? p => p.Value <= measure.ResponderMaxScore : null;
+        Func<Point, bool?>? impressionResponds = isImpression ? p => RespondsByImpression(measure, p.Value) : null;
         var windows = followUps.Select(w => Window(measure, w, session, next, after, today, baseline?.Value, impressionResponds)).ToList();
         return new CycleOutcome(number, session, next, baseline, windows, state.OnsetOn, state.OnsetDays, state.LossOn,
             state.DurationDays, state.DurationCensored, state.Status);

@@ -104,6 +104,16 @@ public sealed class CycleState
         AddReport(point);
     }
 
+    /// <summary>Reads the next values of the cycle, in the order given.</summary>
+    /// <exception cref="ArgumentException">A value is dated before the last one read.</exception>
+    public void AddRange(IEnumerable<Point> points)
+    {
+        foreach (var point in points)
+        {
+            Add(point);
+        }
+    }
+
     private void AddReport(Point point)
     {
         if (Reports++ == 0)
@@ -115,7 +125,7 @@ public sealed class CycleState
         {
             return;
         }
-        var responds = _isImpression ? point.Value <= _measure.ResponderMaxScore : CycleOutcomes.Responds30(_measure, _baselineValue!.Value, point.Value);
+        var responds = _isImpression ? CycleOutcomes.RespondsByImpression(_measure, point.Value) : CycleOutcomes.Responds30(_measure, _baselineValue!.Value, point.Value);
         _anyDefined |= responds is not null;
         if (LossOn is not null)
         {

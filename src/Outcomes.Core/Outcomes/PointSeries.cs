@@ -91,15 +91,9 @@ public static class PointSeries
     private static int StartOfLast(string text, int pairs)
     {
         var start = text.Length;
-        for (var i = 0; i < pairs; i++)
+        for (var i = 0; i < pairs && start >= 0; i++)
         {
-            // The pair just before start ends at the separator before start, or at the end of the text.
-            var end = start == text.Length ? text.Length : start - 1;
-            if (end <= 0)
-            {
-                return -1;
-            }
-            start = text.LastIndexOf(PairSeparator, end - 1) + 1;
+            start = PairBefore(text, start).Start;
         }
         return start;
     }
@@ -108,18 +102,21 @@ public static class PointSeries
     private static int StartOfDaysFrom(string text, string day)
     {
         var start = text.Length;
-        while (start > 0)
+        while (PairBefore(text, start) is var (pair, end) && pair >= 0 && end - pair >= 10 && string.CompareOrdinal(text, pair, day, 0, 10) >= 0)
         {
-            // The pair just before the part found so far: it ends at the separator before start, or at the end of the text.
-            var end = start == text.Length ? text.Length : start - 1;
-            var pair = end == 0 ? 0 : text.LastIndexOf(PairSeparator, end - 1) + 1;
-            if (end - pair < 10 || string.CompareOrdinal(text, pair, day, 0, 10) < 0)
-            {
-                break;
-            }
             start = pair;
         }
         return start;
+    }
+
+    /// <summary>
+    /// The pair just before <paramref name="start"/> (a pair's start, or the text's length): it ends at the separator
+    /// before start, or at the end of the text. Start -1 when there is none.
+    /// </summary>
+    private static (int Start, int End) PairBefore(string text, int start)
+    {
+        var end = start == text.Length ? text.Length : start - 1;
+        return end <= 0 ? (-1, end) : (text.LastIndexOf(PairSeparator, end - 1) + 1, end);
     }
 
     private static int Count(string? text) => string.IsNullOrEmpty(text) ? 0 : text.AsSpan().Count(PairSeparator) + 1;
