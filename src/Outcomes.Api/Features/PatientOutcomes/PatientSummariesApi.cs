@@ -335,16 +335,9 @@ public static class PatientSummariesApi
             }, ct))).ToLookup(r => r.PatientId);
             foreach (var id in stale)
             {
-                var session = sessions[id]!.Value;
-                var state = new CycleState(_pain, session, rule);
-                foreach (var score in scores[id])
-                {
-                    var point = new Point(DateOnly.FromDateTime(score.AnsweredAt.UtcDateTime), score.Value);
-                    if (point.Day >= rule.WindowStart(session))
-                    {
-                        state.Add(point);
-                    }
-                }
+                // The state passes over the scores before the patient's own window.
+                var state = new CycleState(_pain, sessions[id]!.Value, rule);
+                state.AddRange(scores[id].Select(s => new Point(DateOnly.FromDateTime(s.AnsweredAt.UtcDateTime), s.Value)));
                 cycles[id] = state;
             }
         }
@@ -367,19 +360,13 @@ public static class PatientSummariesApi
             if (read < count)
             {
                 state = before.Clone();
-                foreach (var point in PointSeries.DecodeLast(withSeriesText ? row.Points : null, row.Tail, checked((int)(count - read))))
-                {
-                    state.Add(point);
-                }
+                state.AddRange(PointSeries.DecodeLast(withSeriesText ? row.Points : null, row.Tail, checked((int)(count - read))));
             }
         }
         else if (withSeriesText)
         {
             state = new CycleState(_pain, session, rule);
-            foreach (var point in PointSeries.DecodeFrom(row.Points, row.Tail, rule.WindowStart(session)))
-            {
-                state.Add(point);
-            }
+            state.AddRange(PointSeries.DecodeFrom(row.Points, row.Tail, rule.WindowStart(session)));
         }
         else
         {
