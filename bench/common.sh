@@ -19,3 +19,8 @@ wait_ready() {
   for _ in $(seq 1 "${2:-60}"); do curl -sf "http://127.0.0.1:$1/health/ready" >/dev/null && return 0; sleep "${3:-0.5}"; done
   return 1
 }
+
+# score_time: the time to date new scores with: now, taken after the database was written, so that each
+# comes after the patient's last value and is appended, as a new weekly score is (an earlier time would
+# be out of order and mark the patient for a rebuild on every write).
+score_time() { date -u +%Y-%m-%dT%H:%M:%SZ; }

@@ -20,9 +20,7 @@ trap 'kill $server 2>/dev/null || true' EXIT
 
 build_service
 admin=$(token admin)
-# The new scores' time: now, after the database was written, so that each comes after the patient's
-# last value and is appended, as a new weekly score is (an earlier time would be out of order).
-answered=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+answered=$(score_time)
 ASPNETCORE_ENVIRONMENT=Development ASPNETCORE_URLS="http://127.0.0.1:$port" Database__SqlitePath="$db" \
   Logging__LogLevel__Default=Warning RateLimiting__PermitLimit=1000000 \
   bash -c 'cd src/Outcomes.Api && exec dotnet bin/Release/net10.0/Outcomes.Api.dll' >/dev/null 2>&1 &

@@ -29,9 +29,7 @@ site=$(sqlite3 "$db" "SELECT site_id FROM patient WHERE id = $busiest")
 patient=$(sqlite3 "$db" "SELECT id FROM patient WHERE site_id <> $site ORDER BY id LIMIT 1")
 token=$(token patient --claim "patient_id=$patient")
 admin=$(token admin)
-# The new scores' time: now, after the database was written, so that each comes after the patient's
-# last value and is appended, as a new weekly score is (an earlier time would be out of order).
-answered=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+answered=$(score_time)
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(date -u +%F); commit $(git rev-parse --short HEAD); $patients patients"
 
 start=$(date +%s%N)

@@ -32,9 +32,7 @@ else
   Database__SqlitePath="$db" dotnet run -c Release --no-build --project src/Outcomes.Api -- demo-data --patients "$patients" >/dev/null
 fi
 admin=$(token admin)
-# The new scores' time: now, after the database was written, so that each comes after the patient's
-# last value and is appended, as a new weekly score is (an earlier time would be out of order).
-answered=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+answered=$(score_time)
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(date -u +%F); commit $(git rev-parse --short HEAD)"
 echo "$patients patients${FROM:+ (from $FROM, $(sqlite3 "$db" "SELECT COUNT(*) FROM observation") observations)}, $connections connections, $writes% writes, $minutes minutes"
 
