@@ -85,6 +85,15 @@ catch (Exception e) when (e is not HostAbortedException)
 {
     return StartupFailure.Report(e, app?.Services);
 }
+finally
+{
+    // Closes what the services hold open (the SQLite connections the pool keeps), so that the last close
+    // checkpoints the write-ahead log into the database file, after a command as after a run.
+    if (app is not null)
+    {
+        await app.DisposeAsync();
+    }
+}
 
 /// <summary>Entry point, visible to the tests' WebApplicationFactory.</summary>
 public partial class Program;

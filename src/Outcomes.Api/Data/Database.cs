@@ -11,11 +11,14 @@ namespace Outcomes.Api.Data;
 
 /// <summary>
 /// Opens connections to the configured database. One connection per unit of work; pooling is
-/// the provider's.
+/// the provider's on SQL Server, and on SQLite this service's own, which keeps each connection's
+/// compiled statements (<see cref="SqliteStatementPool"/>).
 /// </summary>
 public sealed class Database : IDisposable
 {
     private readonly SemaphoreSlim _writer = new(1, 1);
+    private readonly SqliteStatementPool? _pool;
+    private readonly SqliteStatementPool? _analyticsPool;
 
     static Database() => DapperTypeHandlers.Register();
 
@@ -35,6 +38,13 @@ public sealed class Database : IDisposable
         AnalyticsConnectionString = configuration.GetConnectionString("OutcomesReadOnly") is { Length: > 0 } readOnly
             ? readOnly
             : ConnectionString;
+        if (o.Provider == DatabaseProvider.Sqlite && o.SqliteIdleConnections > 0)
+        {
+            _pool = new SqliteStatementPool(ConnectionString, o.SqliteIdleConnections, o.SqliteStatementsPerConnection);
+            _analyticsPool = AnalyticsReadPrimary
+                ? _pool
+                : new SqliteStatementPool(AnalyticsConnectionString, o.SqliteIdleConnections, o.SqliteStatementsPerConnection);
+        }
     }
 
     public SqlDialect Dialect { get; }
@@ -57,25 +67,29 @@ public sealed class Database : IDisposable
 
     public int CommandTimeoutSeconds { get; }
 
-    public Task<DbConnection> OpenAsync(CancellationToken ct) => OpenAsync(ConnectionString, ct);
+    public Task<DbConnection> OpenAsync(CancellationToken ct) => OpenAsync(ConnectionString, _pool, ct);
 
     /// <summary>A connection for cohort reads only: it may reach a replica that lags the primary.</summary>
-    public Task<DbConnection> OpenAnalyticsAsync(CancellationToken ct) => OpenAsync(AnalyticsConnectionString, ct);
+    public Task<DbConnection> OpenAnalyticsAsync(CancellationToken ct) => OpenAsync(AnalyticsConnectionString, _analyticsPool, ct);
 
-    private async Task<DbConnection> OpenAsync(string connectionString, CancellationToken ct)
+    private async Task<DbConnection> OpenAsync(string connectionString, SqliteStatementPool? pool, CancellationToken ct)
     {
-        DbConnection connection = Dialect.Provider == DatabaseProvider.SqlServer
-            ? new SqlConnection(connectionString)
-            : new SqliteConnection(connectionString);
+        DbConnection connection = pool is not null
+            ? await pool.RentAsync(ct)
+            : Dialect.Provider == DatabaseProvider.SqlServer
+                ? new SqlConnection(connectionString)
+                : new SqliteConnection(connectionString);
         try
         {
             await connection.OpenAsync(ct);
-            if (connection is SqliteConnection sqlite)
+            if (Sqlite(connection) is { } sqlite)
             {
                 // Writers wait for the lock instead of failing with SQLITE_BUSY. Set through the C
-                // API: a PRAGMA statement would be compiled again at every open.
+                // API: a PRAGMA statement would be compiled again at every open. A pooled connection
+                // starts from the command timeout again (a unit of work may have cut it, see LimitBusyWait).
                 SqliteException.ThrowExceptionForRC(
                     SQLitePCL.raw.sqlite3_busy_timeout(sqlite.Handle, CommandTimeoutSeconds * 1000), sqlite.Handle);
+                sqlite.DefaultTimeout = CommandTimeoutSeconds;
             }
             return connection;
         }
@@ -134,7 +148,7 @@ public sealed class Database : IDisposable
     /// </summary>
     internal static void LimitBusyWait(DbConnection connection, TimeSpan wait)
     {
-        if (connection is SqliteConnection sqlite)
+        if (Sqlite(connection) is { } sqlite)
         {
             var ms = (int)Math.Clamp(wait.TotalMilliseconds, 0, int.MaxValue);
             SqliteException.ThrowExceptionForRC(SQLitePCL.raw.sqlite3_busy_timeout(sqlite.Handle, ms), sqlite.Handle);
@@ -142,7 +156,20 @@ public sealed class Database : IDisposable
         }
     }
 
-    public void Dispose() => _writer.Dispose();
+    /// <summary>The provider's SQLite connection behind <paramref name="connection"/>, pooled or not; null on SQL Server.</summary>
+    internal static SqliteConnection? Sqlite(DbConnection connection) => connection switch
+    {
+        CachingSqliteConnection pooled => pooled.Inner,
+        SqliteConnection sqlite => sqlite,
+        _ => null,
+    };
+
+    public void Dispose()
+    {
+        _writer.Dispose();
+        _pool?.Dispose();
+        _analyticsPool?.Dispose();
+    }
 
     /// <summary>A Dapper command with the configured timeout and the request's cancellation.</summary>
     public CommandDefinition Command(string sql, object? parameters, CancellationToken ct, IDbTransaction? transaction = null) =>

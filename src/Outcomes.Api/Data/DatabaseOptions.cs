@@ -26,5 +26,16 @@ public sealed class DatabaseOptions
     [Range(1, 600)]
     public int CommandTimeoutSeconds { get; set; } = 30;
 
+    /// <summary>
+    /// SQLite: connections kept open between units of work, each with its compiled statements (0: every
+    /// unit of work opens its own and compiles every statement, as before).
+    /// </summary>
+    [Range(0, 1024)]
+    public int SqliteIdleConnections { get; set; } = 16;
+
+    /// <summary>SQLite: compiled statements each kept connection keeps, least recently used dropped first.</summary>
+    [Range(0, 4096)]
+    public int SqliteStatementsPerConnection { get; set; } = 100;
+
     public bool ShouldMigrateOnStartup => MigrateOnStartup ?? Provider == DatabaseProvider.Sqlite;
 }

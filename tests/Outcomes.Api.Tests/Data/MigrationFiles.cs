@@ -30,13 +30,16 @@ public static class MigrationFiles
 
 public static class SqliteSchema
 {
-    /// <summary>A migrated scratch SQLite database, for tests that need the schema but not the service.</summary>
-    public static Database CreateMigrated(string path)
+    /// <summary>
+    /// A migrated scratch SQLite database, for tests that need the schema but not the service; its connection string.
+    /// The database object is disposed, so that no connection of its pool stays open on the file.
+    /// </summary>
+    public static string CreateMigrated(string path)
     {
         var options = Options.Create(new DatabaseOptions { Provider = DatabaseProvider.Sqlite, SqlitePath = path });
-        var database = new Database(options, new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build(), new TestEnvironment());
+        using var database = new Database(options, new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build(), new TestEnvironment());
         new Migrator(database, NullLoggerFactory.Instance, TimeProvider.System).Migrate();
-        return database;
+        return database.ConnectionString;
     }
 
     public static SortedSet<string> ColumnsAfterMigrating()
@@ -44,8 +47,7 @@ public static class SqliteSchema
         var directory = Directory.CreateTempSubdirectory("outcomes-schema-").FullName;
         try
         {
-            var database = CreateMigrated(Path.Combine(directory, "schema.db"));
-            using var connection = new SqliteConnection(database.ConnectionString);
+            using var connection = new SqliteConnection(CreateMigrated(Path.Combine(directory, "schema.db")));
             var columns = connection.Query<string>("""
                 SELECT m.name || '.' || c.name
                 FROM sqlite_master m JOIN pragma_table_info(m.name) c

@@ -86,8 +86,7 @@ public class SqliteTextTests
         var directory = Directory.CreateTempSubdirectory("outcomes-sqlite-texts-").FullName;
         try
         {
-            var database = SqliteSchema.CreateMigrated(Path.Combine(directory, "texts.db"));
-            using var connection = new Microsoft.Data.Sqlite.SqliteConnection(database.ConnectionString);
+            using var connection = new Microsoft.Data.Sqlite.SqliteConnection(SqliteSchema.CreateMigrated(Path.Combine(directory, "texts.db")));
             connection.Open();
             var texts = SqlTextCatalog.For(SqlDialect.Sqlite).ToList();
 
