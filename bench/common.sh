@@ -24,3 +24,15 @@ wait_ready() {
 # comes after the patient's last value and is appended, as a new weekly score is (an earlier time would
 # be out of order and mark the patient for a rebuild on every write).
 score_time() { date -u +%Y-%m-%dT%H:%M:%SZ; }
+
+# serve PORT DB [LOG]: starts the Release build on 127.0.0.1:PORT over the SQLite file DB in the background
+# (Development environment, for the user-jwts signing keys; warnings only; the rate limit raised so that the
+# limiter does not answer in the service's place), sets $server to its process id and waits for /health/ready.
+# Settings in the caller's environment pass through.
+serve() {
+  ASPNETCORE_ENVIRONMENT=Development ASPNETCORE_URLS="http://127.0.0.1:$1" Database__SqlitePath="$2" \
+    Logging__LogLevel__Default=Warning RateLimiting__PermitLimit=1000000 \
+    bash -c 'cd src/Outcomes.Api && exec dotnet bin/Release/net10.0/Outcomes.Api.dll' >"${3:-/dev/null}" 2>&1 &
+  server=$!
+  wait_ready "$1" 600 0.1 || { echo "the service did not start"; [ -n "${3:-}" ] && cat "$3"; exit 1; }
+}

@@ -21,11 +21,7 @@ trap 'kill $server 2>/dev/null || true' EXIT
 build_service
 admin=$(token admin)
 answered=$(score_time)
-ASPNETCORE_ENVIRONMENT=Development ASPNETCORE_URLS="http://127.0.0.1:$port" Database__SqlitePath="$db" \
-  Logging__LogLevel__Default=Warning RateLimiting__PermitLimit=1000000 \
-  bash -c 'cd src/Outcomes.Api && exec dotnet bin/Release/net10.0/Outcomes.Api.dll' >/dev/null 2>&1 &
-server=$!
-wait_ready "$port" 600 0.1 || { echo "the service did not start"; exit 1; }
+serve "$port" "$db"
 echo "machine: $(nproc) cores; $(date -u +%F); commit $(git rev-parse --short HEAD); $db"
 
 post() { wrk -t2 -c10 -d"$1" --latency -H "Authorization: Bearer $admin" -s bench/soak.lua "http://127.0.0.1:$port" -- "$patients" 100 "$answered"; }

@@ -36,11 +36,7 @@ answered=$(score_time)
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(date -u +%F); commit $(git rev-parse --short HEAD)"
 echo "$patients patients${FROM:+ (from $FROM, $(sqlite3 "$db" "SELECT COUNT(*) FROM observation") observations)}, $connections connections, $writes% writes, $minutes minutes"
 
-ASPNETCORE_ENVIRONMENT=Development ASPNETCORE_URLS="http://127.0.0.1:$port" Database__SqlitePath="$db" \
-  Logging__LogLevel__Default=Warning RateLimiting__PermitLimit=1000000 \
-  bash -c 'cd src/Outcomes.Api && exec dotnet bin/Release/net10.0/Outcomes.Api.dll' >"$work/server.log" 2>&1 &
-server=$!
-wait_ready "$port" 600 0.1 || { echo "the service did not start:"; cat "$work/server.log"; exit 1; }
+serve "$port" "$db" "$work/server.log"
 
 ceiling=$(wrk -t2 -c"$connections" -d10s "http://127.0.0.1:$port/health/live" | awk '/Requests\/sec/ {print $2}')
 echo "ceiling: /health/live $ceiling req/s at c=$connections"
