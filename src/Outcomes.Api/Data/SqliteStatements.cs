@@ -16,7 +16,9 @@ namespace Outcomes.Api.Data;
 /// units of work, and each connection keeps its most recently used statements compiled, by their SQL text
 /// (<c>Database:SqliteStatementsPerConnection</c>, least recently used dropped first), so a statement is compiled
 /// once per connection and then only bound and run. SQLite re-compiles a kept statement itself when the
-/// schema changes (sqlite3_prepare_v2).
+/// schema changes (sqlite3_prepare_v2). The connections run with the query planner stability guarantee
+/// (SQLITE_DBCONFIG_ENABLE_QPSG): without it SQLite also re-compiles a statement whenever a newly bound
+/// value could change its plan, which the optional filters (<c>@X IS NULL OR …</c>) made once per list page.
 /// A connection goes back to the pool only in a clean state: no transaction open and no statement
 /// still running (else it is closed, which rolls back), at most <c>Database:SqliteIdleConnections</c> of them.
 /// </summary>
