@@ -60,9 +60,10 @@ internal sealed class SqliteStatementPool(string connectionString, int idleConne
     }
 
     /// <summary>Takes a connection back if it is clean and there is room, else closes it.</summary>
-    internal void Return(SqliteConnection connection, StatementCache statements, bool readerOpen)
+    /// <param name="leftOver">The unit of work left a reader or a transaction object unfinished: closed, not pooled.</param>
+    internal void Return(SqliteConnection connection, StatementCache statements, bool leftOver)
     {
-        if (!_disposed && !readerOpen && connection.State == ConnectionState.Open && IsClean(connection))
+        if (!_disposed && !leftOver && connection.State == ConnectionState.Open && IsClean(connection))
         {
             if (Interlocked.Increment(ref _idleCount) <= IdleConnections)
             {
@@ -216,11 +217,16 @@ public sealed class CachingSqliteConnection : DbConnection
     {
         if (Interlocked.Exchange(ref _inner, null) is { } inner)
         {
-            _pool.Return(inner, Statements, LeftReaderOpen);
+            // The provider's transaction object keeps its connection until it has committed or rolled back; one that
+            // did not get there (SQLite ended the transaction itself after an error, and the rollback then failed)
+            // would stay on the connection object and refuse every later command on it.
+            _pool.Return(inner, Statements, LeftReaderOpen || _transaction?.Connection is not null);
         }
     }
 
-    protected override DbTransaction BeginDbTransaction(IsolationLevel isolationLevel) => Inner.BeginTransaction(isolationLevel);
+    private SqliteTransaction? _transaction;
+
+    protected override DbTransaction BeginDbTransaction(IsolationLevel isolationLevel) => _transaction = Inner.BeginTransaction(isolationLevel);
 
     protected override DbCommand CreateDbCommand() => new CachingSqliteCommand(this);
 

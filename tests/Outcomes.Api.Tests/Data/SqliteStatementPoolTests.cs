@@ -74,6 +74,31 @@ public sealed class SqliteStatementPoolTests : IDisposable
     }
 
     [Fact]
+    public async Task ATransactionThatSqliteEndedBehindTheProvidersBack_DoesNotReachTheNextUnitOfWork()
+    {
+        using var pool = new SqliteStatementPool(_connectionString, idleConnections: 4, statementsPerConnection: 10);
+        SqliteConnection broken;
+        await using (var connection = await pool.RentAsync(CancellationToken.None))
+        {
+            broken = connection.Inner;
+            var tx = await connection.BeginTransactionAsync();
+            await connection.ExecuteAsync("INSERT INTO item (id, name) VALUES (30, 'thirty');", transaction: tx);
+            // SQLite ends the transaction (as it does itself after some errors), and the unit of work ends without
+            // finishing the provider's transaction object: SQLite is back in autocommit, the object is not.
+            await connection.ExecuteAsync("ROLLBACK;", transaction: tx);
+        }
+        Assert.Equal(ConnectionState.Closed, broken.State);
+        await using (var connection = await pool.RentAsync(CancellationToken.None))
+        {
+            Assert.NotSame(broken, connection.Inner);
+            await using var tx = await connection.BeginTransactionAsync();
+            await connection.ExecuteAsync("INSERT INTO item (id, name) VALUES (31, 'thirty-one');", transaction: tx);
+            await tx.CommitAsync();
+            Assert.Equal(["thirty-one"], (await connection.QueryAsync<string>("SELECT name FROM item WHERE id >= 30;")).ToList());
+        }
+    }
+
+    [Fact]
     public async Task AReaderLeftOpen_KeepsItsStatementToItself_AndItsConnectionOutOfThePool()
     {
         using var pool = new SqliteStatementPool(_connectionString, idleConnections: 4, statementsPerConnection: 10);
