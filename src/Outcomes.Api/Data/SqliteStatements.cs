@@ -165,6 +165,9 @@ public sealed class CachingSqliteConnection : DbConnection
     private readonly SqliteStatementPool _pool;
     private SqliteConnection? _inner;
 
+    /// <summary>The latest transaction begun on this connection.</summary>
+    private SqliteTransaction? _transaction;
+
     internal CachingSqliteConnection(SqliteStatementPool pool, SqliteConnection inner, StatementCache statements)
     {
         _pool = pool;
@@ -217,14 +220,12 @@ public sealed class CachingSqliteConnection : DbConnection
     {
         if (Interlocked.Exchange(ref _inner, null) is { } inner)
         {
-            // The provider's transaction object keeps its connection until it has committed or rolled back; one that
-            // did not get there (SQLite ended the transaction itself after an error, and the rollback then failed)
-            // would stay on the connection object and refuse every later command on it.
+            // The provider's transaction object keeps its connection until it has committed or rolled back; one the
+            // unit of work left unfinished (after SQLite had already ended the transaction itself, so SQLite looks
+            // clean) would stay on the connection object and refuse every later command on it.
             _pool.Return(inner, Statements, LeftReaderOpen || _transaction?.Connection is not null);
         }
     }
-
-    private SqliteTransaction? _transaction;
 
     protected override DbTransaction BeginDbTransaction(IsolationLevel isolationLevel) => _transaction = Inner.BeginTransaction(isolationLevel);
 
@@ -304,44 +305,27 @@ internal sealed class CachingSqliteCommand(CachingSqliteConnection connection) :
     {
     }
 
-    public override void Prepare() => Bound().Prepare();
+    public override void Prepare() => Run(command =>
+    {
+        command.Prepare();
+        return 0;
+    });
 
     protected override DbParameter CreateDbParameter() => new SqliteParameter();
 
-    protected override DbDataReader ExecuteDbDataReader(CommandBehavior behavior)
-    {
-        var command = Bound();
-        try
-        {
-            return _reader = command.ExecuteReader(behavior);
-        }
-        catch
-        {
-            Drop();
-            throw;
-        }
-    }
+    protected override DbDataReader ExecuteDbDataReader(CommandBehavior behavior) => Run(command => _reader = command.ExecuteReader(behavior));
 
-    public override int ExecuteNonQuery()
-    {
-        var command = Bound();
-        try
-        {
-            return command.ExecuteNonQuery();
-        }
-        catch
-        {
-            Drop();
-            throw;
-        }
-    }
+    public override int ExecuteNonQuery() => Run(command => command.ExecuteNonQuery());
 
-    public override object? ExecuteScalar()
+    public override object? ExecuteScalar() => Run(command => command.ExecuteScalar());
+
+    /// <summary>Runs <paramref name="action"/> on the kept statement for the text, bound; a statement that fails is not kept.</summary>
+    private T Run<T>(Func<SqliteCommand, T> action)
     {
         var command = Bound();
         try
         {
-            return command.ExecuteScalar();
+            return action(command);
         }
         catch
         {
@@ -357,7 +341,7 @@ internal sealed class CachingSqliteCommand(CachingSqliteConnection connection) :
         var command = connection.Statements.Take(connection.Inner, CommandText);
         command.Transaction = (SqliteTransaction?)DbTransaction;
         command.CommandTimeout = CommandTimeout;
-        command.Parameters.Clear();
+        // A kept statement comes back without parameters (Release clears them), a new one has none.
         foreach (SqliteParameter parameter in _parameters.Parameters)
         {
             command.Parameters.Add(parameter);

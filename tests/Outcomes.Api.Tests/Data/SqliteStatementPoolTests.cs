@@ -27,7 +27,7 @@ public sealed class SqliteStatementPoolTests : IDisposable
     [Fact]
     public async Task AKeptStatement_AnswersWithEachCallsParameters_AndIsCompiledOnce()
     {
-        using var pool = new SqliteStatementPool(_connectionString, idleConnections: 4, statementsPerConnection: 10);
+        using var pool = Pool();
         const string sql = "SELECT name FROM item WHERE id = @Id;";
         SqliteConnection first;
         await using (var connection = await pool.RentAsync(CancellationToken.None))
@@ -48,7 +48,7 @@ public sealed class SqliteStatementPoolTests : IDisposable
     [Fact]
     public async Task AWriteInAKeptStatement_IsSeenByTheNextRead_AndATransactionLeftOpenIsRolledBack_NotPooled()
     {
-        using var pool = new SqliteStatementPool(_connectionString, idleConnections: 4, statementsPerConnection: 10);
+        using var pool = Pool();
         const string insert = "INSERT INTO item (id, name) VALUES (@Id, @Name);";
         await using (var connection = await pool.RentAsync(CancellationToken.None))
         {
@@ -76,7 +76,7 @@ public sealed class SqliteStatementPoolTests : IDisposable
     [Fact]
     public async Task ATransactionThatSqliteEndedBehindTheProvidersBack_DoesNotReachTheNextUnitOfWork()
     {
-        using var pool = new SqliteStatementPool(_connectionString, idleConnections: 4, statementsPerConnection: 10);
+        using var pool = Pool();
         SqliteConnection broken;
         await using (var connection = await pool.RentAsync(CancellationToken.None))
         {
@@ -101,7 +101,7 @@ public sealed class SqliteStatementPoolTests : IDisposable
     [Fact]
     public async Task AReaderLeftOpen_KeepsItsStatementToItself_AndItsConnectionOutOfThePool()
     {
-        using var pool = new SqliteStatementPool(_connectionString, idleConnections: 4, statementsPerConnection: 10);
+        using var pool = Pool();
         const string sql = "SELECT name FROM item ORDER BY id;";
         SqliteConnection held;
         await using (var connection = await pool.RentAsync(CancellationToken.None))
@@ -129,7 +129,7 @@ public sealed class SqliteStatementPoolTests : IDisposable
     [Fact]
     public async Task AFailedStatement_IsNotKept_AndTheConnectionStaysUsable()
     {
-        using var pool = new SqliteStatementPool(_connectionString, idleConnections: 4, statementsPerConnection: 10);
+        using var pool = Pool();
         const string insert = "INSERT INTO item (id, name) VALUES (@Id, @Name);";
         await using var connection = await pool.RentAsync(CancellationToken.None);
         await Assert.ThrowsAsync<SqliteException>(() => connection.ExecuteAsync(insert, new { Id = 1, Name = "again" }));
@@ -141,7 +141,7 @@ public sealed class SqliteStatementPoolTests : IDisposable
     [Fact]
     public async Task AKeptStatement_FollowsASchemaChangeMadeElsewhere()
     {
-        using var pool = new SqliteStatementPool(_connectionString, idleConnections: 4, statementsPerConnection: 10);
+        using var pool = Pool();
         const string sql = "SELECT * FROM item WHERE id = 1;";
         await using (var connection = await pool.RentAsync(CancellationToken.None))
         {
@@ -188,7 +188,7 @@ public sealed class SqliteStatementPoolTests : IDisposable
     [Fact]
     public async Task ADisposedPool_ClosesItsIdleConnections_AndThoseReturnedLater()
     {
-        var pool = new SqliteStatementPool(_connectionString, idleConnections: 4, statementsPerConnection: 10);
+        var pool = Pool();
         var idle = await pool.RentAsync(CancellationToken.None);
         var idleInner = idle.Inner;
         await idle.DisposeAsync();
@@ -205,6 +205,9 @@ public sealed class SqliteStatementPoolTests : IDisposable
         Assert.Equal(ConnectionState.Closed, busyInner.State);
         await Assert.ThrowsAsync<ObjectDisposedException>(() => pool.RentAsync(CancellationToken.None));
     }
+
+    /// <summary>A pool with room to spare: four idle connections, ten statements each.</summary>
+    private SqliteStatementPool Pool() => new(_connectionString, idleConnections: 4, statementsPerConnection: 10);
 
     public void Dispose()
     {
