@@ -132,17 +132,9 @@ public static class CycleOutcomes
         BaselineRule? baselineRule = null,
         IReadOnlyList<FollowUpWindow>? windows = null)
     {
-        var rule = baselineRule ?? new BaselineRule();
-        var followUps = windows ?? FollowUpWindow.Standard;
-        var ordered = IsOrdered(points) ? [.. points] : points.OrderBy(p => p.Day).ToList();
-        var sorted = sessions.Distinct().Order().ToList();
-        var outcomes = new List<CycleOutcome>(sorted.Count);
-        for (var i = 0; i < sorted.Count; i++)
-        {
-            DateOnly? next = i + 1 < sorted.Count ? sorted[i + 1] : null;
-            outcomes.Add(Cycle(measure, i + 1, sorted[i], next, ordered, today, rule, followUps));
-        }
-        return outcomes;
+        var progress = new MeasureProgress(measure, sessions, baselineRule ?? new BaselineRule(), windows ?? FollowUpWindow.Standard);
+        progress.AddRange(IsOrdered(points) ? points : points.OrderBy(p => p.Day));
+        return progress.Outcomes(today);
     }
 
     private static bool IsOrdered(IReadOnlyList<Point> points)
@@ -155,25 +147,6 @@ public static class CycleOutcomes
             }
         }
         return true;
-    }
-
-    /// <summary>Index of the first point on or after <paramref name="day"/> in points ordered by day (binary search).</summary>
-    private static int FirstOnOrAfter(List<Point> ordered, DateOnly day)
-    {
-        int lo = 0, hi = ordered.Count;
-        while (lo < hi)
-        {
-            var mid = (lo + hi) >>> 1;
-            if (ordered[mid].Day < day)
-            {
-                lo = mid + 1;
-            }
-            else
-            {
-                hi = mid;
-            }
-        }
-        return lo;
     }
 
     public static Change ChangeFrom(MeasureDefinition measure, decimal baseline, decimal value)
@@ -237,63 +210,6 @@ public static class CycleOutcomes
             : false;
     }
 
-    private static CycleOutcome Cycle(
-        MeasureDefinition measure, int number, DateOnly session, DateOnly? next, List<Point> ordered, DateOnly today,
-        BaselineRule rule, IReadOnlyList<FollowUpWindow> followUps)
-    {
-        var isImpression = measure.ResponderMaxScore is not null;
-        // Reports that belong to this cycle: after the session day, before the next session.
-        var first = FirstOnOrAfter(ordered, session.AddDays(1));
-        var end = next is { } n ? FirstOnOrAfter(ordered, n) : ordered.Count;
-        var after = ordered.GetRange(first, end - first);
-
-        // The baseline window's values and the reports, read in day order.
-        var state = new CycleState(measure, session, rule);
-        for (var i = isImpression ? first : FirstOnOrAfter(ordered, rule.WindowStart(session)); i < end; i++)
-        {
-            state.Add(ordered[i]);
-        }
-        var baseline = state.Baseline;
-
-        Func<Point, bool?>? impressionResponds = isImpression ? p => RespondsByImpression(measure, p.Value) : null;
-        var windows = followUps.Select(w => Window(measure, w, session, next, after, today, baseline?.Value, impressionResponds)).ToList();
-        return new CycleOutcome(number, session, next, baseline, windows, state.OnsetOn, state.OnsetDays, state.LossOn,
-            state.DurationDays, state.DurationCensored, state.Status);
-    }
-
-    private static WindowOutcome Window(
-        MeasureDefinition measure, FollowUpWindow w, DateOnly session, DateOnly? next, List<Point> after, DateOnly today,
-        decimal? baseline, Func<Point, bool?>? impressionResponds)
-    {
-        var from = w.Start(session);
-        var until = w.End(session);
-        if (next is { } n && n <= from)
-        {
-            return new WindowOutcome(w.Week, from, until, WindowStatus.CycleEndedBefore, null, null, null);
-        }
-        var target = session.AddDays(w.Week * 7);
-        // The closest to the target day; on a tie the earlier (after is ordered by day, so the first found).
-        Point? value = null;
-        var best = int.MaxValue;
-        foreach (var p in after)
-        {
-            var distance = Math.Abs(p.Day.DayNumber - target.DayNumber);
-            if (p.Day >= from && p.Day <= until && distance < best)
-            {
-                value = p;
-                best = distance;
-            }
-        }
-        if (value is null)
-        {
-            var closed = today > until || (next is { } n2 && n2 <= until);
-            return new WindowOutcome(w.Week, from, until, closed ? WindowStatus.NoValueInWindow : WindowStatus.NotYetReached, null, null, null);
-        }
-        return new WindowOutcome(w.Week, from, until, WindowStatus.Value, value,
-            baseline is { } b ? ChangeFrom(measure, b, value.Value) : null,
-            impressionResponds?.Invoke(value));
-    }
-
     private static decimal Round(decimal value) => decimal.Round(value, 2, MidpointRounding.AwayFromZero);
 
     /// <summary>
@@ -323,5 +239,241 @@ public static class CycleOutcomes
             }
         }
         return (from, to);
+    }
+}
+
+/// <summary>
+/// One cycle of one measure read one value at a time in day order: its <see cref="CycleState"/> and, per follow-up
+/// window, the report closest to the window's target day so far (the earlier on a tie, as the first found).
+/// </summary>
+internal sealed class CycleReader
+{
+    private readonly DateOnly _session;
+    private readonly IReadOnlyList<FollowUpWindow> _windows;
+    private CycleState _state;
+    private Point?[] _closest;
+    private int[] _distance;
+
+    public CycleReader(MeasureDefinition measure, DateOnly session, BaselineRule rule, IReadOnlyList<FollowUpWindow> windows)
+    {
+        _session = session;
+        _windows = windows;
+        _state = new CycleState(measure, session, rule);
+        _closest = new Point?[windows.Count];
+        _distance = new int[windows.Count];
+        Array.Fill(_distance, int.MaxValue);
+    }
+
+    /// <summary>Reads the next value: from the cycle's first day read (<see cref="CycleState"/>) to the day before the next session.</summary>
+    public void Add(Point p)
+    {
+        _state.Add(p);
+        if (p.Day <= _session)
+        {
+            return;
+        }
+        for (var i = 0; i < _windows.Count; i++)
+        {
+            var w = _windows[i];
+            var target = _session.DayNumber + w.Week * 7;
+            var distance = Math.Abs(p.Day.DayNumber - target);
+            if (distance < _distance[i] && p.Day.DayNumber >= target - w.EarlyDays && p.Day.DayNumber <= target + w.LateDays)
+            {
+                _closest[i] = p;
+                _distance[i] = distance;
+            }
+        }
+    }
+
+    public CycleOutcome Result(MeasureDefinition measure, int number, DateOnly? next, DateOnly today)
+    {
+        var baseline = _state.Baseline;
+        var windows = new List<WindowOutcome>(_windows.Count);
+        for (var i = 0; i < _windows.Count; i++)
+        {
+            windows.Add(Window(measure, _windows[i], next, today, baseline?.Value, _closest[i]));
+        }
+        return new CycleOutcome(number, _session, next, baseline, windows, _state.OnsetOn, _state.OnsetDays, _state.LossOn,
+            _state.DurationDays, _state.DurationCensored, _state.Status);
+    }
+
+    private WindowOutcome Window(MeasureDefinition measure, FollowUpWindow w, DateOnly? next, DateOnly today, decimal? baseline, Point? value)
+    {
+        var from = w.Start(_session);
+        var until = w.End(_session);
+        if (next is { } n && n <= from)
+        {
+            return new WindowOutcome(w.Week, from, until, WindowStatus.CycleEndedBefore, null, null, null);
+        }
+        if (value is null)
+        {
+            var closed = today > until || (next is { } n2 && n2 <= until);
+            return new WindowOutcome(w.Week, from, until, closed ? WindowStatus.NoValueInWindow : WindowStatus.NotYetReached, null, null, null);
+        }
+        return new WindowOutcome(w.Week, from, until, WindowStatus.Value, value,
+            baseline is { } b ? CycleOutcomes.ChangeFrom(measure, b, value.Value) : null,
+            measure.ResponderMaxScore is not null ? CycleOutcomes.RespondsByImpression(measure, value.Value) : null);
+    }
+
+    public CycleReader Clone()
+    {
+        var copy = (CycleReader)MemberwiseClone();
+        copy._state = _state.Clone();
+        copy._closest = (Point?[])_closest.Clone();
+        copy._distance = (int[])_distance.Clone();
+        return copy;
+    }
+}
+
+/// <summary>
+/// One patient's values of one measure read one at a time in day order, kept as what their outcomes per cycle
+/// (<see cref="CycleOutcomes.Compute"/>) and, when asked for, their trend (<see cref="Trends"/>: the plotted series
+/// and each cycle's slope) are made of. A value read after the others costs the same whatever was read before, so a
+/// caller that keeps one can advance it by the values appended since instead of reading the whole history again;
+/// the answers are the same either way (the Compute and Trends functions read every value through the same pieces).
+/// </summary>
+/// <remarks>
+/// Sessions, baseline rule and windows are fixed at construction: another session needs another instance. Each
+/// cycle reads the values from its baseline window's first day (for an impression measure, the day after its
+/// session) up to the day before the next session, so a value is read by at most the cycles whose windows overlap.
+/// </remarks>
+public sealed class MeasureProgress
+{
+    private readonly MeasureDefinition _measure;
+    private readonly DateOnly[] _sessions;
+    private readonly BaselineRule _rule;
+    private CycleReader[] _cycles;
+    private SeriesBuilder? _series;
+    private CycleSlope[]? _slopes;
+    private int _first;
+
+    /// <param name="trend">
+    /// Null for outcomes only; true or false to keep the trend too, as weekly means (<see cref="Trends.Weekly"/>)
+    /// or single values (<see cref="Trends.Daily"/>).
+    /// </param>
+    public MeasureProgress(MeasureDefinition measure, IEnumerable<DateOnly> sessions, BaselineRule rule,
+        IReadOnlyList<FollowUpWindow>? windows = null, bool? trend = null)
+    {
+        _measure = measure;
+        _rule = rule;
+        _sessions = [.. sessions.Distinct().Order()];
+        var followUps = windows ?? FollowUpWindow.Standard;
+        _cycles = [.. _sessions.Select(s => new CycleReader(measure, s, rule, followUps))];
+        if (trend is { } weekly)
+        {
+            Weekly = weekly;
+            _series = new SeriesBuilder(weekly);
+            _slopes = [.. _sessions.Select(s => new CycleSlope(s, weekly))];
+        }
+    }
+
+    public MeasureDefinition Measure => _measure;
+
+    /// <summary>The sessions' distinct days in order: the cycles' starts.</summary>
+    public IReadOnlyList<DateOnly> Sessions => _sessions;
+
+    /// <summary>Whether the trend kept is weekly means (false: single values, or no trend kept).</summary>
+    public bool Weekly { get; }
+
+    /// <summary>Values read.</summary>
+    public long Count { get; private set; }
+
+    public DateOnly? LastDay { get; private set; }
+
+    /// <summary>What is kept, in points of series, slopes and cycles: a measure of the memory it takes.</summary>
+    public int Size => (_series?.Count ?? 0) + (_slopes?.Sum(s => s.Count) ?? 0) + _cycles.Length * 8;
+
+    /// <summary>Reads the next value.</summary>
+    /// <exception cref="ArgumentException">The value is dated before the last one read.</exception>
+    public void Add(Point p)
+    {
+        if (LastDay is { } last && p.Day < last)
+        {
+            throw new ArgumentException($"Values are read in day order: {p.Day:yyyy-MM-dd} came after {last:yyyy-MM-dd}.", nameof(p));
+        }
+        LastDay = p.Day;
+        Count++;
+        _series?.Add(p);
+        // Cycles before _first ended before this day (their next session is on or before it).
+        while (_first + 1 < _sessions.Length && _sessions[_first + 1] <= p.Day)
+        {
+            _first++;
+        }
+        var impression = _measure.ResponderMaxScore is not null;
+        for (var c = _first; c < _sessions.Length; c++)
+        {
+            var session = _sessions[c];
+            if (p.Day < (impression ? session.AddDays(1) : _rule.WindowStart(session)))
+            {
+                break;
+            }
+            _cycles[c].Add(p);
+            if (p.Day > session)
+            {
+                _slopes?[c].Add(p);
+            }
+        }
+    }
+
+    /// <summary>Reads the next values, in the order given.</summary>
+    /// <exception cref="ArgumentException">A value is dated before the last one read.</exception>
+    public void AddRange(IEnumerable<Point> points)
+    {
+        foreach (var p in points)
+        {
+            Add(p);
+        }
+    }
+
+    /// <summary>Per cycle, its outcome on <paramref name="today"/>: what <see cref="CycleOutcomes.Compute"/> gives of the values read.</summary>
+    public IReadOnlyList<CycleOutcome> Outcomes(DateOnly today)
+    {
+        var outcomes = new List<CycleOutcome>(_cycles.Length);
+        for (var c = 0; c < _cycles.Length; c++)
+        {
+            outcomes.Add(_cycles[c].Result(_measure, c + 1, Next(c), today));
+        }
+        return outcomes;
+    }
+
+    /// <summary>The plotted series: what <see cref="Trends.Weekly"/> or <see cref="Trends.Daily"/> gives of the values read.</summary>
+    /// <exception cref="InvalidOperationException">No trend is kept.</exception>
+    public IReadOnlyList<SeriesPoint> Series() => (_series ?? throw new InvalidOperationException("No trend is kept.")).Result();
+
+    /// <summary>Each cycle's slope: what <see cref="Trends.PerCycle"/> gives of the values read.</summary>
+    /// <exception cref="InvalidOperationException">No trend is kept.</exception>
+    public IReadOnlyList<CycleTrend> CycleTrends()
+    {
+        var slopes = _slopes ?? throw new InvalidOperationException("No trend is kept.");
+        var result = new List<CycleTrend>(slopes.Length);
+        for (var c = 0; c < slopes.Length; c++)
+        {
+            result.Add(slopes[c].Result(c + 1, Next(c)));
+        }
+        return result;
+    }
+
+    private DateOnly? Next(int cycle) => cycle + 1 < _sessions.Length ? _sessions[cycle + 1] : null;
+
+    /// <summary>An independent copy, to advance while this one stays as it is.</summary>
+    public MeasureProgress Clone()
+    {
+        var copy = (MeasureProgress)MemberwiseClone();
+        // Cycles before _first take no more values; they are shared, as they stay as they are.
+        copy._cycles = (CycleReader[])_cycles.Clone();
+        for (var c = _first; c < _cycles.Length; c++)
+        {
+            copy._cycles[c] = _cycles[c].Clone();
+        }
+        copy._series = _series?.Clone();
+        if (_slopes is not null)
+        {
+            copy._slopes = (CycleSlope[])_slopes.Clone();
+            for (var c = _first; c < _slopes.Length; c++)
+            {
+                copy._slopes[c] = _slopes[c].Clone();
+            }
+        }
+        return copy;
     }
 }

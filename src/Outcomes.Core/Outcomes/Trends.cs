@@ -14,35 +14,18 @@ public sealed record CycleTrend(int Number, DateOnly Session, DateOnly? End, dou
 public static class Trends
 {
     /// <summary>Weekly means (ISO weeks, Monday first): irregular and missing weeks stay as they are, never filled in.</summary>
-    public static IReadOnlyList<SeriesPoint> Weekly(IEnumerable<Point> points)
-    {
-        var sorted = ByDay(points);
-        var result = new List<SeriesPoint>();
-        for (var i = 0; i < sorted.Count;)
-        {
-            var week = DueSchedule.WeekStart(sorted[i].Day);
-            var next = week.AddDays(7);
-            var sum = 0m;
-            var count = 0;
-            for (; i < sorted.Count && sorted[i].Day < next; i++)
-            {
-                sum += sorted[i].Value;
-                count++;
-            }
-            result.Add(new SeriesPoint(week, decimal.Round(sum / count, 2, MidpointRounding.AwayFromZero), count));
-        }
-        return result;
-    }
+    public static IReadOnlyList<SeriesPoint> Weekly(IEnumerable<Point> points) => Series(points, weekly: true);
 
-    public static IReadOnlyList<SeriesPoint> Daily(IEnumerable<Point> points)
+    public static IReadOnlyList<SeriesPoint> Daily(IEnumerable<Point> points) => Series(points, weekly: false);
+
+    private static IReadOnlyList<SeriesPoint> Series(IEnumerable<Point> points, bool weekly)
     {
-        var sorted = ByDay(points);
-        var result = new SeriesPoint[sorted.Count];
-        for (var i = 0; i < result.Length; i++)
+        var series = new SeriesBuilder(weekly);
+        foreach (var p in ByDay(points))
         {
-            result[i] = new SeriesPoint(sorted[i].Day, sorted[i].Value, 1);
+            series.Add(p);
         }
-        return result;
+        return series.Result();
     }
 
     /// <summary>
@@ -55,8 +38,6 @@ public static class Trends
         var sorted = ByDay(points);
         var starts = sessions.Distinct().Order().ToList();
         var result = new List<CycleTrend>(starts.Count);
-        var x = new List<double>();
-        var y = new List<double>();
         var first = 0;
         for (var c = 0; c < starts.Count; c++)
         {
@@ -67,31 +48,12 @@ public static class Trends
             {
                 first++;
             }
-            var end = first;
-            while (end < sorted.Count && (next is null || sorted[end].Day < next))
+            var slope = new CycleSlope(session, weekly);
+            for (; first < sorted.Count && (next is null || sorted[first].Day < next); first++)
             {
-                end++;
+                slope.Add(sorted[first]);
             }
-            x.Clear();
-            y.Clear();
-            for (var i = first; i < end;)
-            {
-                var weekEnd = weekly ? DueSchedule.WeekStart(sorted[i].Day).AddDays(7) : DateOnly.MinValue;
-                double days = 0, values = 0;
-                var count = 0;
-                do
-                {
-                    days += sorted[i].Day.DayNumber - session.DayNumber;
-                    values += (double)sorted[i].Value;
-                    count++;
-                    i++;
-                }
-                while (weekly && i < end && sorted[i].Day < weekEnd);
-                x.Add(days / count / 7);
-                y.Add(values / count);
-            }
-            var fit = LinearTrend.Fit(x, y);
-            result.Add(new CycleTrend(c + 1, session, next, fit?.Slope, fit?.SlopeLower, fit?.SlopeUpper, x.Count));
+            result.Add(slope.Result(c + 1, next));
         }
         return result;
     }
@@ -108,5 +70,113 @@ public static class Trends
             }
         }
         return list;
+    }
+}
+
+/// <summary>
+/// A plotted series read one value at a time in day order: the weekly means (<see cref="Trends.Weekly"/>) or the
+/// single values (<see cref="Trends.Daily"/>). A value read after the others adds to the last point or makes a new one.
+/// </summary>
+internal sealed class SeriesBuilder(bool weekly)
+{
+    private struct Group
+    {
+        public DateOnly Day;
+        public decimal Sum;
+        public int Count;
+    }
+
+    private List<Group> _groups = [];
+
+    /// <summary>Points the series has (an estimate of its size).</summary>
+    public int Count => _groups.Count;
+
+    /// <summary>Reads the next value; the caller keeps day order.</summary>
+    public void Add(Point p)
+    {
+        var day = weekly ? DueSchedule.WeekStart(p.Day) : p.Day;
+        if (weekly && _groups.Count > 0 && _groups[^1].Day == day)
+        {
+            var last = _groups[^1];
+            last.Sum += p.Value;
+            last.Count++;
+            _groups[^1] = last;
+            return;
+        }
+        _groups.Add(new Group { Day = day, Sum = p.Value, Count = 1 });
+    }
+
+    public IReadOnlyList<SeriesPoint> Result()
+    {
+        var result = new SeriesPoint[_groups.Count];
+        for (var i = 0; i < result.Length; i++)
+        {
+            var g = _groups[i];
+            result[i] = new SeriesPoint(g.Day, weekly ? decimal.Round(g.Sum / g.Count, 2, MidpointRounding.AwayFromZero) : g.Sum, g.Count);
+        }
+        return result;
+    }
+
+    public SeriesBuilder Clone()
+    {
+        var copy = (SeriesBuilder)MemberwiseClone();
+        copy._groups = [.. _groups];
+        return copy;
+    }
+}
+
+/// <summary>
+/// One cycle's slope (<see cref="Trends.PerCycle"/>) read one value at a time in day order: the points of the fit,
+/// each an ISO week's mean (weekly) or a single value, summed as they come; the fit itself is made when asked for.
+/// </summary>
+internal sealed class CycleSlope(DateOnly session, bool weekly)
+{
+    private struct Group
+    {
+        public DateOnly Week;
+        public double Days;
+        public double Values;
+        public int Count;
+    }
+
+    private List<Group> _groups = [];
+
+    public int Count => _groups.Count;
+
+    /// <summary>Reads the next value of the cycle (after its session day, before the next session's day); the caller keeps day order.</summary>
+    public void Add(Point p)
+    {
+        var week = weekly ? DueSchedule.WeekStart(p.Day) : DateOnly.MinValue;
+        var days = p.Day.DayNumber - session.DayNumber;
+        if (weekly && _groups.Count > 0 && _groups[^1].Week == week)
+        {
+            var last = _groups[^1];
+            last.Days += days;
+            last.Values += (double)p.Value;
+            last.Count++;
+            _groups[^1] = last;
+            return;
+        }
+        _groups.Add(new Group { Week = week, Days = days, Values = (double)p.Value, Count = 1 });
+    }
+
+    public CycleTrend Result(int number, DateOnly? next)
+    {
+        var x = new double[_groups.Count];
+        var y = new double[_groups.Count];
+        for (var i = 0; i < x.Length; i++)
+        {
+            x[i] = _groups[i].Days / _groups[i].Count / 7;
+            y[i] = _groups[i].Values / _groups[i].Count;
+        }
+        var fit = LinearTrend.Fit(x, y);
+        return new CycleTrend(number, session, next, fit?.Slope, fit?.SlopeLower, fit?.SlopeUpper, x.Length);
+    }
+
+    public CycleSlope Clone()
+    {
+        var copy = (CycleSlope)MemberwiseClone();
+        copy._groups = [.. _groups];
+        return copy;
     }
 }

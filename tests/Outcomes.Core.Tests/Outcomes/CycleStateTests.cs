@@ -115,7 +115,7 @@ public class CycleStateTests
     /// report with at least 30% relief; loss the first of two consecutive reports after onset without it; wearing
     /// off when the latest two-report mean relief is still a response but under two thirds of the best such mean.
     /// </summary>
-    private static class Reference
+    internal static class Reference
     {
         public static (decimal? Baseline, ResponseStatus, DateOnly?, DateOnly?, int?, bool) Cycle(
             MeasureDefinition measure, DateOnly session, List<Point> points, BaselineRule rule)
