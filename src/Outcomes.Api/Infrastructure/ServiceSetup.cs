@@ -74,6 +74,7 @@ public static class ServiceSetup
         services.AddSingleton<InstrumentCatalog>();
         services.AddSingleton<MeasureCatalog>();
         services.AddScoped<OutcomesReader>();
+        services.AddSingleton<MeasureProgressCache>();
         services.AddOptions<OutcomesOptions>()
             .BindConfiguration(OutcomesOptions.Section)
             .ValidateDataAnnotations()

@@ -369,6 +369,8 @@ public sealed class MeasureProgress
 
     public MeasureDefinition Measure => _measure;
 
+    public BaselineRule Rule => _rule;
+
     /// <summary>The sessions' distinct days in order: the cycles' starts.</summary>
     public IReadOnlyList<DateOnly> Sessions => _sessions;
 

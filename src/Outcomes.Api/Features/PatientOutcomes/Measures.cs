@@ -23,6 +23,13 @@ public sealed class OutcomesOptions
     public int BaselineValues { get; set; } = 2;
 
     public BaselineRule Rule => new(BaselineWindowDays, BaselineValues);
+
+    /// <summary>
+    /// Memory (an estimate, in MB) for each patient's measures as last read for a trend or outcomes, advanced by the
+    /// values written since instead of read again (<see cref="MeasureProgressCache"/>); 0 reads every value on every read.
+    /// </summary>
+    [Range(0, 1_000_000)]
+    public int KeptProgressMegabytes { get; set; } = 64;
 }
 
 /// <summary>Where a measure's values are stored: observation kind, code, and optionally qualifier and side.</summary>

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using Outcomes.Api.Data;
 using Outcomes.Api.Features.Audit;
@@ -69,27 +70,33 @@ public sealed class PatientOutcomesSql(SqlDialect dialect) : SqlTexts(dialect)
         ORDER BY o.answered_at, o.id;
         """;
 
-    /// <summary>
-    /// Whether the patient's stored series are stale (see <c>SeriesRefresher</c>), and one measure's
-    /// stored series: the same points <see cref="MeasurePoints"/> reads. One statement, so both come
-    /// from one snapshot.
-    /// </summary>
-    public string StoredPoints { get; } = """
-        SELECT (SELECT COUNT(*) FROM series_stale WHERE patient_id = @PatientId) AS stale,
-               (SELECT points FROM measure_series WHERE patient_id = @PatientId AND kind = @Kind AND measure_key = @MeasureKey) AS points,
-               (SELECT points FROM measure_series_tail WHERE patient_id = @PatientId AND kind = @Kind AND measure_key = @MeasureKey) AS tail;
-        """;
+    private const string OneMeasure = "m.kind = @Kind AND m.measure_key = @MeasureKey";
+
+    private static string EveryMeasure => $"m.kind NOT IN ('{StoredSeries.SessionKind}', '{StoredSeries.SideEffectKind}')";
 
     /// <summary>
-    /// Whether the series are stale, on every row, and every measure's stored series: the same points
-    /// <see cref="AllPoints"/> reads, grouped by measure. At least one row (with no measure when the
-    /// patient has no stored series).
+    /// Whether the patient's stored series are stale (see <c>SeriesRefresher</c>), and one measure's stored series
+    /// (the same points <see cref="MeasurePoints"/> reads) with its tail, build number and point counts: one row,
+    /// from one snapshot (the series' columns null when the patient has none of the measure).
     /// </summary>
-    public string AllStoredPoints { get; } = $"""
-        SELECT s.stale, m.measure_key, m.points, t.points AS tail
+    public string StoredPoints { get; } = SeriesRows(OneMeasure, "m.points, t.points AS tail");
+
+    /// <summary><see cref="StoredPoints"/> without the series' text: what a kept progress is advanced from when its new points lie in the tail.</summary>
+    public string StoredHeads { get; } = SeriesRows(OneMeasure, "t.points AS tail");
+
+    /// <summary>
+    /// As <see cref="StoredPoints"/>, for every measure the patient has a stored series of (the same points
+    /// <see cref="AllPoints"/> reads, grouped by measure); at least one row, with no measure when there is none.
+    /// </summary>
+    public string AllStoredPoints { get; } = SeriesRows(EveryMeasure, "m.points, t.points AS tail");
+
+    /// <summary><see cref="AllStoredPoints"/> without the series' texts.</summary>
+    public string AllStoredHeads { get; } = SeriesRows(EveryMeasure, "t.points AS tail");
+
+    private static string SeriesRows(string measures, string texts) => $"""
+        SELECT s.stale, m.kind, m.measure_key, m.build_number, m.point_count AS series_count, t.point_count AS tail_count, {texts}
         FROM (SELECT COUNT(*) AS stale FROM series_stale WHERE patient_id = @PatientId) s
-        LEFT JOIN measure_series m ON m.patient_id = @PatientId
-            AND m.kind NOT IN ('{StoredSeries.SessionKind}', '{StoredSeries.SideEffectKind}')
+        LEFT JOIN measure_series m ON m.patient_id = @PatientId AND {measures}
         LEFT JOIN measure_series_tail t ON t.patient_id = m.patient_id AND t.kind = m.kind AND t.measure_key = m.measure_key;
         """;
 }
@@ -98,8 +105,17 @@ internal sealed class StoredPointsRow
 {
     public long Stale { get; init; }
 
+    public string? Kind { get; init; }
+
     public string? MeasureKey { get; init; }
 
+    public long? BuildNumber { get; init; }
+
+    public long? SeriesCount { get; init; }
+
+    public long? TailCount { get; init; }
+
+    /// <summary>The series' text; null from the heads statements.</summary>
     public string? Points { get; init; }
 
     /// <summary>The points appended since the series was last folded (migration 0020), or null.</summary>
@@ -236,10 +252,14 @@ public sealed record TrendResult(TrendResponse? Trend, bool UnknownMeasure = fal
 
 public sealed record OutcomesResult(OutcomesResponse? Outcomes, bool UnknownMeasure = false);
 
-/// <summary>Reads one patient's values (and nobody else's) and hands them to the Core computations.</summary>
+/// <summary>
+/// Reads one patient's values (and nobody else's) and hands them to the Core computations, through a
+/// <see cref="MeasureProgress"/> per measure: kept between reads (<see cref="MeasureProgressCache"/>) and advanced by
+/// the values appended since, so that a read costs what was written since the last one, not the patient's history.
+/// </summary>
 public sealed class OutcomesReader(
     Database db, PatientOutcomesSql sql, PatientAccess access, AuditLog audit, MeasureCatalog measures,
-    IOptions<OutcomesOptions> options, TimeProvider clock)
+    MeasureProgressCache kept, IOptions<OutcomesOptions> options, TimeProvider clock)
 {
     /// <param name="withCycles">Also the measure's outcomes per cycle (the chart's baseline lines), from the values read once.</param>
     public async Task<TrendResult> TrendAsync(CurrentUser user, long patientId, string key, CancellationToken ct, bool withCycles = false)
@@ -254,14 +274,12 @@ public sealed class OutcomesReader(
             return new TrendResult(null, UnknownMeasure: true);
         }
         var sessions = await SessionsAsync(connection, patientId, ct);
-        var points = await PointsAsync(connection, patientId, measure.Source, ct);
-        var dates = sessions.Select(s => s.Date).ToList();
+        var progress = await ProgressAsync(connection, patientId, measure, Days(sessions), ct);
         await audit.AppendAsync(connection, AuditActions.Read, "trend", key, patientId, ct);
         var d = measure.Definition;
         return new TrendResult(
-            new TrendResponse(d.Key, d.Name, d.Unit, d.Direction, measure.Weekly,
-                measure.Weekly ? Trends.Weekly(points) : Trends.Daily(points), sessions, Trends.PerCycle(dates, points, measure.Weekly)),
-            Cycles: withCycles ? CycleOutcomes.Compute(d, dates, points, Today(), options.Value.Rule) : null);
+            new TrendResponse(d.Key, d.Name, d.Unit, d.Direction, measure.Weekly, progress.Series(), sessions, progress.CycleTrends()),
+            Cycles: withCycles ? progress.Outcomes(Today()) : null);
     }
 
     /// <param name="only">One measure key, or null for every measure the patient has.</param>
@@ -274,32 +292,28 @@ public sealed class OutcomesReader(
             return new OutcomesResult(null);
         }
         var sessions = await SessionsAsync(connection, patientId, ct);
-        var dates = sessions.Select(s => s.Date).ToList();
-        IEnumerable<(string Key, List<Point> Points)> byMeasure;
+        var days = Days(sessions);
+        List<MeasureProgress> byMeasure;
         if (only is not null)
         {
             if (await measures.ResolveAsync(only, ct, connection) is not { } one)
             {
                 return new OutcomesResult(null, UnknownMeasure: true);
             }
-            var points = await PointsAsync(connection, patientId, one.Source, ct);
-            byMeasure = points.Count == 0 ? [] : [(one.Definition.Key, points)];
+            var progress = await ProgressAsync(connection, patientId, one, days, ct);
+            byMeasure = progress.Count == 0 ? [] : [progress];
         }
         else
         {
-            byMeasure = (await AllPointsAsync(connection, patientId, ct))
-                .OrderBy(m => m.Key == "pain_nrs" ? 0 : 1).ThenBy(m => m.Key, StringComparer.Ordinal);
+            byMeasure = [.. (await AllProgressAsync(connection, patientId, days, ct))
+                .OrderBy(m => m.Measure.Key == "pain_nrs" ? 0 : 1).ThenBy(m => m.Measure.Key, StringComparer.Ordinal)];
         }
         var today = Today();
         var results = new List<MeasureOutcomes>();
-        foreach (var (key, points) in byMeasure)
+        foreach (var progress in byMeasure)
         {
-            if (await measures.ResolveAsync(key, ct, connection) is not { } measure)
-            {
-                continue;
-            }
-            var d = measure.Definition;
-            var cycles = CycleOutcomes.Compute(d, dates, points, today, options.Value.Rule);
+            var d = progress.Measure;
+            var cycles = progress.Outcomes(today);
             results.Add(new MeasureOutcomes(d.Key, d.Name, d.Unit, d.Direction, d.ImportantChange, d.ImportantChangePercent,
                 latest is { } n && cycles.Count > n ? [.. cycles.Skip(cycles.Count - n)] : cycles));
         }
@@ -310,43 +324,203 @@ public sealed class OutcomesReader(
 
     private DateOnly Today() => DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
 
+    private static DateOnly[] Days(List<SessionMark> sessions) => [.. sessions.Select(s => s.Date).Distinct().Order()];
+
     private async Task<List<SessionMark>> SessionsAsync(System.Data.Common.DbConnection connection, long patientId, CancellationToken ct) =>
         [.. (await connection.QueryAsync<SessionRow>(db.Command(sql.Sessions, new { PatientId = patientId }, ct))).Select(r => r.ToMark())];
 
     /// <summary>
-    /// One measure's current values: one stored row when the patient's series are current, else
-    /// (right after a write, until the next rebuild) every value from the observations.
+    /// One measure's progress: from the stored series when the patient's series are current (the kept progress
+    /// advanced by the points appended since, read from the tail alone when they all lie there), else (right after a
+    /// write that could not be appended, until the next rebuild) from every value in the observations.
     /// </summary>
-    private async Task<List<Point>> PointsAsync(System.Data.Common.DbConnection connection, long patientId, MeasureSource source, CancellationToken ct)
+    private async Task<MeasureProgress> ProgressAsync(
+        System.Data.Common.DbConnection connection, long patientId, ResolvedMeasure measure, DateOnly[] sessions, CancellationToken ct)
     {
-        var (kind, measureKey) = source.SeriesKey();
-        var stored = await connection.QuerySingleAsync<StoredPointsRow>(
-            db.Command(sql.StoredPoints, new { PatientId = patientId, Kind = kind, MeasureKey = measureKey }, ct));
-        if (stored.Stale == 0)
+        var (kind, measureKey) = measure.Source.SeriesKey();
+        var args = new { PatientId = patientId, Kind = kind, MeasureKey = measureKey };
+        var head = await connection.QuerySingleAsync<StoredPointsRow>(db.Command(sql.StoredHeads, args, ct));
+        if (head.Stale == 0 && FromSeries(patientId, measure, sessions, head, withSeriesText: false) is { } advanced)
         {
-            return PointSeries.Decode(stored.Points, stored.Tail);
+            return advanced;
         }
-        return [.. (await connection.QueryAsync<PointRow>(db.Command(sql.MeasurePoints, new
+        if (head.Stale == 0)
+        {
+            var stored = await connection.QuerySingleAsync<StoredPointsRow>(db.Command(sql.StoredPoints, args, ct));
+            // Marked in between: read from the observations, as any stale patient.
+            if (stored.Stale == 0)
+            {
+                return FromSeries(patientId, measure, sessions, stored, withSeriesText: true)!;
+            }
+        }
+        var rows = await connection.QueryAsync<PointRow>(db.Command(sql.MeasurePoints, new
         {
             PatientId = patientId,
-            Kind = EnumCode<ObservationKind>.Of(source.Kind),
-            source.Code,
-            source.Qualifier,
-            source.BodySide,
-        }, ct))).Select(r => r.ToPoint())];
+            Kind = EnumCode<ObservationKind>.Of(measure.Source.Kind),
+            measure.Source.Code,
+            measure.Source.Qualifier,
+            measure.Source.BodySide,
+        }, ct));
+        return Read(measure, sessions, rows.Select(r => r.ToPoint()));
     }
 
-    /// <summary>Every measure's current values by measure key, from the stored series when current (as <see cref="PointsAsync"/>).</summary>
-    private async Task<List<(string Key, List<Point> Points)>> AllPointsAsync(System.Data.Common.DbConnection connection, long patientId, CancellationToken ct)
+    /// <summary>Every measure's progress the patient has values of, from the stored series when current (as <see cref="ProgressAsync"/>).</summary>
+    private async Task<List<MeasureProgress>> AllProgressAsync(System.Data.Common.DbConnection connection, long patientId, DateOnly[] sessions, CancellationToken ct)
     {
-        var stored = (await connection.QueryAsync<StoredPointsRow>(db.Command(sql.AllStoredPoints, new { PatientId = patientId }, ct))).AsList();
-        if (stored[0].Stale == 0)
+        var args = new { PatientId = patientId };
+        var heads = (await connection.QueryAsync<StoredPointsRow>(db.Command(sql.AllStoredHeads, args, ct))).AsList();
+        if (heads[0].Stale == 0)
         {
-            return [.. stored.Where(r => r.MeasureKey is not null).Select(r => (r.MeasureKey!, PointSeries.Decode(r.Points, r.Tail)))];
+            var result = new List<MeasureProgress>();
+            var needSeries = new HashSet<(string, string)>();
+            foreach (var row in heads.Where(r => r.MeasureKey is not null))
+            {
+                if (await measures.ResolveAsync(row.MeasureKey!, ct, connection) is not { } measure)
+                {
+                    continue;
+                }
+                if (FromSeries(patientId, measure, sessions, row, withSeriesText: false) is { } advanced)
+                {
+                    result.Add(advanced);
+                }
+                else
+                {
+                    needSeries.Add((row.Kind!, row.MeasureKey!));
+                }
+            }
+            if (needSeries.Count == 0)
+            {
+                return result;
+            }
+            var stored = (await connection.QueryAsync<StoredPointsRow>(db.Command(sql.AllStoredPoints, args, ct))).AsList();
+            // Marked in between: read from the observations, as any stale patient.
+            if (stored[0].Stale == 0)
+            {
+                foreach (var row in stored.Where(r => r.MeasureKey is not null && needSeries.Contains((r.Kind!, r.MeasureKey!))))
+                {
+                    result.Add(FromSeries(patientId, (await measures.ResolveAsync(row.MeasureKey!, ct, connection))!, sessions, row, withSeriesText: true)!);
+                }
+                return result;
+            }
         }
-        var rows = await connection.QueryAsync<PointRow>(db.Command(sql.AllPoints, new { PatientId = patientId }, ct));
-        return [.. rows.GroupBy(r => MeasureCatalog.KeyOf(r.Kind, r.Code, r.Qualifier, r.BodySide))
-            .Where(g => g.Key is not null)
-            .Select(g => (g.Key!, g.Select(r => r.ToPoint()).ToList()))];
+        var rows = await connection.QueryAsync<PointRow>(db.Command(sql.AllPoints, args, ct));
+        var all = new List<MeasureProgress>();
+        foreach (var group in rows.GroupBy(r => MeasureCatalog.KeyOf(r.Kind, r.Code, r.Qualifier, r.BodySide)).Where(g => g.Key is not null))
+        {
+            if (await measures.ResolveAsync(group.Key!, ct, connection) is { } measure)
+            {
+                all.Add(Read(measure, sessions, group.Select(r => r.ToPoint())));
+            }
+        }
+        return all;
     }
+
+    /// <summary>
+    /// A measure's progress from one row of its stored series (one snapshot): the kept progress advanced by the points
+    /// after those it read, or, with the series' text, read from the first point; null when the row lacks the series'
+    /// text that it needs. The progress is kept for the next read.
+    /// </summary>
+    private MeasureProgress? FromSeries(long patientId, ResolvedMeasure measure, DateOnly[] sessions, StoredPointsRow row, bool withSeriesText)
+    {
+        if (row.MeasureKey is null)
+        {
+            return Read(measure, sessions, []);
+        }
+        var count = (row.SeriesCount ?? 0) + (row.TailCount ?? 0);
+        var rule = options.Value.Rule;
+        var key = new MeasureProgressCache.Key(patientId, row.Kind!, row.MeasureKey);
+        MeasureProgress? progress = null;
+        if (kept.TryGet(key, row.BuildNumber, count, measure, rule, sessions, out var before, out var read)
+            && (withSeriesText || read >= (row.SeriesCount ?? 0)))
+        {
+            progress = before;
+            if (read < count)
+            {
+                var added = PointSeries.DecodeLast(withSeriesText ? row.Points : null, row.Tail, checked((int)(count - read)));
+                // Stored series are in day order; should one not be, it is read again from its first point.
+                progress = InDayOrder(added, before.LastDay) ? before.Clone() : null;
+                progress?.AddRange(added);
+            }
+        }
+        if (progress is null)
+        {
+            if (!withSeriesText)
+            {
+                return null;
+            }
+            progress = Read(measure, sessions, PointSeries.Decode(row.Points, row.Tail));
+        }
+        kept.Set(key, row.BuildNumber, count, progress);
+        return progress;
+    }
+
+    private static bool InDayOrder(List<Point> points, DateOnly? after)
+    {
+        for (var i = 0; i < points.Count; i++)
+        {
+            if (points[i].Day < (i == 0 ? after ?? DateOnly.MinValue : points[i - 1].Day))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>A new progress over the values given, read in day order (values of one day in the order given).</summary>
+    private MeasureProgress Read(ResolvedMeasure measure, DateOnly[] sessions, IEnumerable<Point> values)
+    {
+        var points = values as List<Point> ?? [.. values];
+        var progress = new MeasureProgress(measure.Definition, sessions, options.Value.Rule, trend: measure.Weekly);
+        progress.AddRange(InDayOrder(points, null) ? points : points.OrderBy(p => p.Day));
+        return progress;
+    }
+}
+
+/// <summary>
+/// Each patient's <see cref="MeasureProgress"/> per measure as last read for a trend or outcomes, with what it was read
+/// from: the stored series' build number (migration 0021) and how many points series and tail held together. Under
+/// one build number a series only grows at its end (appended values, folded tails), so a progress read from its first
+/// points is advanced by the rest; another build (an amendment, a withdrawal, an out-of-order value, a rebuild), fewer
+/// points, other sessions, another measure definition or baseline rule, and it is read again. A kept progress is never
+/// changed: an advance works on a copy. Bounded by an estimate of the memory it takes
+/// (<see cref="OutcomesOptions.KeptProgressMegabytes"/>); past that, the least recently used go.
+/// </summary>
+public sealed class MeasureProgressCache : IDisposable
+{
+    public readonly record struct Key(long PatientId, string Kind, string MeasureKey);
+
+    private sealed record Kept(long? BuildNumber, long Points, MeasureProgress Progress);
+
+    private readonly MemoryCache? _kept;
+
+    public MeasureProgressCache(IOptions<OutcomesOptions> options) =>
+        _kept = options.Value.KeptProgressMegabytes > 0
+            ? new MemoryCache(new MemoryCacheOptions { SizeLimit = options.Value.KeptProgressMegabytes * 1024L })
+            : null;
+
+    /// <summary>A progress read from the first <paramref name="read"/> points of the same build for the same measure, rule and sessions; not when the series holds fewer now.</summary>
+    public bool TryGet(Key key, long? buildNumber, long points, ResolvedMeasure measure, BaselineRule rule, DateOnly[] sessions,
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out MeasureProgress? progress, out long read)
+    {
+        var kept = _kept?.Get(key) as Kept;
+        var usable = kept is not null && kept.BuildNumber == buildNumber && kept.Points <= points
+            && kept.Progress.Measure == measure.Definition && kept.Progress.Rule == rule && kept.Progress.Weekly == measure.Weekly
+            && kept.Progress.Sessions.SequenceEqual(sessions);
+        (progress, read) = usable ? (kept!.Progress, kept.Points) : (null, 0);
+        return usable;
+    }
+
+    public void Set(Key key, long? buildNumber, long points, MeasureProgress progress) =>
+        _kept?.Set(key, new Kept(buildNumber, points, progress), new MemoryCacheEntryOptions { Size = Kilobytes(progress) });
+
+    /// <summary>
+    /// An estimate of the memory a kept progress takes, in KB: some 40 bytes a point of its series and slopes, 320
+    /// bytes a cycle (its state and windows), and the entry itself.
+    /// </summary>
+    internal static long Kilobytes(MeasureProgress progress) => 1 + (long)progress.Size * 40 / 1024;
+
+    /// <summary>For tests: forget every progress.</summary>
+    internal void Clear() => _kept?.Clear();
+
+    public void Dispose() => _kept?.Dispose();
 }
