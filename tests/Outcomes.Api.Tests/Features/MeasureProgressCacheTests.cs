@@ -1,13 +1,13 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Outcomes.Api.Data;
-using Outcomes.Api.Features.Cohorts;
 using Outcomes.Api.Features.PatientOutcomes;
 using Outcomes.Api.Tests.Infrastructure;
+
+using static Outcomes.Api.Tests.Features.SeriesSteps;
 
 namespace Outcomes.Api.Tests.Features;
 
@@ -28,31 +28,9 @@ public abstract class MeasureProgressCacheTests(DatabaseProvider provider) : Api
 
     protected override Action<IServiceCollection>? ConfigureServices => services => services.AddSingleton<TimeProvider>(_clock);
 
-    // Rebuilds and folds only when the test asks; a tail of two points is folded.
-    protected override IReadOnlyDictionary<string, string?>? Settings =>
-        new Dictionary<string, string?> { ["Cohorts:Series:RefreshSeconds"] = "0", ["Cohorts:Series:FoldAtPoints"] = "2" };
+    protected override IReadOnlyDictionary<string, string?>? Settings => SeriesSteps.RefreshOnlyWhenAsked;
 
     private readonly List<DateOnly> _sessions = [];
-
-    private sealed class SeriesState
-    {
-        public long Stale { get; init; }
-        public long? BuildNumber { get; init; }
-        public long SeriesPoints { get; init; }
-        public long Points { get; init; }
-    }
-
-    private async Task<SeriesState> SeriesAsync(long patientId)
-    {
-        await using var connection = await App.OpenDatabaseAsync();
-        return await connection.QuerySingleAsync<SeriesState>("""
-            SELECT (SELECT COUNT(*) FROM series_stale WHERE patient_id = @Id) AS stale,
-                   (SELECT build_number FROM measure_series WHERE patient_id = @Id AND kind = 'painScore' AND measure_key = 'pain_nrs') AS build_number,
-                   COALESCE((SELECT point_count FROM measure_series WHERE patient_id = @Id AND kind = 'painScore' AND measure_key = 'pain_nrs'), 0) AS series_points,
-                   COALESCE((SELECT point_count FROM measure_series WHERE patient_id = @Id AND kind = 'painScore' AND measure_key = 'pain_nrs'), 0)
-                   + COALESCE((SELECT point_count FROM measure_series_tail WHERE patient_id = @Id AND kind = 'painScore' AND measure_key = 'pain_nrs'), 0) AS points
-            """, new { Id = patientId });
-    }
 
     /// <summary>
     /// The path the pain measure's read will take, from the stored series and the kept progress; then every answer
@@ -60,7 +38,7 @@ public abstract class MeasureProgressCacheTests(DatabaseProvider provider) : Api
     /// </summary>
     private async Task CheckAsync(PatientFixture f, string expectedPath)
     {
-        var series = await SeriesAsync(f.PatientId);
+        var series = await SeriesSteps.PainSeriesAsync(App, f.PatientId);
         var kept = App.Services.GetRequiredService<MeasureProgressCache>();
         var pain = (await App.Services.GetRequiredService<MeasureCatalog>().ResolveAsync("pain_nrs", default))!;
         var rule = App.Services.GetRequiredService<IOptions<OutcomesOptions>>().Value.Rule;
@@ -91,37 +69,18 @@ public abstract class MeasureProgressCacheTests(DatabaseProvider provider) : Api
         return string.Join("\n", answers);
     }
 
-    private static async Task<long> CreatedAsync(Task<HttpResponseMessage> post)
-    {
-        using var response = await post;
-        Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
-        return (await PatientFixture.BodyAsync(response)).GetProperty("id").GetInt64();
-    }
-
-    private static Task<long> PainAsync(PatientFixture f, string day, int score, long? amends = null) =>
-        CreatedAsync(f.PostAsync(f.Patient, "pain-scores", new
-        {
-            submissionId = Guid.NewGuid(), answeredAt = $"{day}T08:00:00Z", score, recall = "average7Days", amends,
-            reason = amends is null ? null : "typed the wrong number",
-        }));
-
     private static Task<long> FlexionAsync(PatientFixture f, string day, decimal degrees) =>
         CreatedAsync(f.PostAsync(f.Practitioner, "range-of-motion", new
         {
             submissionId = Guid.NewGuid(), answeredAt = $"{day}T10:00:00Z", movement = "cervical_flexion", degrees, method = "goniometer",
         }));
 
-    private Task<long> SessionAsync(PatientFixture f, string day)
+    /// <summary>A new session, noted as one of the sessions the kept progress must have been read with.</summary>
+    private Task<long> NewSessionAsync(PatientFixture f, string day)
     {
         _sessions.Add(DateOnly.Parse(day, System.Globalization.CultureInfo.InvariantCulture));
-        return CreatedAsync(f.Practitioner.PostAsJsonAsync(f.PathOf("treatment-sessions"), new
-        {
-            submissionId = Guid.NewGuid(), sessionDate = day, practitionerId = f.PractitionerId, product = "onabotulinumtoxinA", guidance = "emg",
-            dilutionUnitsPerMl = 50, injectionSites = new[] { new { muscle = "upper_trapezius", side = "left", units = 25 } },
-        }, OutcomesApp.Json));
+        return SessionAsync(f, day);
     }
-
-    private Task<int?> RefreshAsync() => App.Services.GetRequiredService<SeriesRefresher>().RefreshAsync(default);
 
     [SkippableFact]
     public async Task TheKeptProgress_AdvancedByAppendedValues_AnswersAsTheHistoryReadAfresh_AfterEveryKindOfChange()
@@ -130,8 +89,8 @@ public abstract class MeasureProgressCacheTests(DatabaseProvider provider) : Api
         await PainAsync(f, "2025-02-20", 8);
         await PainAsync(f, "2025-02-27", 6);
         await FlexionAsync(f, "2025-02-27", 30);
-        await SessionAsync(f, "2025-03-01");
-        await RefreshAsync();
+        await NewSessionAsync(f, "2025-03-01");
+        await RefreshAsync(App);
         await CheckAsync(f, "read");
 
         await PainAsync(f, "2025-03-04", 6);
@@ -140,7 +99,7 @@ public abstract class MeasureProgressCacheTests(DatabaseProvider provider) : Api
         await FlexionAsync(f, "2025-03-10", 38);
         await CheckAsync(f, "advanced");
 
-        await RefreshAsync(); // the two-point tail is folded: the same points, the same build
+        await RefreshAsync(App); // the two-point tail is folded: the same points, the same build
         await CheckAsync(f, "kept");
 
         await PainAsync(f, "2025-03-15", 1);
@@ -151,18 +110,18 @@ public abstract class MeasureProgressCacheTests(DatabaseProvider provider) : Api
         await CheckAsync(f, "advanced");
         await PainAsync(f, "2025-05-10", 5);
         var last = await PainAsync(f, "2025-05-17", 6);
-        await RefreshAsync(); // folded before the read: the new points are in the series now
+        await RefreshAsync(App); // folded before the read: the new points are in the series now
         await CheckAsync(f, "advanced across a fold");
 
         // An amendment: the patient is marked, the read goes to the observations; rebuilt, a new build is read again.
         await PainAsync(f, "2025-05-17", 3, amends: last);
         await CheckAsync(f, "observations");
-        await RefreshAsync();
+        await RefreshAsync(App);
         await CheckAsync(f, "read");
 
         // A value dated before the last one: marked, rebuilt, read again.
         await PainAsync(f, "2025-03-05", 5);
-        await RefreshAsync();
+        await RefreshAsync(App);
         await CheckAsync(f, "read");
 
         // A withdrawn score.
@@ -171,15 +130,15 @@ public abstract class MeasureProgressCacheTests(DatabaseProvider provider) : Api
             .GetProperty("id").GetInt64();
         await CreatedAsync(f.Patient.PostAsJsonAsync($"{f.PathOf("observations")}/{onset}/entered-in-error",
             new { submissionId = Guid.NewGuid(), reason = "not my score" }, OutcomesApp.Json));
-        await RefreshAsync();
+        await RefreshAsync(App);
         await CheckAsync(f, "read");
         await PainAsync(f, "2025-05-24", 6);
         await PainAsync(f, "2025-05-25", 6);
         await CheckAsync(f, "advanced");
 
         // A new session: other cycles, so the progress is read again, then advanced in the new cycle.
-        await SessionAsync(f, "2025-05-26");
-        await RefreshAsync();
+        await NewSessionAsync(f, "2025-05-26");
+        await RefreshAsync(App);
         await CheckAsync(f, "read");
         await PainAsync(f, "2025-05-26", 8);
         await FlexionAsync(f, "2025-05-27", 33);

@@ -1,12 +1,11 @@
-using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 using Outcomes.Api.Data;
-using Outcomes.Api.Features.Cohorts;
 using Outcomes.Api.Features.PatientOutcomes;
 using Outcomes.Api.Tests.Infrastructure;
+
+using static Outcomes.Api.Tests.Features.SeriesSteps;
 
 namespace Outcomes.Api.Tests.Features;
 
@@ -27,29 +26,7 @@ public abstract class PainCycleStateTests(DatabaseProvider provider) : ApiTestBa
 
     protected override Action<IServiceCollection>? ConfigureServices => services => services.AddSingleton<TimeProvider>(_clock);
 
-    // Rebuilds and folds only when the test asks; a tail of two points is folded.
-    protected override IReadOnlyDictionary<string, string?>? Settings =>
-        new Dictionary<string, string?> { ["Cohorts:Series:RefreshSeconds"] = "0", ["Cohorts:Series:FoldAtPoints"] = "2" };
-
-    private sealed class SeriesState
-    {
-        public long Stale { get; init; }
-        public long? BuildNumber { get; init; }
-        public long SeriesPoints { get; init; }
-        public long Points { get; init; }
-    }
-
-    private async Task<SeriesState> SeriesAsync(long patientId)
-    {
-        await using var connection = await App.OpenDatabaseAsync();
-        return await connection.QuerySingleAsync<SeriesState>("""
-            SELECT (SELECT COUNT(*) FROM series_stale WHERE patient_id = @Id) AS stale,
-                   (SELECT build_number FROM measure_series WHERE patient_id = @Id AND kind = 'painScore' AND measure_key = 'pain_nrs') AS build_number,
-                   COALESCE((SELECT point_count FROM measure_series WHERE patient_id = @Id AND kind = 'painScore' AND measure_key = 'pain_nrs'), 0) AS series_points,
-                   COALESCE((SELECT point_count FROM measure_series WHERE patient_id = @Id AND kind = 'painScore' AND measure_key = 'pain_nrs'), 0)
-                   + COALESCE((SELECT point_count FROM measure_series_tail WHERE patient_id = @Id AND kind = 'painScore' AND measure_key = 'pain_nrs'), 0) AS points
-            """, new { Id = patientId });
-    }
+    protected override IReadOnlyDictionary<string, string?>? Settings => SeriesSteps.RefreshOnlyWhenAsked;
 
     /// <summary>
     /// The path the list will take for the patient, from the stored series and the kept state; then the line
@@ -58,7 +35,7 @@ public abstract class PainCycleStateTests(DatabaseProvider provider) : ApiTestBa
     /// </summary>
     private async Task<string> CheckAsync(PatientFixture f, DateOnly session, string expectedPath)
     {
-        var series = await SeriesAsync(f.PatientId);
+        var series = await SeriesSteps.PainSeriesAsync(App, f.PatientId);
         var states = App.Services.GetRequiredService<PainCycleCache>();
         var path = series.Stale > 0 ? "observations"
             : !states.TryGet(f.PatientId, session, series.BuildNumber, series.Points, out _, out var read) ? "read"
@@ -92,29 +69,6 @@ public abstract class PainCycleStateTests(DatabaseProvider provider) : ApiTestBa
         return (line.GetProperty("currentCycleStatus").GetString(), OnsetOf(line.GetProperty("currentCycleOnsetDays")));
     }
 
-    private static async Task<long> CreatedAsync(Task<HttpResponseMessage> post)
-    {
-        using var response = await post;
-        Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
-        return (await PatientFixture.BodyAsync(response)).GetProperty("id").GetInt64();
-    }
-
-    private static Task<long> PainAsync(PatientFixture f, string day, int score, long? amends = null) =>
-        CreatedAsync(f.PostAsync(f.Patient, "pain-scores", new
-        {
-            submissionId = Guid.NewGuid(), answeredAt = $"{day}T08:00:00Z", score, recall = "average7Days", amends,
-            reason = amends is null ? null : "typed the wrong number",
-        }));
-
-    private static Task<long> SessionAsync(PatientFixture f, string day) =>
-        CreatedAsync(f.Practitioner.PostAsJsonAsync(f.PathOf("treatment-sessions"), new
-        {
-            submissionId = Guid.NewGuid(), sessionDate = day, practitionerId = f.PractitionerId, product = "onabotulinumtoxinA", guidance = "emg",
-            dilutionUnitsPerMl = 50, injectionSites = new[] { new { muscle = "upper_trapezius", side = "left", units = 25 } },
-        }, OutcomesApp.Json));
-
-    private Task<int?> RefreshAsync() => App.Services.GetRequiredService<SeriesRefresher>().RefreshAsync(default);
-
     [SkippableFact]
     public async Task TheKeptCycle_AdvancedByAppendedScores_IsTheCycleComputedAfresh_AfterEveryKindOfChange()
     {
@@ -123,7 +77,7 @@ public abstract class PainCycleStateTests(DatabaseProvider provider) : ApiTestBa
         await PainAsync(f, "2025-02-20", 8);
         await PainAsync(f, "2025-02-27", 6); // baseline (8 + 6) / 2 = 7
         await SessionAsync(f, "2025-03-01");
-        await RefreshAsync();
+        await RefreshAsync(App);
         Assert.Equal("noDataYet", await CheckAsync(f, session, "read"));
 
         await PainAsync(f, "2025-03-04", 6); // 14% relief
@@ -131,7 +85,7 @@ public abstract class PainCycleStateTests(DatabaseProvider provider) : ApiTestBa
         await PainAsync(f, "2025-03-08", 4); // 43%: onset on day 7
         Assert.Equal("responding", await CheckAsync(f, session, "advanced"));
 
-        await RefreshAsync(); // the two-point tail is folded: the same points, the same build
+        await RefreshAsync(App); // the two-point tail is folded: the same points, the same build
         Assert.Equal("responding", await CheckAsync(f, session, "kept"));
 
         await PainAsync(f, "2025-03-15", 1); // 86%
@@ -142,18 +96,18 @@ public abstract class PainCycleStateTests(DatabaseProvider provider) : ApiTestBa
         Assert.Equal("wearingOff", await CheckAsync(f, session, "advanced"));
         await PainAsync(f, "2025-05-10", 5); // 29%: fails
         var last = await PainAsync(f, "2025-05-17", 6); // fails again: lost on 05-10
-        await RefreshAsync(); // folded before the list reads them: the new points are in the series now
+        await RefreshAsync(App); // folded before the list reads them: the new points are in the series now
         Assert.Equal("lost", await CheckAsync(f, session, "advanced across a fold"));
 
         // An amendment: the patient is marked, the line reads the observations; rebuilt, a new build is read again.
         await PainAsync(f, "2025-05-17", 3, amends: last); // one failure only: not lost, the latest mean 42.86
         Assert.Equal("wearingOff", await CheckAsync(f, session, "observations"));
-        await RefreshAsync();
+        await RefreshAsync(App);
         Assert.Equal("wearingOff", await CheckAsync(f, session, "read"));
 
         // A value dated before the last one (a failure before onset): marked, rebuilt, read again.
         await PainAsync(f, "2025-03-05", 5);
-        await RefreshAsync();
+        await RefreshAsync(App);
         Assert.Equal("wearingOff", await CheckAsync(f, session, "read"));
         Assert.Equal(7, (await LineAsync(f)).Onset);
 
@@ -163,7 +117,7 @@ public abstract class PainCycleStateTests(DatabaseProvider provider) : ApiTestBa
             .GetProperty("id").GetInt64();
         await CreatedAsync(f.Patient.PostAsJsonAsync($"{f.PathOf("observations")}/{onset}/entered-in-error",
             new { submissionId = Guid.NewGuid(), reason = "not my score" }, OutcomesApp.Json));
-        await RefreshAsync();
+        await RefreshAsync(App);
         Assert.Equal("wearingOff", await CheckAsync(f, session, "read"));
         Assert.Equal(14, (await LineAsync(f)).Onset);
         await PainAsync(f, "2025-05-24", 6);
@@ -173,7 +127,7 @@ public abstract class PainCycleStateTests(DatabaseProvider provider) : ApiTestBa
         // A new session: another cycle, read from its baseline window; scores on its day are its baseline.
         session = new DateOnly(2025, 5, 26);
         await SessionAsync(f, "2025-05-26");
-        await RefreshAsync();
+        await RefreshAsync(App);
         Assert.Equal("noDataYet", await CheckAsync(f, session, "read"));
         await PainAsync(f, "2025-05-26", 8); // baseline now (6 + 8) / 2 = 7
         Assert.Equal("noDataYet", await CheckAsync(f, session, "advanced"));

@@ -1,0 +1,63 @@
+using System.Net;
+using System.Net.Http.Json;
+using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+using Outcomes.Api.Features.Cohorts;
+using Outcomes.Api.Tests.Infrastructure;
+
+namespace Outcomes.Api.Tests.Features;
+
+/// <summary>
+/// The steps of the tests of what the service keeps per patient and advances by appended values
+/// (<see cref="PainCycleStateTests"/>, <see cref="MeasureProgressCacheTests"/>): new pain scores and sessions,
+/// refreshes run when the test asks, and the state of the stored pain series.
+/// </summary>
+internal static class SeriesSteps
+{
+    /// <summary>Rebuilds and folds only when the test asks; a tail of two points is folded.</summary>
+    public static IReadOnlyDictionary<string, string?> RefreshOnlyWhenAsked { get; } =
+        new Dictionary<string, string?> { ["Cohorts:Series:RefreshSeconds"] = "0", ["Cohorts:Series:FoldAtPoints"] = "2" };
+
+    internal sealed class PainSeries
+    {
+        public long Stale { get; init; }
+        public long? BuildNumber { get; init; }
+        public long SeriesPoints { get; init; }
+        public long Points { get; init; }
+    }
+
+    public static async Task<PainSeries> PainSeriesAsync(OutcomesApp app, long patientId)
+    {
+        await using var connection = await app.OpenDatabaseAsync();
+        return await connection.QuerySingleAsync<PainSeries>("""
+            SELECT (SELECT COUNT(*) FROM series_stale WHERE patient_id = @Id) AS stale,
+                   (SELECT build_number FROM measure_series WHERE patient_id = @Id AND kind = 'painScore' AND measure_key = 'pain_nrs') AS build_number,
+                   COALESCE((SELECT point_count FROM measure_series WHERE patient_id = @Id AND kind = 'painScore' AND measure_key = 'pain_nrs'), 0) AS series_points,
+                   COALESCE((SELECT point_count FROM measure_series WHERE patient_id = @Id AND kind = 'painScore' AND measure_key = 'pain_nrs'), 0)
+                   + COALESCE((SELECT point_count FROM measure_series_tail WHERE patient_id = @Id AND kind = 'painScore' AND measure_key = 'pain_nrs'), 0) AS points
+            """, new { Id = patientId });
+    }
+
+    public static async Task<long> CreatedAsync(Task<HttpResponseMessage> post)
+    {
+        using var response = await post;
+        Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+        return (await PatientFixture.BodyAsync(response)).GetProperty("id").GetInt64();
+    }
+
+    public static Task<long> PainAsync(PatientFixture f, string day, int score, long? amends = null) =>
+        CreatedAsync(f.PostAsync(f.Patient, "pain-scores", new
+        {
+            submissionId = Guid.NewGuid(), answeredAt = $"{day}T08:00:00Z", score, recall = "average7Days", amends,
+            reason = amends is null ? null : "typed the wrong number",
+        }));
+
+    public static Task<long> SessionAsync(PatientFixture f, string day) =>
+        CreatedAsync(f.Practitioner.PostAsJsonAsync(f.PathOf("treatment-sessions"), new
+        {
+            submissionId = Guid.NewGuid(), sessionDate = day, practitionerId = f.PractitionerId, product = "onabotulinumtoxinA", guidance = "emg",
+            dilutionUnitsPerMl = 50, injectionSites = new[] { new { muscle = "upper_trapezius", side = "left", units = 25 } },
+        }, OutcomesApp.Json));
+
+    public static Task<int?> RefreshAsync(OutcomesApp app) => app.Services.GetRequiredService<SeriesRefresher>().RefreshAsync(default);
+}
