@@ -7,7 +7,8 @@
 # /health/live's requests/s once before, as the ceiling.
 # FROM=path starts from a copy of that database (a grown one, to see the end of a long run in a short
 # one) instead of new demo data; PATIENTS must then be its number of patients.
-# Usage: MINUTES=30 WRITES=50 PATIENTS=200 [FROM=grown.db] bash bench/soak.sh
+# COHORT_SECONDS=0 leaves the cohort query out (memory is still sampled every 5 s), to tell its share.
+# Usage: MINUTES=30 WRITES=50 PATIENTS=200 [FROM=grown.db] [COHORT_SECONDS=5] bash bench/soak.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,7 @@ minutes=${MINUTES:-30}
 writes=${WRITES:-50}
 patients=${PATIENTS:-200}
 connections=${CONNECTIONS:-10}
+cohort_seconds=${COHORT_SECONDS:-5}
 port=5305
 work=$(mktemp -d)
 server=""; cohorts=""
@@ -34,21 +36,25 @@ fi
 admin=$(token admin)
 answered=$(score_time)
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(date -u +%F); commit $(git rev-parse --short HEAD)"
-echo "$patients patients${FROM:+ (from $FROM, $(sqlite3 "$db" "SELECT COUNT(*) FROM observation") observations)}, $connections connections, $writes% writes, $minutes minutes"
+echo "$patients patients${FROM:+ (from $FROM, $(sqlite3 "$db" "SELECT COUNT(*) FROM observation") observations)}, $connections connections, $writes% writes, $minutes minutes, cohort query every ${cohort_seconds}s (0: none)"
 
 serve "$port" "$db" "$work/server.log"
 
 ceiling=$(wrk -t2 -c"$connections" -d10s "http://127.0.0.1:$port/health/live" | awk '/Requests\/sec/ {print $2}')
 echo "ceiling: /health/live $ceiling req/s at c=$connections"
 
-# The cohort query every 5 s, its latency in ms with the minute it belongs to; the memory beside it.
+# The cohort query every COHORT_SECONDS, its latency in ms with the minute it belongs to; the memory beside
+# it (every 5 s without the query).
 (
   start=$(date +%s)
   while true; do
-    t=$(curl -s -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $admin" "http://127.0.0.1:$port/api/v1/cohorts/outcomes")
+    t=""
+    if [ "$cohort_seconds" != 0 ]; then
+      t=$(curl -s -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $admin" "http://127.0.0.1:$port/api/v1/cohorts/outcomes")
+    fi
     rss=$(awk '/VmRSS/ {print $2}' "/proc/$server/status" 2>/dev/null || echo 0)
-    echo "$(( ($(date +%s) - start) / 60 + 1 )) $(awk -v t="$t" 'BEGIN {printf "%.0f", t * 1000}') $rss"
-    sleep 5
+    echo "$(( ($(date +%s) - start) / 60 + 1 )) $([ -n "$t" ] && awk -v t="$t" 'BEGIN {printf "%.0f", t * 1000}' || echo -) $rss"
+    sleep "$([ "$cohort_seconds" != 0 ] && echo "$cohort_seconds" || echo 5)"
   done
 ) >"$work/cohorts.txt" &
 cohorts=$!
