@@ -53,6 +53,7 @@ public static class ServiceSetup
         services.AddSingleton(sp => new CohortSql(Dialect(sp)));
         services.AddSingleton<CohortReader>();
         services.AddSingleton<CohortCycleCache>();
+        services.AddSingleton<CohortProgressCache>();
         services.AddSingleton(sp => new SeriesSql(Dialect(sp)));
         services.AddSingleton<SeriesRefresher>();
         services.AddOptions<PatientListOptions>()

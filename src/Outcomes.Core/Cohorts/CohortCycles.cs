@@ -14,7 +14,14 @@ public sealed record PatientHistory(
     CohortPatient Patient,
     IReadOnlyList<CohortSession> Sessions,
     IReadOnlyList<Point> Points,
-    IReadOnlyList<SideEffectReport> SideEffects);
+    IReadOnlyList<SideEffectReport> SideEffects)
+{
+    /// <summary>
+    /// The build number of the stored series <see cref="Points"/> were read from (see the service's migration 0021):
+    /// under one build a series only grows at its end. Null when they were not read from a stored series.
+    /// </summary>
+    public long? SeriesBuild { get; init; }
+}
 
 public enum CycleKind
 {
@@ -83,7 +90,10 @@ public static class CohortCycles
     /// Every cycle of one patient, each with its outcome, whatever the filter: what a cohort computes for the
     /// patient, before <see cref="Matches(CohortFilter, CohortCycle)"/> picks the cohort's cycles.
     /// </summary>
-    public static IEnumerable<CohortCycle> All(PatientHistory history, MeasureDefinition measure, FollowUpWindow window, DateOnly today, BaselineRule rule)
+    /// <param name="outcomes">The measure's outcomes per cycle for this window, when the caller has them already (from a kept
+    /// <see cref="MeasureProgress"/>): what <see cref="CycleOutcomes.Compute"/> gives of the history. Computed when null.</param>
+    public static IEnumerable<CohortCycle> All(
+        PatientHistory history, MeasureDefinition measure, FollowUpWindow window, DateOnly today, BaselineRule rule, IReadOnlyList<CycleOutcome>? outcomes = null)
     {
         var patient = history.Patient;
         // A patient never given the measure is not part of its cohort (rather than a cycle "without a baseline").
@@ -92,7 +102,7 @@ public static class CohortCycles
             yield break;
         }
         var sessions = history.Sessions.OrderBy(s => s.Date).ToList();
-        var outcomes = CycleOutcomes.Compute(measure, [.. sessions.Select(s => s.Date)], history.Points, today, rule, [window]);
+        outcomes ??= CycleOutcomes.Compute(measure, [.. sessions.Select(s => s.Date)], history.Points, today, rule, [window]);
         for (var i = 0; i < sessions.Count && i < outcomes.Count; i++)
         {
             var session = sessions[i];

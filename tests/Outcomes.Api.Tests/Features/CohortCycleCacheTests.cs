@@ -48,6 +48,7 @@ public abstract class CohortCycleCacheTests(DatabaseProvider provider) : ApiTest
             kept.Add(await auditor.GetStringAsync(query));
         }
         App.Services.GetRequiredService<CohortCycleCache>().Clear();
+        App.Services.GetRequiredService<CohortProgressCache>().Clear();
         for (var i = 0; i < _queries.Length; i++)
         {
             Assert.Equal(await auditor.GetStringAsync(_queries[i]), kept[i]);

@@ -55,3 +55,80 @@ public sealed class CohortCycleCache : IDisposable
 
     public void Dispose() => _patients?.Dispose();
 }
+
+/// <summary>
+/// Each patient's <see cref="MeasureProgress"/> for a cohort's measure and follow-up window, as last computed, with
+/// what it was read from: the stored series' build number and its point count. Under one build a series only grows
+/// at its end, so a patient whose change counter moved because values were appended has the kept progress (a copy)
+/// advanced by the new points; another build, fewer points, other sessions, another definition or rule, and it is
+/// read again from the first point. Bounded by <see cref="CohortOptions.KeptProgressCycles"/>; past that, the least
+/// recently used patients go. A kept progress is never changed.
+/// </summary>
+public sealed class CohortProgressCache : IDisposable
+{
+    private sealed record Kept(long Build, int Points, FollowUpWindow Window, MeasureProgress Progress);
+
+    private readonly MemoryCache? _kept;
+
+    public CohortProgressCache(IOptions<CohortOptions> options) =>
+        _kept = options.Value.KeptProgressCycles > 0 ? new MemoryCache(new MemoryCacheOptions { SizeLimit = options.Value.KeptProgressCycles }) : null;
+
+    /// <summary>
+    /// The outcomes per cycle of the history's points for the window (what <see cref="CycleOutcomes.Compute"/> gives), from
+    /// the kept progress advanced by the points after those it read, or read afresh and kept; null (the caller computes)
+    /// when nothing is kept or the points are not from a stored series in day order.
+    /// </summary>
+    public IReadOnlyList<CycleOutcome>? Outcomes(PatientHistory history, MeasureDefinition measure, FollowUpWindow window, BaselineRule rule, DateOnly today)
+    {
+        if (_kept is null || history.SeriesBuild is not { } build || history.Points.Count == 0)
+        {
+            return null;
+        }
+        var points = history.Points;
+        var sessions = history.Sessions.Select(s => s.Date).Distinct().Order().ToArray();
+        var key = (history.Patient.Id, measure.Key, window.Week);
+        MeasureProgress progress;
+        if (_kept.Get(key) is Kept k && k.Build == build && k.Points <= points.Count && k.Window == window
+            && k.Progress.Measure == measure && k.Progress.Rule == rule && k.Progress.Sessions.SequenceEqual(sessions)
+            && InDayOrder(points, k.Points, k.Progress.LastDay))
+        {
+            progress = k.Progress;
+            if (k.Points < points.Count)
+            {
+                progress = k.Progress.Clone();
+                for (var i = k.Points; i < points.Count; i++)
+                {
+                    progress.Add(points[i]);
+                }
+            }
+        }
+        else if (InDayOrder(points, 0, null))
+        {
+            progress = new MeasureProgress(measure, sessions, rule, [window]);
+            progress.AddRange(points);
+        }
+        else
+        {
+            return null;
+        }
+        _kept.Set(key, new Kept(build, points.Count, window, progress), new MemoryCacheEntryOptions { Size = progress.Sessions.Count + 1 });
+        return progress.Outcomes(today);
+    }
+
+    private static bool InDayOrder(IReadOnlyList<Point> points, int from, DateOnly? after)
+    {
+        for (var i = from; i < points.Count; i++)
+        {
+            if (points[i].Day < (i == from ? after ?? DateOnly.MinValue : points[i - 1].Day))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>For tests: forget every progress.</summary>
+    internal void Clear() => _kept?.Clear();
+
+    public void Dispose() => _kept?.Dispose();
+}

@@ -57,7 +57,7 @@ public sealed class CohortSql(SqlDialect dialect) : SqlTexts(dialect)
 
     // A series with its tail (the points appended since it was last folded, migration 0020), in one statement so both are of one snapshot.
     private const string SeriesColumns = """
-        s.patient_id, s.point_count, s.points, t.point_count AS tail_count, t.points AS tail
+        s.patient_id, s.build_number, s.point_count, s.points, t.point_count AS tail_count, t.points AS tail
         FROM measure_series s
         LEFT JOIN measure_series_tail t ON t.patient_id = s.patient_id AND t.kind = s.kind AND t.measure_key = s.measure_key
         """;
@@ -100,6 +100,7 @@ internal sealed class CohortSessionRow
 internal sealed class CohortSeriesRow
 {
     public long PatientId { get; init; }
+    public long BuildNumber { get; init; }
     public int PointCount { get; init; }
     public string Points { get; init; } = "";
     public int? TailCount { get; init; }
@@ -196,7 +197,10 @@ public sealed class CohortReader(Database db, CohortSql sql, SeriesRefresher ser
         new(new CohortPatient(p.Id, p.SiteId, EnumCode<Sex>.Parse(p.Sex), p.BirthYear, [.. conditions.Select(r => EnumCode<Condition>.Parse(r.Condition))]),
             sessionRows.Count == 0 ? [] : SessionSeries.Decode(sessionRows[0].Points),
             seriesRows.Count == 0 ? [] : seriesRows[0].Decoded(),
-            effectRows.Count == 0 ? [] : [.. effectRows[0].Decoded().Select(e => new SideEffectReport(e.Day, e.Value == 1))]);
+            effectRows.Count == 0 ? [] : [.. effectRows[0].Decoded().Select(e => new SideEffectReport(e.Day, e.Value == 1))])
+        {
+            SeriesBuild = seriesRows.Count == 0 ? null : seriesRows[0].BuildNumber,
+        };
 
     /// <summary>An ordered stream read in step with the patient stream.</summary>
     private sealed class Merge<T>(IAsyncEnumerable<T> source, Func<T, long> key, CancellationToken ct) : IAsyncDisposable
