@@ -133,20 +133,8 @@ public static class CycleOutcomes
         IReadOnlyList<FollowUpWindow>? windows = null)
     {
         var progress = new MeasureProgress(measure, sessions, baselineRule ?? new BaselineRule(), windows ?? FollowUpWindow.Standard);
-        progress.AddRange(IsOrdered(points) ? points : points.OrderBy(p => p.Day));
+        progress.AddRange(PointSeries.InDayOrder(points) ? points : points.OrderBy(p => p.Day));
         return progress.Outcomes(today);
-    }
-
-    private static bool IsOrdered(IReadOnlyList<Point> points)
-    {
-        for (var i = 1; i < points.Count; i++)
-        {
-            if (points[i].Day < points[i - 1].Day)
-            {
-                return false;
-            }
-        }
-        return true;
     }
 
     public static Change ChangeFrom(MeasureDefinition measure, decimal baseline, decimal value)

@@ -119,6 +119,23 @@ public static class PointSeries
         return end <= 0 ? (-1, end) : (text.LastIndexOf(PairSeparator, end - 1) + 1, end);
     }
 
+    /// <summary>
+    /// Whether the points from index <paramref name="from"/> on are in day order and none is dated before
+    /// <paramref name="after"/>: what a <see cref="MeasureProgress"/> that has read the points before them (or one
+    /// that read up to <paramref name="after"/>) can read next. Stored series always are; a reader checks rather than trusts.
+    /// </summary>
+    public static bool InDayOrder(IReadOnlyList<Point> points, int from = 0, DateOnly? after = null)
+    {
+        for (var i = from; i < points.Count; i++)
+        {
+            if (points[i].Day < (i == from ? after ?? DateOnly.MinValue : points[i - 1].Day))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private static int Count(string? text) => string.IsNullOrEmpty(text) ? 0 : text.AsSpan().Count(PairSeparator) + 1;
 
     private static void DecodeInto(ReadOnlySpan<char> text, List<Point> points)

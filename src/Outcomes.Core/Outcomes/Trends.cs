@@ -62,14 +62,7 @@ public static class Trends
     private static IReadOnlyList<Point> ByDay(IEnumerable<Point> points)
     {
         var list = points as IReadOnlyList<Point> ?? [.. points];
-        for (var i = 1; i < list.Count; i++)
-        {
-            if (list[i].Day < list[i - 1].Day)
-            {
-                return [.. list.OrderBy(p => p.Day)];
-            }
-        }
-        return list;
+        return PointSeries.InDayOrder(list) ? list : [.. list.OrderBy(p => p.Day)];
     }
 }
 

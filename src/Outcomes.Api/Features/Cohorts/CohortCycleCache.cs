@@ -90,7 +90,7 @@ public sealed class CohortProgressCache : IDisposable
         MeasureProgress progress;
         if (_kept.Get(key) is Kept k && k.Build == build && k.Points <= points.Count && k.Window == window
             && k.Progress.Measure == measure && k.Progress.Rule == rule && k.Progress.Sessions.SequenceEqual(sessions)
-            && InDayOrder(points, k.Points, k.Progress.LastDay))
+            && PointSeries.InDayOrder(points, k.Points, k.Progress.LastDay))
         {
             progress = k.Progress;
             if (k.Points < points.Count)
@@ -102,7 +102,7 @@ public sealed class CohortProgressCache : IDisposable
                 }
             }
         }
-        else if (InDayOrder(points, 0, null))
+        else if (PointSeries.InDayOrder(points))
         {
             progress = new MeasureProgress(measure, sessions, rule, [window]);
             progress.AddRange(points);
@@ -113,18 +113,6 @@ public sealed class CohortProgressCache : IDisposable
         }
         _kept.Set(key, new Kept(build, points.Count, window, progress), new MemoryCacheEntryOptions { Size = progress.Sessions.Count + 1 });
         return progress.Outcomes(today);
-    }
-
-    private static bool InDayOrder(IReadOnlyList<Point> points, int from, DateOnly? after)
-    {
-        for (var i = from; i < points.Count; i++)
-        {
-            if (points[i].Day < (i == from ? after ?? DateOnly.MinValue : points[i - 1].Day))
-            {
-                return false;
-            }
-        }
-        return true;
     }
 
     /// <summary>For tests: forget every progress.</summary>

@@ -438,7 +438,7 @@ public sealed class OutcomesReader(
             {
                 var added = PointSeries.DecodeLast(withSeriesText ? row.Points : null, row.Tail, checked((int)(count - read)));
                 // Stored series are in day order; should one not be, it is read again from its first point.
-                progress = InDayOrder(added, before.LastDay) ? before.Clone() : null;
+                progress = PointSeries.InDayOrder(added, after: before.LastDay) ? before.Clone() : null;
                 progress?.AddRange(added);
             }
         }
@@ -454,24 +454,12 @@ public sealed class OutcomesReader(
         return progress;
     }
 
-    private static bool InDayOrder(List<Point> points, DateOnly? after)
-    {
-        for (var i = 0; i < points.Count; i++)
-        {
-            if (points[i].Day < (i == 0 ? after ?? DateOnly.MinValue : points[i - 1].Day))
-            {
-                return false;
-            }
-        }
-        return true;
-    }
-
     /// <summary>A new progress over the values given, read in day order (values of one day in the order given).</summary>
     private MeasureProgress Read(ResolvedMeasure measure, DateOnly[] sessions, IEnumerable<Point> values)
     {
         var points = values as List<Point> ?? [.. values];
         var progress = new MeasureProgress(measure.Definition, sessions, options.Value.Rule, trend: measure.Weekly);
-        progress.AddRange(InDayOrder(points, null) ? points : points.OrderBy(p => p.Day));
+        progress.AddRange(PointSeries.InDayOrder(points) ? points : points.OrderBy(p => p.Day));
         return progress;
     }
 }
