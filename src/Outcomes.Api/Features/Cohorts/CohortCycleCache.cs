@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
+using Outcomes.Api.Features.PatientOutcomes;
 using Outcomes.Core.Clinic;
 using Outcomes.Core.Cohorts;
 using Outcomes.Core.Outcomes;
@@ -66,12 +67,9 @@ public sealed class CohortCycleCache : IDisposable
 /// </summary>
 public sealed class CohortProgressCache : IDisposable
 {
-    private sealed record Kept(long Build, int Points, FollowUpWindow Window, MeasureProgress Progress);
+    private readonly KeptStates<(long PatientId, string MeasureKey, FollowUpWindow Window), MeasureProgress> _kept;
 
-    private readonly MemoryCache? _kept;
-
-    public CohortProgressCache(IOptions<CohortOptions> options) =>
-        _kept = options.Value.KeptProgressCycles > 0 ? new MemoryCache(new MemoryCacheOptions { SizeLimit = options.Value.KeptProgressCycles }) : null;
+    public CohortProgressCache(IOptions<CohortOptions> options) => _kept = new(options.Value.KeptProgressCycles);
 
     /// <summary>
     /// The outcomes per cycle of the history's points for the window (what <see cref="CycleOutcomes.Compute"/> gives), from
@@ -80,23 +78,23 @@ public sealed class CohortProgressCache : IDisposable
     /// </summary>
     public IReadOnlyList<CycleOutcome>? Outcomes(PatientHistory history, MeasureDefinition measure, FollowUpWindow window, BaselineRule rule, DateOnly today)
     {
-        if (_kept is null || history.SeriesBuild is not { } build || history.Points.Count == 0)
+        if (history.SeriesBuild is not { } build || history.Points.Count == 0)
         {
             return null;
         }
         var points = history.Points;
         var sessions = history.Sessions.Select(s => s.Date).Distinct().Order().ToArray();
-        var key = (history.Patient.Id, measure.Key, window.Week);
+        var key = (history.Patient.Id, measure.Key, window);
         MeasureProgress progress;
-        if (_kept.Get(key) is Kept k && k.Build == build && k.Points <= points.Count && k.Window == window
-            && k.Progress.Measure == measure && k.Progress.Rule == rule && k.Progress.Sessions.SequenceEqual(sessions)
-            && PointSeries.InDayOrder(points, k.Points, k.Progress.LastDay))
+        if (_kept.TryGet(key, build, points.Count, p => p.Measure == measure && p.Rule == rule && p.Sessions.SequenceEqual(sessions),
+                out var before, out var read)
+            && PointSeries.InDayOrder(points, (int)read, before.LastDay))
         {
-            progress = k.Progress;
-            if (k.Points < points.Count)
+            progress = before;
+            if (read < points.Count)
             {
-                progress = k.Progress.Clone();
-                for (var i = k.Points; i < points.Count; i++)
+                progress = before.Clone();
+                for (var i = (int)read; i < points.Count; i++)
                 {
                     progress.Add(points[i]);
                 }
@@ -111,12 +109,12 @@ public sealed class CohortProgressCache : IDisposable
         {
             return null;
         }
-        _kept.Set(key, new Kept(build, points.Count, window, progress), new MemoryCacheEntryOptions { Size = progress.Sessions.Count + 1 });
+        _kept.Set(key, build, points.Count, progress, progress.Sessions.Count + 1);
         return progress.Outcomes(today);
     }
 
     /// <summary>For tests: forget every progress.</summary>
-    internal void Clear() => _kept?.Clear();
+    internal void Clear() => _kept.Clear();
 
-    public void Dispose() => _kept?.Dispose();
+    public void Dispose() => _kept.Dispose();
 }

@@ -1,7 +1,6 @@
 using System.ComponentModel;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using Outcomes.Api.Data;
 using Outcomes.Api.Features.Audit;
@@ -372,7 +371,7 @@ public sealed class OutcomesReader(
         if (heads[0].Stale == 0)
         {
             var result = new List<MeasureProgress>();
-            var needSeries = new HashSet<(string, string)>();
+            var needSeries = new Dictionary<(string, string), ResolvedMeasure>();
             foreach (var row in heads.Where(r => r.MeasureKey is not null))
             {
                 if (await measures.ResolveAsync(row.MeasureKey!, ct, connection) is not { } measure)
@@ -385,7 +384,7 @@ public sealed class OutcomesReader(
                 }
                 else
                 {
-                    needSeries.Add((row.Kind!, row.MeasureKey!));
+                    needSeries[(row.Kind!, row.MeasureKey!)] = measure;
                 }
             }
             if (needSeries.Count == 0)
@@ -396,9 +395,12 @@ public sealed class OutcomesReader(
             // Marked in between: read from the observations, as any stale patient.
             if (stored[0].Stale == 0)
             {
-                foreach (var row in stored.Where(r => r.MeasureKey is not null && needSeries.Contains((r.Kind!, r.MeasureKey!))))
+                foreach (var row in stored)
                 {
-                    result.Add(FromSeries(patientId, (await measures.ResolveAsync(row.MeasureKey!, ct, connection))!, sessions, row, withSeriesText: true)!);
+                    if (row.MeasureKey is not null && needSeries.TryGetValue((row.Kind!, row.MeasureKey), out var measure))
+                    {
+                        result.Add(FromSeries(patientId, measure, sessions, row, withSeriesText: true)!);
+                    }
                 }
                 return result;
             }
@@ -477,29 +479,20 @@ public sealed class MeasureProgressCache : IDisposable
 {
     public readonly record struct Key(long PatientId, string Kind, string MeasureKey);
 
-    private sealed record Kept(long? BuildNumber, long Points, MeasureProgress Progress);
-
-    private readonly MemoryCache? _kept;
+    private readonly KeptStates<Key, MeasureProgress> _kept;
 
     public MeasureProgressCache(IOptions<OutcomesOptions> options) =>
-        _kept = options.Value.KeptProgressMegabytes > 0
-            ? new MemoryCache(new MemoryCacheOptions { SizeLimit = options.Value.KeptProgressMegabytes * 1024L })
-            : null;
+        _kept = new KeptStates<Key, MeasureProgress>(options.Value.KeptProgressMegabytes * 1024L);
 
     /// <summary>A progress read from the first <paramref name="read"/> points of the same build for the same measure, rule and sessions; not when the series holds fewer now.</summary>
     public bool TryGet(Key key, long? buildNumber, long points, ResolvedMeasure measure, BaselineRule rule, DateOnly[] sessions,
-        [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out MeasureProgress? progress, out long read)
-    {
-        var kept = _kept?.Get(key) as Kept;
-        var usable = kept is not null && kept.BuildNumber == buildNumber && kept.Points <= points
-            && kept.Progress.Measure == measure.Definition && kept.Progress.Rule == rule && kept.Progress.Weekly == measure.Weekly
-            && kept.Progress.Sessions.SequenceEqual(sessions);
-        (progress, read) = usable ? (kept!.Progress, kept.Points) : (null, 0);
-        return usable;
-    }
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out MeasureProgress? progress, out long read) =>
+        _kept.TryGet(key, buildNumber, points,
+            p => p.Measure == measure.Definition && p.Rule == rule && p.Weekly == measure.Weekly && p.Sessions.SequenceEqual(sessions),
+            out progress, out read);
 
     public void Set(Key key, long? buildNumber, long points, MeasureProgress progress) =>
-        _kept?.Set(key, new Kept(buildNumber, points, progress), new MemoryCacheEntryOptions { Size = Kilobytes(progress) });
+        _kept.Set(key, buildNumber, points, progress, Kilobytes(progress));
 
     /// <summary>
     /// An estimate of the memory a kept progress takes, in KB: some 40 bytes a point of its series and slopes, 320
@@ -508,7 +501,7 @@ public sealed class MeasureProgressCache : IDisposable
     internal static long Kilobytes(MeasureProgress progress) => 1 + (long)progress.Size * 40 / 1024;
 
     /// <summary>For tests: forget every progress.</summary>
-    internal void Clear() => _kept?.Clear();
+    internal void Clear() => _kept.Clear();
 
-    public void Dispose() => _kept?.Dispose();
+    public void Dispose() => _kept.Dispose();
 }

@@ -372,7 +372,7 @@ public static class PatientSummariesApi
         {
             return null;
         }
-        kept.Set(row.PatientId, session, row.BuildNumber, count, state);
+        kept.Set(row.PatientId, row.BuildNumber, count, state);
         return state;
     }
 }
@@ -436,28 +436,20 @@ public sealed class PatientSummaryCache : IDisposable
 /// </summary>
 public sealed class PainCycleCache : IDisposable
 {
-    private sealed record Kept(DateOnly Session, long? BuildNumber, long Points, CycleState State);
+    private readonly KeptStates<long, CycleState> _states;
 
-    private readonly MemoryCache? _states;
-
-    public PainCycleCache(IOptions<PatientListOptions> options) =>
-        _states = options.Value.CachedCycles > 0 ? new MemoryCache(new MemoryCacheOptions { SizeLimit = options.Value.CachedCycles }) : null;
+    public PainCycleCache(IOptions<PatientListOptions> options) => _states = new KeptStates<long, CycleState>(options.Value.CachedCycles);
 
     /// <summary>A state read from the first <paramref name="read"/> points of the same build, for the same session; not when the series holds fewer now.</summary>
     public bool TryGet(long patientId, DateOnly session, long? buildNumber, long points,
-        [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out CycleState? state, out long read)
-    {
-        var kept = _states?.Get(patientId) as Kept;
-        var usable = kept is not null && kept.Session == session && kept.BuildNumber == buildNumber && kept.Points <= points;
-        (state, read) = usable ? (kept!.State, kept.Points) : (null, 0);
-        return usable;
-    }
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out CycleState? state, out long read) =>
+        _states.TryGet(patientId, buildNumber, points, s => s.Session == session, out state, out read);
 
-    public void Set(long patientId, DateOnly session, long? buildNumber, long points, CycleState state) =>
-        _states?.Set(patientId, new Kept(session, buildNumber, points, state), new MemoryCacheEntryOptions { Size = 1 });
+    public void Set(long patientId, long? buildNumber, long points, CycleState state) =>
+        _states.Set(patientId, buildNumber, points, state, 1);
 
     /// <summary>For tests: forget every state.</summary>
-    internal void Clear() => _states?.Clear();
+    internal void Clear() => _states.Clear();
 
-    public void Dispose() => _states?.Dispose();
+    public void Dispose() => _states.Dispose();
 }
