@@ -21,6 +21,34 @@ public sealed record PatientHistory(
     /// under one build a series only grows at its end. Null when they were not read from a stored series.
     /// </summary>
     public long? SeriesBuild { get; init; }
+
+    /// <summary>
+    /// When <see cref="Points"/> are only the stored series' last points: the progress of the points before them, read
+    /// earlier for the measure, baseline rule and follow-up window the history is computed for (and never changed).
+    /// The history's values are then the ones it read followed by Points. Null when Points are all of them.
+    /// </summary>
+    public MeasureProgress? Before { get; init; }
+
+    /// <summary>How many values the history has of its measure: those <see cref="Before"/> read and <see cref="Points"/>.</summary>
+    public long PointCount => (Before?.Count ?? 0) + Points.Count;
+
+    /// <summary>The outcome per cycle on <paramref name="today"/>: of <see cref="Before"/> advanced by <see cref="Points"/>, or of Points.</summary>
+    public IReadOnlyList<CycleOutcome> Outcomes(MeasureDefinition measure, FollowUpWindow window, DateOnly today, BaselineRule rule) =>
+        Before is { } before ? Advanced(before).Outcomes(today)
+        : CycleOutcomes.Compute(measure, [.. Sessions.Select(s => s.Date)], Points, today, rule, [window]);
+
+    /// <summary>A copy of <paramref name="before"/> advanced by <see cref="Points"/> (the progress itself when there are none).</summary>
+    /// <exception cref="ArgumentException">A point is dated before the last one the progress read.</exception>
+    public MeasureProgress Advanced(MeasureProgress before)
+    {
+        if (Points.Count == 0)
+        {
+            return before;
+        }
+        var progress = before.Clone();
+        progress.AddRange(Points);
+        return progress;
+    }
 }
 
 public enum CycleKind
@@ -97,12 +125,12 @@ public static class CohortCycles
     {
         var patient = history.Patient;
         // A patient never given the measure is not part of its cohort (rather than a cycle "without a baseline").
-        if (history.Points.Count == 0)
+        if (history.PointCount == 0)
         {
             yield break;
         }
         var sessions = history.Sessions.OrderBy(s => s.Date).ToList();
-        outcomes ??= CycleOutcomes.Compute(measure, [.. sessions.Select(s => s.Date)], history.Points, today, rule, [window]);
+        outcomes ??= history.Outcomes(measure, window, today, rule);
         for (var i = 0; i < sessions.Count && i < outcomes.Count; i++)
         {
             var session = sessions[i];

@@ -67,25 +67,40 @@ public static class PointSeries
     /// <see cref="Decode(string?, string?, int)"/> gives, found from the end so that the earlier points are never parsed.
     /// </summary>
     /// <exception cref="FormatException">The texts hold fewer points, or are not a series this class wrote.</exception>
-    public static List<Point> DecodeLast(string? text, string? tail, int count)
+    public static List<Point> DecodeLast(string? text, string? tail, int count) =>
+        TryDecodeLast(text, tail, count, out var points) ? points : throw new FormatException("The series holds fewer points than asked for.");
+
+    /// <summary>As <see cref="DecodeLast"/>; false, with no points, when the texts hold fewer than <paramref name="count"/>.</summary>
+    /// <exception cref="FormatException">A text is not a series this class wrote.</exception>
+    public static bool TryDecodeLast(string? text, string? tail, int count, out List<Point> points)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
-        var points = new List<Point>(count);
+        points = [];
         if (count == 0)
         {
-            return points;
+            return true;
         }
         var tailText = tail ?? "";
         var inTail = Math.Min(count, Count(tailText));
-        if (inTail < count)
+        var series = text ?? "";
+        var start = inTail < count ? StartOfLast(series, count - inTail) : series.Length;
+        if (start < 0)
         {
-            var series = text ?? "";
-            var start = StartOfLast(series, count - inTail);
-            DecodeInto(start < 0 ? throw new FormatException("The series holds fewer points than asked for.") : series.AsSpan(start), points);
+            return false;
         }
+        points = new List<Point>(count);
+        DecodeInto(series.AsSpan(start), points);
         DecodeInto(tailText.AsSpan(StartOfLast(tailText, inTail)), points);
-        return points;
+        return true;
     }
+
+    /// <summary>
+    /// The whole pairs of a series' last characters (what SQL's <c>substr(points, -n)</c> or <c>RIGHT(points, n)</c>
+    /// gives): the characters before the first separator are dropped, as they may be the end of a pair, unless
+    /// <paramref name="wholeSeries"/> (the series is no longer than what was taken). Its pairs are the series' last.
+    /// </summary>
+    public static string WholePairsOf(string end, bool wholeSeries) =>
+        wholeSeries ? end : end.IndexOf(PairSeparator) is var i and >= 0 ? end[(i + 1)..] : "";
 
     /// <summary>Where the last <paramref name="pairs"/> pairs of a text start (its length for none); -1 when it holds fewer.</summary>
     private static int StartOfLast(string text, int pairs)

@@ -116,4 +116,34 @@ public class PointSeriesTests
             Assert.Throws<FormatException>(() => PointSeries.DecodeLast(textGiven, tailGiven, points.Count + 1));
         }
     }
+
+    [Fact]
+    public void TheLastPointsOfASeriesEnd_AreTheEndOfTheDecodedSeries_WhereverTheEndIsCut()
+    {
+        // The reference is the whole decode. A series' last n characters (n from none to more than all, so cut inside a
+        // day, a value, at a separator, and not at all) give its last pairs, as many as lie whole in them; asked for
+        // those and fewer, with a tail after them, they are the end of the whole; asked for one more, false.
+        var random = new Random(23);
+        for (var n = 0; n < 200; n++)
+        {
+            var points = Enumerable.Range(0, random.Next(0, 9))
+                .Select(i => new Point(new DateOnly(2025, 1, 1).AddDays(i), random.Next(0, 1100) / (decimal)Math.Pow(10, random.Next(0, 3)))).ToList();
+            var split = random.Next(0, points.Count + 1);
+            var (text, tail) = (PointSeries.Encode(points.Take(split)), PointSeries.Encode(points.Skip(split)));
+            for (var chars = 0; chars <= text.Length + 2; chars++)
+            {
+                var end = PointSeries.WholePairsOf(text[Math.Max(0, text.Length - chars)..], wholeSeries: chars >= text.Length);
+                // The pairs wholly inside the last characters: all of them when nothing was cut, else those after the
+                // last separator before the cut.
+                var whole = chars >= text.Length ? split : text[^chars..].Count(c => c == '|');
+                var available = whole + points.Count - split;
+                for (var count = 0; count <= available; count++)
+                {
+                    Assert.True(PointSeries.TryDecodeLast(end, tail, count, out var last));
+                    Assert.Equal(points.Skip(points.Count - count), last);
+                }
+                Assert.False(PointSeries.TryDecodeLast(end, tail, available + 1, out _));
+            }
+        }
+    }
 }

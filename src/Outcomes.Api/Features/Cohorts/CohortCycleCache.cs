@@ -61,8 +61,9 @@ public sealed class CohortCycleCache : IDisposable
 /// Each patient's <see cref="MeasureProgress"/> for a cohort's measure and follow-up window, as last computed, with
 /// what it was read from: the stored series' build number and its point count. Under one build a series only grows
 /// at its end, so a patient whose change counter moved because values were appended has the kept progress (a copy)
-/// advanced by the new points; another build, fewer points, other sessions, another definition or rule, and it is
-/// read again from the first point. Bounded by <see cref="CohortOptions.KeptProgressCycles"/>; past that, the least
+/// advanced by the new points, which the cohort's reader then reads alone from the series' end
+/// (<see cref="TryKept"/>); another build, fewer points, other sessions, another definition or rule, and it is read
+/// again from the first point. Bounded by <see cref="CohortOptions.KeptProgressCycles"/>; past that, the least
 /// recently used patients go. A kept progress is never changed.
 /// </summary>
 public sealed class CohortProgressCache : IDisposable
@@ -71,23 +72,41 @@ public sealed class CohortProgressCache : IDisposable
 
     public CohortProgressCache(IOptions<CohortOptions> options) => _kept = new(options.Value.KeptProgressCycles);
 
+    /// <summary>Whether a progress is kept for the patient, the scope's measure and window (of whatever build).</summary>
+    public bool Holds(long patientId, CohortCycleCache.Scope scope) => _kept.Contains((patientId, scope.Measure.Key, scope.Window));
+
     /// <summary>
-    /// The outcomes per cycle of the history's points for the window (what <see cref="CycleOutcomes.Compute"/> gives), from
-    /// the kept progress advanced by the points after those it read, or read afresh and kept; null (the caller computes)
-    /// when nothing is kept or the points are not from a stored series in day order.
+    /// The progress kept for the patient's series of this build and at least <paramref name="points"/> points, read for
+    /// the scope and the sessions given, with how many of its first points it read: the rest is what advances it.
+    /// </summary>
+    public bool TryKept(long patientId, CohortCycleCache.Scope scope, IReadOnlyList<CohortSession> sessions, long build, long points,
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out MeasureProgress? kept, out long read)
+    {
+        var days = SessionDays(sessions);
+        return _kept.TryGet((patientId, scope.Measure.Key, scope.Window), build, points,
+            p => p.Measure == scope.Measure && p.Rule == scope.Rule && p.Sessions.SequenceEqual(days), out kept, out read);
+    }
+
+    /// <summary>
+    /// The outcomes per cycle of the history's values for the window (what <see cref="CycleOutcomes.Compute"/> gives):
+    /// from the progress the history was read after (<see cref="PatientHistory.Before"/>), or the kept progress,
+    /// advanced by the points after those it read, or read afresh; kept for the next query. Null (the caller computes)
+    /// when nothing is kept, or the points are not from a stored series in day order.
     /// </summary>
     public IReadOnlyList<CycleOutcome>? Outcomes(PatientHistory history, MeasureDefinition measure, FollowUpWindow window, BaselineRule rule, DateOnly today)
     {
-        if (history.SeriesBuild is not { } build || history.Points.Count == 0)
+        if (history.SeriesBuild is not { } build || history.PointCount == 0)
         {
             return null;
         }
         var points = history.Points;
-        var sessions = history.Sessions.Select(s => s.Date).Distinct().Order().ToArray();
-        var key = (history.Patient.Id, measure.Key, window);
+        var scope = new CohortCycleCache.Scope(measure, window, rule);
         MeasureProgress progress;
-        if (_kept.TryGet(key, build, points.Count, p => p.Measure == measure && p.Rule == rule && p.Sessions.SequenceEqual(sessions),
-                out var before, out var read)
+        if (history.Before is { } earlier)
+        {
+            progress = history.Advanced(earlier);
+        }
+        else if (TryKept(history.Patient.Id, scope, history.Sessions, build, points.Count, out var before, out var read)
             && PointSeries.InDayOrder(points, (int)read, before.LastDay))
         {
             progress = before;
@@ -102,16 +121,18 @@ public sealed class CohortProgressCache : IDisposable
         }
         else if (PointSeries.InDayOrder(points))
         {
-            progress = new MeasureProgress(measure, sessions, rule, [window]);
+            progress = new MeasureProgress(measure, SessionDays(history.Sessions), rule, [window]);
             progress.AddRange(points);
         }
         else
         {
             return null;
         }
-        _kept.Set(key, build, points.Count, progress, progress.Sessions.Count + 1);
+        _kept.Set((history.Patient.Id, measure.Key, window), build, progress.Count, progress, progress.Sessions.Count + 1);
         return progress.Outcomes(today);
     }
+
+    private static DateOnly[] SessionDays(IReadOnlyList<CohortSession> sessions) => [.. sessions.Select(s => s.Date).Distinct().Order()];
 
     /// <summary>For tests: forget every progress.</summary>
     internal void Clear() => _kept.Clear();

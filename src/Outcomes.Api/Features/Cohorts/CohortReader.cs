@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Dapper;
+using Microsoft.Extensions.Options;
 using Outcomes.Api.Data;
 using Outcomes.Api.Features.Observations;
 using Outcomes.Api.Features.PatientOutcomes;
@@ -50,14 +51,21 @@ public sealed class CohortSql(SqlDialect dialect) : SqlTexts(dialect)
     public string ConditionsByIds { get; } = "SELECT c.patient_id, c.condition FROM patient_condition_current c WHERE c.patient_id IN @Ids ORDER BY c.patient_id;";
 
     public string SeriesByIds { get; } = $"""
-        SELECT {SeriesColumns}
+        SELECT {SeriesColumns("s.points")}
+        WHERE s.kind = @Kind AND s.measure_key = @MeasureKey AND s.patient_id IN @Ids
+        ORDER BY s.patient_id;
+        """;
+
+    /// <summary><see cref="SeriesByIds"/> with only the series' last <c>@EndCharacters</c> characters (see <see cref="SeriesEnds"/>).</summary>
+    public string SeriesEndsByIds { get; } = $"""
+        SELECT {SeriesColumns(End(dialect))}
         WHERE s.kind = @Kind AND s.measure_key = @MeasureKey AND s.patient_id IN @Ids
         ORDER BY s.patient_id;
         """;
 
     // A series with its tail (the points appended since it was last folded, migration 0020), in one statement so both are of one snapshot.
-    private const string SeriesColumns = """
-        s.patient_id, s.build_number, s.point_count, s.points, t.point_count AS tail_count, t.points AS tail
+    private static string SeriesColumns(string points) => $"""
+        s.patient_id, s.build_number, s.point_count, {points} AS points, t.point_count AS tail_count, t.points AS tail
         FROM measure_series s
         LEFT JOIN measure_series_tail t ON t.patient_id = s.patient_id AND t.kind = s.kind AND t.measure_key = s.measure_key
         """;
@@ -67,10 +75,23 @@ public sealed class CohortSql(SqlDialect dialect) : SqlTexts(dialect)
     /// them current), instead of one row per weekly score.
     /// </summary>
     public string Series { get; } = $"""
-        SELECT {SeriesColumns}
+        SELECT {SeriesColumns("s.points")}
         WHERE s.kind = @Kind AND s.measure_key = @MeasureKey AND s.patient_id {_inCohort}
         ORDER BY s.patient_id;
         """;
+
+    /// <summary>
+    /// <see cref="Series"/> with only each series' last <c>@EndCharacters</c> characters (all of a shorter one): enough
+    /// for a patient whose progress is kept, to which only the points appended since are new.
+    /// </summary>
+    public string SeriesEnds { get; } = $"""
+        SELECT {SeriesColumns(End(dialect))}
+        WHERE s.kind = @Kind AND s.measure_key = @MeasureKey AND s.patient_id {_inCohort}
+        ORDER BY s.patient_id;
+        """;
+
+    private static string End(SqlDialect dialect) =>
+        dialect.Provider == DatabaseProvider.SqlServer ? "RIGHT(s.points, @EndCharacters)" : "substr(s.points, -@EndCharacters)";
 }
 
 internal sealed class CohortPatientRow
@@ -115,15 +136,21 @@ internal sealed class CohortSeriesRow
 /// patient's history, never the cohort's observations. Stale series are rebuilt first, on the primary;
 /// the streams are read where analytics read (<see cref="Database.OpenAnalyticsAsync"/>), a replica
 /// if one is configured, which answers as of its own, slightly older, committed state.
+/// With a scope whose progress is kept (<see cref="CohortProgressCache"/>), the measure's series are read as their
+/// last characters only (<see cref="CohortSql.SeriesEnds"/>): a patient whose kept progress read the series up to
+/// points that lie there gets the points after them and that progress (<see cref="PatientHistory.Before"/>), never the
+/// rest of the series; any other patient's series is read whole, by id.
 /// </summary>
-public sealed class CohortReader(Database db, CohortSql sql, SeriesRefresher series)
+public sealed class CohortReader(Database db, CohortSql sql, SeriesRefresher series, CohortProgressCache progress, IOptions<CohortOptions> options)
 {
+    /// <param name="kept">The scope to read the measure's series' ends for (see the class); null reads them whole.</param>
     public async IAsyncEnumerable<PatientHistory> ReadAsync(
-        CohortFilter filter, MeasureSource measure, [EnumeratorCancellation] CancellationToken ct)
+        CohortFilter filter, MeasureSource measure, CohortCycleCache.Scope? kept, [EnumeratorCancellation] CancellationToken ct)
     {
         await series.RefreshAsync(ct);
         var patientParameters = PatientParameters.Of(filter);
         var (kind, measureKey) = measure.SeriesKey();
+        var endCharacters = options.Value.SeriesEndCharacters;
 
         await using var c1 = await db.OpenAnalyticsAsync(ct);
         await using var c2 = await db.OpenAnalyticsAsync(ct);
@@ -131,19 +158,46 @@ public sealed class CohortReader(Database db, CohortSql sql, SeriesRefresher ser
         await using var c4 = await db.OpenAnalyticsAsync(ct);
         await using var c5 = await db.OpenAnalyticsAsync(ct);
         // One stored series per patient, of the given kind, for the cohort's patients.
-        Merge<CohortSeriesRow> Series(System.Data.Common.DbConnection connection, string seriesKind, string key) =>
-            new(connection.QueryUnbufferedAsync<CohortSeriesRow>(sql.Series, new
+        Merge<CohortSeriesRow> Series(System.Data.Common.DbConnection connection, string text, string seriesKind, string key) =>
+            new(connection.QueryUnbufferedAsync<CohortSeriesRow>(text, new
             {
                 patientParameters.SiteId, patientParameters.Sex, patientParameters.Condition, Kind = seriesKind, MeasureKey = key,
+                EndCharacters = endCharacters,
             }, commandTimeout: db.CommandTimeoutSeconds), r => r.PatientId, ct);
         await using var conditions = new Merge<CohortConditionRow>(c2.QueryUnbufferedAsync<CohortConditionRow>(sql.Conditions, patientParameters, commandTimeout: db.CommandTimeoutSeconds), r => r.PatientId, ct);
-        await using var sessions = Series(c3, StoredSeries.SessionKind, StoredSeries.SessionKey);
-        await using var points = Series(c4, kind, measureKey);
-        await using var effects = Series(c5, StoredSeries.SideEffectKind, StoredSeries.SideEffectKey);
-
-        await foreach (var p in c1.QueryUnbufferedAsync<CohortPatientRow>(sql.Patients, patientParameters, commandTimeout: db.CommandTimeoutSeconds).WithCancellation(ct))
+        await using var sessions = Series(c3, sql.Series, StoredSeries.SessionKind, StoredSeries.SessionKey);
+        await using var points = Series(c4, kept is null ? sql.Series : sql.SeriesEnds, kind, measureKey);
+        await using var effects = Series(c5, sql.Series, StoredSeries.SideEffectKind, StoredSeries.SideEffectKey);
+        // For the series whose end does not do, opened at the first.
+        System.Data.Common.DbConnection? whole = null;
+        try
         {
-            yield return History(p, await conditions.TakeAsync(p.Id), await sessions.TakeAsync(p.Id), await points.TakeAsync(p.Id), await effects.TakeAsync(p.Id));
+            await foreach (var p in c1.QueryUnbufferedAsync<CohortPatientRow>(sql.Patients, patientParameters, commandTimeout: db.CommandTimeoutSeconds).WithCancellation(ct))
+            {
+                var history = History(p, await conditions.TakeAsync(p.Id), await sessions.TakeAsync(p.Id), await effects.TakeAsync(p.Id));
+                var row = (await points.TakeAsync(p.Id)).FirstOrDefault();
+                if (kept is not { } scope)
+                {
+                    yield return WithSeries(history, row);
+                }
+                else if (FromEnd(history, row, scope, endCharacters) is { } fromEnd)
+                {
+                    yield return fromEnd;
+                }
+                else
+                {
+                    whole ??= await db.OpenAnalyticsAsync(ct);
+                    var rows = await whole.QueryAsync<CohortSeriesRow>(db.Command(sql.SeriesByIds, new { Ids = new[] { p.Id }, Kind = kind, MeasureKey = measureKey }, ct));
+                    yield return WithSeries(history, rows.FirstOrDefault());
+                }
+            }
+        }
+        finally
+        {
+            if (whole is not null)
+            {
+                await whole.DisposeAsync();
+            }
         }
     }
 
@@ -159,29 +213,62 @@ public sealed class CohortReader(Database db, CohortSql sql, SeriesRefresher ser
     }
 
     /// <summary>The histories of the given patients (a few: those whose computed cycles are not kept), in patient order.</summary>
+    /// <param name="kept">As for <see cref="ReadAsync"/>.</param>
     public async IAsyncEnumerable<PatientHistory> ReadByIdsAsync(
-        IReadOnlyList<long> patientIds, MeasureSource measure, [EnumeratorCancellation] CancellationToken ct)
+        IReadOnlyList<long> patientIds, MeasureSource measure, CohortCycleCache.Scope? kept, [EnumeratorCancellation] CancellationToken ct)
     {
         await series.RefreshAsync(ct);
         var (kind, measureKey) = measure.SeriesKey();
+        var endCharacters = options.Value.SeriesEndCharacters;
         await using var connection = await db.OpenAnalyticsAsync(ct);
         foreach (var chunk in patientIds.Order().Chunk(SqlLimits.MaxListItems))
         {
             var ids = SqlLimits.Bounded(chunk);
-            async Task<ILookup<long, CohortSeriesRow>> SeriesAsync(string seriesKind, string key) =>
-                (await connection.QueryAsync<CohortSeriesRow>(db.Command(sql.SeriesByIds, new { Ids = ids, Kind = seriesKind, MeasureKey = key }, ct)))
-                    .ToLookup(r => r.PatientId);
+            async Task<Dictionary<long, CohortSeriesRow>> SeriesAsync(string text, IEnumerable<long> of, string seriesKind, string key) =>
+                (await connection.QueryAsync<CohortSeriesRow>(db.Command(text, new { Ids = of, Kind = seriesKind, MeasureKey = key, EndCharacters = endCharacters }, ct)))
+                    .ToDictionary(r => r.PatientId);
             var patients = await connection.QueryAsync<CohortPatientRow>(db.Command(sql.PatientsByIds, new { Ids = ids }, ct));
             var conditions = (await connection.QueryAsync<CohortConditionRow>(db.Command(sql.ConditionsByIds, new { Ids = ids }, ct))).ToLookup(r => r.PatientId);
-            var sessions = await SeriesAsync(StoredSeries.SessionKind, StoredSeries.SessionKey);
-            var points = await SeriesAsync(kind, measureKey);
-            var effects = await SeriesAsync(StoredSeries.SideEffectKind, StoredSeries.SideEffectKey);
+            var sessions = await SeriesAsync(sql.SeriesByIds, ids, StoredSeries.SessionKind, StoredSeries.SessionKey);
+            var points = await SeriesAsync(kept is null ? sql.SeriesByIds : sql.SeriesEndsByIds, ids, kind, measureKey);
+            var effects = await SeriesAsync(sql.SeriesByIds, ids, StoredSeries.SideEffectKind, StoredSeries.SideEffectKey);
+            var histories = new List<PatientHistory>();
+            var wanting = new List<int>();
             foreach (var p in patients)
             {
-                yield return History(p, [.. conditions[p.Id]], [.. sessions[p.Id]], [.. points[p.Id]], [.. effects[p.Id]]);
+                var history = History(p, [.. conditions[p.Id]], [.. OneOf(sessions, p.Id)], [.. OneOf(effects, p.Id)]);
+                var row = points.GetValueOrDefault(p.Id);
+                if (kept is null)
+                {
+                    histories.Add(WithSeries(history, row));
+                }
+                else if (FromEnd(history, row, kept, endCharacters) is { } fromEnd)
+                {
+                    histories.Add(fromEnd);
+                }
+                else
+                {
+                    histories.Add(history);
+                    wanting.Add(histories.Count - 1);
+                }
+            }
+            if (wanting.Count > 0)
+            {
+                var whole = await SeriesAsync(sql.SeriesByIds, SqlLimits.Bounded([.. wanting.Select(i => histories[i].Patient.Id)]), kind, measureKey);
+                foreach (var i in wanting)
+                {
+                    histories[i] = WithSeries(histories[i], whole.GetValueOrDefault(histories[i].Patient.Id));
+                }
+            }
+            foreach (var history in histories)
+            {
+                yield return history;
             }
         }
     }
+
+    private static IEnumerable<CohortSeriesRow> OneOf(Dictionary<long, CohortSeriesRow> rows, long patientId) =>
+        rows.TryGetValue(patientId, out var row) ? [row] : [];
 
     /// <summary>The patient-level filters every cohort statement takes, as the database stores them.</summary>
     private sealed record PatientParameters(long? SiteId, string? Sex, string? Condition)
@@ -192,15 +279,52 @@ public sealed class CohortReader(Database db, CohortSql sql, SeriesRefresher ser
             filter.Condition is { } c ? EnumCode<Condition>.Of(c) : null);
     }
 
+    /// <summary>A patient's history without the measure's values (see <see cref="WithSeries"/> and <see cref="FromEnd"/>).</summary>
     private static PatientHistory History(
-        CohortPatientRow p, List<CohortConditionRow> conditions, List<CohortSeriesRow> sessionRows, List<CohortSeriesRow> seriesRows, List<CohortSeriesRow> effectRows) =>
+        CohortPatientRow p, List<CohortConditionRow> conditions, List<CohortSeriesRow> sessionRows, List<CohortSeriesRow> effectRows) =>
         new(new CohortPatient(p.Id, p.SiteId, EnumCode<Sex>.Parse(p.Sex), p.BirthYear, [.. conditions.Select(r => EnumCode<Condition>.Parse(r.Condition))]),
             sessionRows.Count == 0 ? [] : SessionSeries.Decode(sessionRows[0].Points),
-            seriesRows.Count == 0 ? [] : seriesRows[0].Decoded(),
-            effectRows.Count == 0 ? [] : [.. effectRows[0].Decoded().Select(e => new SideEffectReport(e.Day, e.Value == 1))])
+            [],
+            effectRows.Count == 0 ? [] : [.. effectRows[0].Decoded().Select(e => new SideEffectReport(e.Day, e.Value == 1))]);
+
+    private long _fromEnd;
+    private long _whole;
+
+    /// <summary>How many measure series were read as their ends and how many whole since the start (for tests).</summary>
+    internal (long FromEnd, long Whole) SeriesReads => (Interlocked.Read(ref _fromEnd), Interlocked.Read(ref _whole));
+
+    /// <summary>The history with every value of the measure's series, read whole (none when the patient has no series).</summary>
+    private PatientHistory WithSeries(PatientHistory history, CohortSeriesRow? row)
+    {
+        if (row is null)
         {
-            SeriesBuild = seriesRows.Count == 0 ? null : seriesRows[0].BuildNumber,
-        };
+            return history;
+        }
+        Interlocked.Increment(ref _whole);
+        return history with { Points = row.Decoded(), SeriesBuild = row.BuildNumber };
+    }
+
+    /// <summary>
+    /// The history from the end of the measure's series (<paramref name="row"/>, read with <see cref="CohortSql.SeriesEnds"/>):
+    /// the points after those the kept progress read, with it; null when no progress is kept for this build and these
+    /// sessions, or the points after it are not all in the end read, or not in day order after it (the series is read whole).
+    /// </summary>
+    private PatientHistory? FromEnd(PatientHistory history, CohortSeriesRow? row, CohortCycleCache.Scope scope, int endCharacters)
+    {
+        if (row is null)
+        {
+            return history;
+        }
+        var count = row.PointCount + (row.TailCount ?? 0);
+        if (!progress.TryKept(history.Patient.Id, scope, history.Sessions, row.BuildNumber, count, out var before, out var read)
+            || !PointSeries.TryDecodeLast(PointSeries.WholePairsOf(row.Points, wholeSeries: row.Points.Length < endCharacters), row.Tail, checked((int)(count - read)), out var added)
+            || !PointSeries.InDayOrder(added, after: before.LastDay))
+        {
+            return null;
+        }
+        Interlocked.Increment(ref _fromEnd);
+        return history with { Points = added, SeriesBuild = row.BuildNumber, Before = before };
+    }
 
     /// <summary>An ordered stream read in step with the patient stream.</summary>
     private sealed class Merge<T>(IAsyncEnumerable<T> source, Func<T, long> key, CancellationToken ct) : IAsyncDisposable

@@ -44,6 +44,14 @@ public sealed class CohortOptions
     /// </summary>
     [Range(0, 100_000_000)]
     public int KeptProgressCycles { get; set; } = 200_000;
+
+    /// <summary>
+    /// How many of a stored series' last characters a cohort query reads for a patient whose progress is kept
+    /// (<see cref="CohortProgressCache"/>): the points appended since lie there, unless a fold took more than fit (about
+    /// 13 characters a weekly score: 8,000 hold some 600), and then that patient's series is read whole.
+    /// </summary>
+    [Range(100, 1_000_000)]
+    public int SeriesEndCharacters { get; set; } = 8_000;
 }
 
 /// <summary>Which cycles form the cohort, and what is measured when.</summary>
@@ -407,7 +415,7 @@ public sealed class CohortService(
         var today = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
         if (!cache.Enabled || !db.AnalyticsReadPrimary)
         {
-            await foreach (var cycle in ComputedAsync(spec, today, null, ct))
+            await foreach (var cycle in ComputedAsync(spec, today, null, null, ct))
             {
                 yield return cycle;
             }
@@ -424,16 +432,18 @@ public sealed class CohortService(
                 missing.Add(patients[i].PatientId);
             }
         }
+        // The measure's series are read as their ends when most of the patients to compute have a progress kept.
+        var fromEnds = missing.Count(id => progress.Holds(id, scope)) * 2 > missing.Count ? scope : null;
         if (missing.Count > MaxReadById || missing.Count * 2 > patients.Count)
         {
-            await foreach (var cycle in ComputedAsync(spec, today, (scope, patients.ToDictionary(p => p.PatientId, p => p.Generation)), ct))
+            await foreach (var cycle in ComputedAsync(spec, today, (scope, patients.ToDictionary(p => p.PatientId, p => p.Generation)), fromEnds, ct))
             {
                 yield return cycle;
             }
             yield break;
         }
         var read = new Dictionary<long, PatientHistory>();
-        await foreach (var history in reader.ReadByIdsAsync(missing, spec.Measure.Source, ct))
+        await foreach (var history in reader.ReadByIdsAsync(missing, spec.Measure.Source, fromEnds, ct))
         {
             read[history.Patient.Id] = history;
         }
@@ -465,7 +475,7 @@ public sealed class CohortService(
     /// With <paramref name="keep"/>, every patient's cycles are kept under the counter read before.
     /// </summary>
     private async IAsyncEnumerable<CohortCycle> ComputedAsync(
-        CohortSpec spec, DateOnly today, (CohortCycleCache.Scope Scope, Dictionary<long, long> Generations)? keep,
+        CohortSpec spec, DateOnly today, (CohortCycleCache.Scope Scope, Dictionary<long, long> Generations)? keep, CohortCycleCache.Scope? fromEnds,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
         var rule = outcomeOptions.Value.Rule;
@@ -475,7 +485,7 @@ public sealed class CohortService(
         {
             try
             {
-                await foreach (var history in reader.ReadAsync(spec.Filter, spec.Measure.Source, stop.Token))
+                await foreach (var history in reader.ReadAsync(spec.Filter, spec.Measure.Source, fromEnds, stop.Token))
                 {
                     await queue.Writer.WriteAsync(history, stop.Token);
                 }

@@ -34,6 +34,9 @@ public sealed class KeptStates<TKey, TState> : IDisposable
         return usable;
     }
 
+    /// <summary>Whether a state is kept under the key, whatever it was read from.</summary>
+    public bool Contains(TKey key) => _kept?.TryGetValue(key, out _) == true;
+
     public void Set(TKey key, long? buildNumber, long points, TState state, long size) =>
         _kept?.Set(key, new Kept(buildNumber, points, state), new MemoryCacheEntryOptions { Size = size });
 
