@@ -37,9 +37,9 @@ public static class AlertRules
         new(AlertKind.SeriousSideEffect, string.Create(CultureInfo.InvariantCulture, $"seriousSideEffect:{recordId}"), reportedOn);
 
     /// <param name="input">The patient's due-schedule facts (latest session, answers since its baseline window).</param>
-    /// <param name="currentCycle">The pain outcome of the latest session's cycle, if any.</param>
+    /// <param name="currentCycle">The pain response state of the latest session's cycle, if any.</param>
     public static IReadOnlyList<AlertCause> TimeBased(
-        long patientId, DueInput input, CycleOutcome? currentCycle, int noWeeklyScoreWeeks, int lookbackDays)
+        long patientId, DueInput input, CycleState? currentCycle, int noWeeklyScoreWeeks, int lookbackDays)
     {
         var today = input.Today;
         var since = today.AddDays(-lookbackDays);
@@ -57,7 +57,7 @@ public static class AlertRules
         {
             var (from, until) = (window.Start(session), window.End(session));
             var closedOn = until.AddDays(1);
-            if (closedOn > today || closedOn < since)
+            if (!ClosedInLookBack(until, today, since))
             {
                 continue;
             }
@@ -89,4 +89,21 @@ public static class AlertRules
         }
         return causes;
     }
+
+    /// <summary>
+    /// The days whose pain scores <see cref="TimeBased"/> looks at one by one: the week-2 window of the latest session
+    /// when it closed within the look-back; null when it did not. Of the other pain scores only the latest counts
+    /// (from it the weeks without a score are counted), so a caller may give TimeBased the scores of these days and
+    /// the latest score instead of every score since the look-back began: the causes are the same.
+    /// </summary>
+    public static (DateOnly From, DateOnly Until)? PainDaysLookedAt(DateOnly latestSession, DateOnly today, int lookbackDays)
+    {
+        var onset = FollowUpWindow.Standard.Single(w => w.Week == 2);
+        var (from, until) = (onset.Start(latestSession), onset.End(latestSession));
+        return ClosedInLookBack(until, today, today.AddDays(-lookbackDays)) ? (from, until) : null;
+    }
+
+    /// <summary>Whether a window that ended on <paramref name="until"/> closed (the day after) by today and within the look-back.</summary>
+    private static bool ClosedInLookBack(DateOnly until, DateOnly today, DateOnly since) =>
+        until.AddDays(1) is var closedOn && closedOn <= today && closedOn >= since;
 }

@@ -21,19 +21,24 @@ public abstract class AlertScanTests(DatabaseProvider provider) : ApiTestBase(pr
     protected override Action<IServiceCollection>? ConfigureServices => services =>
         services.AddSingleton<TimeProvider>(new FixedClock(new DateTimeOffset(2025, 12, 1, 12, 0, 0, TimeSpan.Zero)));
 
-    /// <summary>A treated neck patient with weekly scores (8 before the session, then <paramref name="scores"/> by week) and the NDI and PGIC at week 12 unless left out.</summary>
-    private async Task<long> PatientAsync(long siteId, long practitionerId, IReadOnlyList<int> scores, bool questionnaires)
+    /// <summary>
+    /// A treated neck patient with weekly scores (8 before the session, then <paramref name="scores"/> by week, or on the
+    /// days after the session given) and the NDI and PGIC at week 12 unless left out.
+    /// </summary>
+    private async Task<long> PatientAsync(long siteId, long practitionerId, IReadOnlyList<int> scores, bool questionnaires,
+        DateOnly? sessionOn = null, IReadOnlyList<int>? scoreDays = null)
     {
+        var sessionDate = sessionOn ?? _session;
         var patientId = await App.CreatePatientAsync(siteId, condition: "neckShoulderPain");
         var session = await App.Practitioner(siteId).PostAsJsonAsync($"/api/v1/patients/{patientId}/treatment-sessions", new
         {
-            submissionId = Guid.NewGuid(), sessionDate = $"{_session:yyyy-MM-dd}", practitionerId, product = "onabotulinumtoxinA", guidance = "emg",
+            submissionId = Guid.NewGuid(), sessionDate = $"{sessionDate:yyyy-MM-dd}", practitionerId, product = "onabotulinumtoxinA", guidance = "emg",
             dilutionUnitsPerMl = 50, injectionSites = new[] { new { muscle = "upper_trapezius", side = "left", units = 20 } },
         }, OutcomesApp.Json);
         Assert.Equal(HttpStatusCode.Created, session.StatusCode);
         var patient = App.Patient(patientId);
-        var days = new List<(DateOnly Day, int Score)> { (_session.AddDays(-1), 8) };
-        days.AddRange(scores.Select((s, i) => (_session.AddDays((i + 1) * 7), s)));
+        var days = new List<(DateOnly Day, int Score)> { (sessionDate.AddDays(-1), 8) };
+        days.AddRange(scores.Select((s, i) => (sessionDate.AddDays(scoreDays?[i] ?? (i + 1) * 7), s)));
         foreach (var (day, score) in days)
         {
             var posted = await patient.PostAsJsonAsync($"/api/v1/patients/{patientId}/pain-scores", new
@@ -75,6 +80,11 @@ public abstract class AlertScanTests(DatabaseProvider provider) : ApiTestBase(pr
         // Stopped reporting after week 10: two weeks later (site A's default) is an alert; five (site B's setting) is not yet.
         var silentA = await PatientAsync(siteA, practitionerA, [3, 3, 3, 3, 3, 3, 3, 3, 3, 3], questionnaires: true);
         var silentB = await PatientAsync(siteB, practitionerB, [3, 3, 3, 3, 3, 3, 3, 3, 3, 3], questionnaires: true);
+        // A session four weeks ago: its week-2 window (days 11 to 21) closed 6 days ago. Scores on days 7 and 24 only: the
+        // onset follow-up is overdue; with a score on day 14 too (neither the first nor the latest), it is not.
+        var recent = _today.AddDays(-28);
+        var onsetMissed = await PatientAsync(siteA, practitionerA, [3, 3], questionnaires: false, recent, [7, 24]);
+        var onsetAnswered = await PatientAsync(siteA, practitionerA, [3, 3, 3], questionnaires: false, recent, [7, 14, 24]);
 
         var first = App.Services.GetRequiredService<AlertScanner>();
         var second = ActivatorUtilities.CreateInstance<AlertScanner>(App.Services);
@@ -85,11 +95,12 @@ public abstract class AlertScanTests(DatabaseProvider provider) : ApiTestBase(pr
         Assert.Equal(new[]
         {
             ("followUpOverdue", overdue),
+            ("followUpOverdue", onsetMissed),
             ("noWeeklyScore", silentA),
             ("responseLost", lost),
         }.Order(), alerts);
-        Assert.Equal(3, raised.Sum());
-        Assert.DoesNotContain(alerts, a => a.Item2 == silentB);
+        Assert.Equal(4, raised.Sum());
+        Assert.DoesNotContain(alerts, a => a.Item2 == silentB || a.Item2 == onsetAnswered);
         // A third scan finds the same causes and raises nothing.
         Assert.Equal(0, await first.ScanAsync(default));
     }

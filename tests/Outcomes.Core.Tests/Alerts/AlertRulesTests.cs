@@ -19,7 +19,7 @@ public class AlertRulesTests
             [.. painDays.Select(d => _session.AddDays(d))],
             answers.GroupBy(a => a.Code).ToDictionary(g => g.Key, g => (IReadOnlyCollection<DateOnly>)[.. g.Select(a => _session.AddDays(a.Day))]));
 
-    private static IReadOnlyList<AlertCause> Causes(DueInput input, CycleOutcome? cycle = null, int weeks = 2) =>
+    private static IReadOnlyList<AlertCause> Causes(DueInput input, CycleState? cycle = null, int weeks = 2) =>
         AlertRules.TimeBased(7, input, cycle, weeks, lookbackDays: 14);
 
     [Fact]
@@ -59,7 +59,8 @@ public class AlertRulesTests
         // Baseline 8; relief from day 7; 7 on days 84 and 91: two reports in a row failing the 30% test, lost on day 84.
         List<Point> points = [new(_session.AddDays(-1), 8), .. Enumerable.Range(1, 11).Select(w => new Point(_session.AddDays(w * 7), 3)),
             new(_session.AddDays(84), 7), new(_session.AddDays(91), 7)];
-        var cycle = CycleOutcomes.Compute(_pain, [_session], points, _today).Single();
+        var cycle = new CycleState(_pain, _session, new BaselineRule());
+        cycle.AddRange(points);
         var input = Input(points.Select(p => p.Day.DayNumber - _session.DayNumber), [("ndi", 84), ("pgic", 84)]);
 
         var cause = Assert.Single(Causes(input, cycle));
@@ -74,6 +75,37 @@ public class AlertRulesTests
         var input = Input([], [("ndi", 84), ("pgic", 84)]) with { PainScoreDates = [.. Enumerable.Range(7, 13).Select(w => _session.AddDays(w * 7))] };
 
         Assert.DoesNotContain(Causes(input), c => c.Kind == AlertKind.FollowUpOverdue);
+    }
+
+    [Fact]
+    public void ThePainDaysLookedAt_AndTheLatestScore_GiveTheCausesOfEveryScore()
+    {
+        // The reference is the rules over every pain score since the look-back began. Sessions from 400 days ago to
+        // today, scores on random days around them (none, a few, many; some on the week-2 window's edges), look-backs
+        // of 1 to 40 days and 1 to 4 weeks without a score: the latest score and those of the days looked at give the same causes.
+        var random = new Random(29);
+        var looked = 0;
+        for (var n = 0; n < 3000; n++)
+        {
+            var session = _today.AddDays(-random.Next(0, 400));
+            var lookback = random.Next(1, 41);
+            var weeks = random.Next(1, 5);
+            var onset = FollowUpWindow.Standard.Single(w => w.Week == 2);
+            int[] edges = [onset.Start(session).DayNumber, onset.End(session).DayNumber];
+            var days = Enumerable.Range(0, random.Next(0, 12))
+                .Select(_ => random.Next(3) == 0 ? DateOnly.FromDayNumber(edges[random.Next(2)] + random.Next(-1, 2)) : session.AddDays(random.Next(-35, 120)))
+                .Where(d => d <= _today).Order().ToList();
+            var input = new DueInput(_today, session.AddDays(-60), [Condition.NeckShoulderPain], session, days,
+                new Dictionary<string, IReadOnlyCollection<DateOnly>> { ["ndi"] = [session.AddDays(84)] });
+
+            var window = AlertRules.PainDaysLookedAt(session, _today, lookback);
+            looked += window is null ? 0 : 1;
+            List<DateOnly> given = [.. days.Where(d => window is { } w && d >= w.From && d <= w.Until), .. days.TakeLast(1)];
+
+            Assert.Equal(AlertRules.TimeBased(7, input, null, weeks, lookback), AlertRules.TimeBased(7, input with { PainScoreDates = given }, null, weeks, lookback));
+        }
+        // The window was looked at in some cases and not in others.
+        Assert.InRange(looked, 30, 2970);
     }
 
     [Fact]

@@ -6,7 +6,6 @@ using Outcomes.Api.Features.PatientOutcomes;
 using Outcomes.Api.Features.Patients;
 using Outcomes.Core.Alerts;
 using Outcomes.Core.Clinic;
-using Outcomes.Core.Outcomes;
 
 namespace Outcomes.Api.Features.Alerts;
 
@@ -22,12 +21,34 @@ public sealed class AlertScanSql(SqlDialect dialect) : SqlTexts(dialect)
         {dialect.Limit("@Take")};
         """;
 
-    /// <summary>Pain scores and questionnaire responses since the earliest baseline window of the page: the scores of the current cycle, the answers that were due.</summary>
-    public string Recent { get; } = $"""
+    /// <summary>Questionnaire responses since the earliest look-back start of the page: the answers that were due.</summary>
+    public string Questionnaires { get; } = $"""
         SELECT o.patient_id, o.kind, o.code, o.qualifier, o.answered_at, o.value
         FROM patient p
         {dialect.DrivingJoin} observation o ON o.patient_id = p.id
-        WHERE p.id IN @Ids AND o.kind IN ('painScore', 'questionnaire') AND o.answered_at >= @From AND {Observations.ObservationSql.IsCurrent};
+        WHERE p.id IN @Ids AND o.kind = 'questionnaire' AND o.answered_at >= @From AND {Observations.ObservationSql.IsCurrent};
+        """;
+
+    /// <summary>Each patient's latest current pain score (any recall): found from the end of the (patient, kind, code, answered_at) index.</summary>
+    public string LatestPain { get; } = $"""
+        SELECT p.id AS patient_id, o.kind, o.code, o.qualifier, o.answered_at, o.value
+        FROM patient p
+        {dialect.DrivingJoin} observation o ON o.id = (
+            SELECT l.id FROM observation l
+            WHERE l.patient_id = p.id AND l.kind = 'painScore' AND l.code = 'pain_nrs'
+              AND l.entered_in_error = 0 AND NOT EXISTS (SELECT 1 FROM observation s WHERE s.supersedes_id = l.id)
+            ORDER BY l.answered_at DESC, l.id DESC
+            {dialect.Limit("1")})
+        WHERE p.id IN @Ids;
+        """;
+
+    /// <summary>The current pain scores (any recall) answered from <c>@From</c> until before <c>@Until</c>.</summary>
+    public string PainBetween { get; } = $"""
+        SELECT o.patient_id, o.kind, o.code, o.qualifier, o.answered_at, o.value
+        FROM patient p
+        {dialect.DrivingJoin} observation o ON o.patient_id = p.id
+        WHERE p.id IN @Ids AND o.kind = 'painScore' AND o.code = 'pain_nrs' AND o.answered_at >= @From AND o.answered_at < @Until
+          AND {Observations.ObservationSql.IsCurrent};
         """;
 }
 
@@ -40,12 +61,15 @@ internal sealed class ScanPatientRow
 
 /// <summary>
 /// Finds the time-based alerts (follow-up overdue, no weekly score, response lost) for every patient under
-/// treatment, a page at a time, from the same facts as the patient list. Safe to run in several instances at
-/// once: each cause has a unique key, and a cause already raised is skipped.
+/// treatment, a page at a time, from the same facts as the patient list: the current pain cycle through the
+/// list's kept cycle states (advanced by the scores written since), and of the pain scores only the latest and
+/// those of the days the rules look at one by one, so that a scan costs what changed, not every score of the
+/// current cycle. Safe to run in several instances at once: each cause has a unique key, and a cause already
+/// raised is skipped.
 /// </summary>
 public sealed class AlertScanner(
     Database db, AlertScanSql sql, AlertSql alertSql, PatientSql patientSql, PatientSummarySql summarySql, AlertWriter writer, GroupCommit commits,
-    IOptions<AlertOptions> options, IOptions<OutcomesOptions> outcomes, TimeProvider clock)
+    MeasureCatalog measures, PainCycleCache painCycles, IOptions<AlertOptions> options, IOptions<OutcomesOptions> outcomes, TimeProvider clock)
 {
     private const int PageSize = 200;
 
@@ -82,23 +106,35 @@ public sealed class AlertScanner(
             .ToLookup(r => r.PatientId, r => EnumCode<Condition>.Parse(r.Condition));
         var sessions = (await connection.QueryAsync<PatientDateRow>(db.Command(summarySql.Sessions, new { Ids = ids }, ct)))
             .ToLookup(r => r.PatientId, r => r.SessionDate);
-        var from = page.Min(p => DueSchedule.LookBackFrom(p.EnrolledOn, sessions[p.Id].Cast<DateOnly?>().LastOrDefault(), today));
-        var recent = (await connection.QueryAsync<PatientValueRow>(db.Command(sql.Recent, new
-        {
-            Ids = ids,
-            From = new DateTimeOffset(from.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero),
-        }, ct))).ToLookup(r => r.PatientId);
+        var latest = page.ToDictionary(p => p.Id, p => sessions[p.Id].Cast<DateOnly?>().LastOrDefault());
+        DateTimeOffset At(DateOnly day) => new(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+        var from = page.Min(p => DueSchedule.LookBackFrom(p.EnrolledOn, latest[p.Id], today));
+        var questionnaires = (await connection.QueryAsync<PatientValueRow>(db.Command(sql.Questionnaires, new { Ids = ids, From = At(from) }, ct)))
+            .ToLookup(r => r.PatientId);
+        // Of the pain scores, the rules look at the latest and those of the days each patient's rules name
+        // (AlertRules.PainDaysLookedAt), not every score since the look-back began.
+        var lastPain = (await connection.QueryAsync<PatientValueRow>(db.Command(sql.LatestPain, new { Ids = ids }, ct))).ToDictionary(r => r.PatientId);
+        var lookedAt = page.Where(p => latest[p.Id] is not null)
+            .Select(p => (p.Id, Days: AlertRules.PainDaysLookedAt(latest[p.Id]!.Value, today, options.Value.LookbackDays)))
+            .Where(p => p.Days is not null).ToDictionary(p => p.Id, p => p.Days!.Value);
+        var painDays = lookedAt.Count == 0 ? Enumerable.Empty<PatientValueRow>().ToLookup(r => r.PatientId)
+            : (await connection.QueryAsync<PatientValueRow>(db.Command(sql.PainBetween, new
+            {
+                Ids = SqlLimits.Bounded([.. lookedAt.Keys]),
+                From = At(lookedAt.Values.Min(d => d.From)),
+                Until = At(lookedAt.Values.Max(d => d.Until).AddDays(1)),
+            }, ct))).ToLookup(r => r.PatientId);
+        var cycles = await PatientSummariesApi.PainCyclesAsync(connection, db, summarySql, measures, painCycles, SqlLimits.Bounded(ids), latest, outcomes.Value.Rule, ct);
 
         var raised = 0;
         foreach (var p in page)
         {
-            var mine = recent[p.Id].ToList();
-            var latest = sessions[p.Id].Cast<DateOnly?>().LastOrDefault();
-            var input = DueSchedule.InputFrom(today, p.EnrolledOn, [.. conditions[p.Id]], latest,
-                mine.Select(r => (r.Kind == "painScore", r.Code, DateOnly.FromDateTime(r.AnsweredAt.UtcDateTime))));
-            var pain = mine.Where(r => r.Kind == "painScore" && r.Qualifier == "average7Days")
-                .Select(r => new Point(DateOnly.FromDateTime(r.AnsweredAt.UtcDateTime), r.Value)).ToList();
-            var cycle = PatientSummariesApi.CurrentPainCycle(latest, pain, today, outcomes.Value.Rule);
+            static DateOnly Day(PatientValueRow r) => DateOnly.FromDateTime(r.AnsweredAt.UtcDateTime);
+            IEnumerable<DateOnly> pain = lookedAt.TryGetValue(p.Id, out var days) ? painDays[p.Id].Select(Day).Where(d => d >= days.From && d <= days.Until) : [];
+            var input = DueSchedule.InputFrom(today, p.EnrolledOn, [.. conditions[p.Id]], latest[p.Id],
+                [.. questionnaires[p.Id].Select(r => (false, r.Code, Day(r))),
+                 .. pain.Concat(lastPain.TryGetValue(p.Id, out var last) ? [Day(last)] : []).Select(d => (true, "pain_nrs", d))]);
+            var cycle = cycles.GetValueOrDefault(p.Id);
             var causes = AlertRules.TimeBased(p.Id, input, cycle, weeks.GetValueOrDefault(p.SiteId, AlertRules.DefaultNoWeeklyScoreWeeks),
                 options.Value.LookbackDays);
             foreach (var cause in causes)

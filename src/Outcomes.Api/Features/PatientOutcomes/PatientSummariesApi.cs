@@ -269,18 +269,15 @@ public static class PatientSummariesApi
 
     private static readonly MeasureDefinition _pain = new("pain_nrs", "Pain", Core.Instruments.Direction.HigherIsWorse, "score", 2m, 30m);
 
-    /// <summary>The pain outcome of the cycle of the latest session (the patient list's status, and the alert scan's loss of response).</summary>
-    internal static CycleOutcome? CurrentPainCycle(DateOnly? latestSession, IReadOnlyList<Point> painPoints, DateOnly today, BaselineRule rule) =>
-        latestSession is { } session ? CycleOutcomes.Compute(_pain, [session], painPoints, today, rule).Single() : null;
-
     /// <summary>
     /// The pain cycle of each patient's latest session (none without a session). From the stored series where
     /// it is current: advanced from the state kept for the patient by the points appended since, under the same
     /// build of the series and the same session (so its cost is what was written since, not what the cycle
     /// holds), else read from the baseline window's first day on; from the observations where a write has made
-    /// the series stale. The same state every way (PainCycleStateTests).
+    /// the series stale. The same state every way (PainCycleStateTests). The patient list's status, and the alert
+    /// scan's loss of response.
     /// </summary>
-    private static async Task<Dictionary<long, CycleState>> PainCyclesAsync(
+    internal static async Task<Dictionary<long, CycleState>> PainCyclesAsync(
         System.Data.Common.DbConnection connection, Database db, PatientSummarySql sql, MeasureCatalog measures, PainCycleCache kept,
         long[] ids, Dictionary<long, DateOnly?> sessions, BaselineRule rule, CancellationToken ct)
     {
