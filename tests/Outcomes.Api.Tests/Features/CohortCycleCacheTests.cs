@@ -39,21 +39,29 @@ public abstract class CohortCycleCacheTests(DatabaseProvider provider) : ApiTest
     ];
 
     /// <summary>Every query answered with the kept cycles, then computed with none kept: they must agree. The summary of the first.</summary>
-    private async Task<JsonElement> CohortAsync()
+    private async Task<JsonElement> CohortAsync() =>
+        JsonDocument.Parse((await KeptEqualFreshAsync(App, _queries))[0]).RootElement.GetProperty("summary").Clone();
+
+    /// <summary>
+    /// Every query answered with what the cohort keeps (computed cycles, kept progress), then with nothing kept (which
+    /// the second pass keeps again): they must agree. The first answers. <paramref name="afterKept"/> runs between the two.
+    /// </summary>
+    internal static async Task<List<string>> KeptEqualFreshAsync(OutcomesApp app, IReadOnlyList<string> queries, Action? afterKept = null)
     {
-        var auditor = App.Auditor();
+        var auditor = app.Auditor();
         var kept = new List<string>();
-        foreach (var query in _queries)
+        foreach (var query in queries)
         {
             kept.Add(await auditor.GetStringAsync(query));
         }
-        App.Services.GetRequiredService<CohortCycleCache>().Clear();
-        App.Services.GetRequiredService<CohortProgressCache>().Clear();
-        for (var i = 0; i < _queries.Length; i++)
+        afterKept?.Invoke();
+        app.Services.GetRequiredService<CohortCycleCache>().Clear();
+        app.Services.GetRequiredService<CohortProgressCache>().Clear();
+        for (var i = 0; i < queries.Count; i++)
         {
-            Assert.Equal(await auditor.GetStringAsync(_queries[i]), kept[i]);
+            Assert.Equal(await auditor.GetStringAsync(queries[i]), kept[i]);
         }
-        return JsonDocument.Parse(kept[0]).RootElement.GetProperty("summary").Clone();
+        return kept;
     }
 
     private static int Count(JsonElement summary, string figure, string count = "cycles") => summary.GetProperty(figure).GetProperty(count).GetInt32();

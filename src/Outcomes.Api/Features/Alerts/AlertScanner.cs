@@ -22,25 +22,10 @@ public sealed class AlertScanSql(SqlDialect dialect) : SqlTexts(dialect)
         """;
 
     /// <summary>Questionnaire responses since the earliest look-back start of the page: the answers that were due.</summary>
-    public string Questionnaires { get; } = $"""
-        SELECT o.patient_id, o.kind, o.code, o.qualifier, o.answered_at, o.value
-        FROM patient p
-        {dialect.DrivingJoin} observation o ON o.patient_id = p.id
-        WHERE p.id IN @Ids AND o.kind = 'questionnaire' AND o.answered_at >= @From AND {Observations.ObservationSql.IsCurrent};
-        """;
+    public string Questionnaires { get; } = PatientSummarySql.QuestionnairesSince(dialect) + ";";
 
-    /// <summary>Each patient's latest current pain score (any recall): found from the end of the (patient, kind, code, answered_at) index.</summary>
-    public string LatestPain { get; } = $"""
-        SELECT p.id AS patient_id, o.kind, o.code, o.qualifier, o.answered_at, o.value
-        FROM patient p
-        {dialect.DrivingJoin} observation o ON o.id = (
-            SELECT l.id FROM observation l
-            WHERE l.patient_id = p.id AND l.kind = 'painScore' AND l.code = 'pain_nrs'
-              AND l.entered_in_error = 0 AND NOT EXISTS (SELECT 1 FROM observation s WHERE s.supersedes_id = l.id)
-            ORDER BY l.answered_at DESC, l.id DESC
-            {dialect.Limit("1")})
-        WHERE p.id IN @Ids;
-        """;
+    /// <summary>Each patient's latest current pain score (any recall).</summary>
+    public string LatestPain { get; } = PatientSummarySql.LatestPainOf(dialect, "") + ";";
 
     /// <summary>The current pain scores (any recall) answered from <c>@From</c> until before <c>@Until</c>.</summary>
     public string PainBetween { get; } = $"""

@@ -56,43 +56,47 @@ public sealed class PatientSummarySql(SqlDialect dialect) : SqlTexts(dialect)
     // chose from the (kind, code, patient_id) index, which grew with the whole database).
     // The latest score is found per patient by walking that patient's scores backwards on the
     // (patient_id, kind, code, answered_at) index to the first current one, instead of numbering all of them.
-    public string LatestPain { get; } = $"""
-        SELECT p.id AS patient_id, o.answered_at, o.value
-        FROM patient p
-        {dialect.DrivingJoin} observation o ON o.id = (
-            SELECT l.id FROM observation l
-            WHERE l.patient_id = p.id AND l.kind = 'painScore' AND l.code = 'pain_nrs' AND l.qualifier = 'average7Days'
-              AND l.entered_in_error = 0 AND NOT EXISTS (SELECT 1 FROM observation s WHERE s.supersedes_id = l.id)
-            ORDER BY l.answered_at DESC, l.id DESC
-            {dialect.Limit("1")})
-        WHERE p.id IN @Ids;
-        """;
+    public string LatestPain { get; } = LatestPainOf(dialect, "AND l.qualifier = 'average7Days'") + ";";
 
     /// <summary>
     /// What is due reads: the questionnaires since the baseline window, and one current pain score (any
     /// recall) of this week, if there is one: the latest, found on the (patient_id, kind, code, answered_at)
     /// index as the latest score is. Not every score of the week, which a busy week would make many.
-    /// The questionnaire kind is written as a list on purpose: with a plain equality SQLite's planner
-    /// chose the covering (kind, code, patient_id, …) index and read every patient's questionnaires for
-    /// each patient of the page (measured: 34 pages a second instead of hundreds); the list makes it
-    /// seek (patient_id, kind) per patient. The plan is in bench/README.
     /// </summary>
     public string Recent { get; } = $"""
-        SELECT o.patient_id, o.kind, o.code, o.qualifier, o.answered_at, o.value
-        FROM patient p
-        {dialect.DrivingJoin} observation o ON o.patient_id = p.id
-        WHERE p.id IN @Ids AND o.kind IN ('questionnaire', 'questionnaire') AND o.answered_at >= @From AND {Current}
+        {QuestionnairesSince(dialect)}
         UNION ALL
+        {LatestPainOf(dialect, "AND l.answered_at >= @PainFrom AND l.answered_at < @PainUntil")};
+        """;
+
+    /// <summary>
+    /// Each patient's (of <c>@Ids</c>) latest current pain score meeting <paramref name="condition"/> (on the <c>l</c>
+    /// alias), or none: found by walking the patient's scores backwards on the (patient_id, kind, code, answered_at)
+    /// index to the first current one, instead of numbering all of them. Also the alert scan's.
+    /// </summary>
+    internal static string LatestPainOf(SqlDialect dialect, string condition) => $"""
         SELECT p.id AS patient_id, o.kind, o.code, o.qualifier, o.answered_at, o.value
         FROM patient p
         {dialect.DrivingJoin} observation o ON o.id = (
             SELECT l.id FROM observation l
-            WHERE l.patient_id = p.id AND l.kind = 'painScore' AND l.code = 'pain_nrs'
-              AND l.answered_at >= @PainFrom AND l.answered_at < @PainUntil
+            WHERE l.patient_id = p.id AND l.kind = 'painScore' AND l.code = 'pain_nrs' {condition}
               AND l.entered_in_error = 0 AND NOT EXISTS (SELECT 1 FROM observation s WHERE s.supersedes_id = l.id)
             ORDER BY l.answered_at DESC, l.id DESC
             {dialect.Limit("1")})
-        WHERE p.id IN @Ids;
+        WHERE p.id IN @Ids
+        """;
+
+    /// <summary>
+    /// The current questionnaire responses of the patients of <c>@Ids</c> since <c>@From</c>. The kind is written as a
+    /// list on purpose: with a plain equality SQLite's planner chose the covering (kind, code, patient_id, …) index
+    /// and read every patient's questionnaires for each patient of the page (measured: 34 pages a second instead of
+    /// hundreds); the list makes it seek (patient_id, kind) per patient. The plan is in bench/README. Also the alert scan's.
+    /// </summary>
+    internal static string QuestionnairesSince(SqlDialect dialect) => $"""
+        SELECT o.patient_id, o.kind, o.code, o.qualifier, o.answered_at, o.value
+        FROM patient p
+        {dialect.DrivingJoin} observation o ON o.patient_id = p.id
+        WHERE p.id IN @Ids AND o.kind IN ('questionnaire', 'questionnaire') AND o.answered_at >= @From AND {Current}
         """;
 
     /// <summary>
