@@ -34,21 +34,8 @@ public sealed record PatientHistory(
 
     /// <summary>The outcome per cycle on <paramref name="today"/>: of <see cref="Before"/> advanced by <see cref="Points"/>, or of Points.</summary>
     public IReadOnlyList<CycleOutcome> Outcomes(MeasureDefinition measure, FollowUpWindow window, DateOnly today, BaselineRule rule) =>
-        Before is { } before ? Advanced(before).Outcomes(today)
+        Before is { } before ? before.Advanced(Points).Outcomes(today)
         : CycleOutcomes.Compute(measure, [.. Sessions.Select(s => s.Date)], Points, today, rule, [window]);
-
-    /// <summary>A copy of <paramref name="before"/> advanced by <see cref="Points"/> (the progress itself when there are none).</summary>
-    /// <exception cref="ArgumentException">A point is dated before the last one the progress read.</exception>
-    public MeasureProgress Advanced(MeasureProgress before)
-    {
-        if (Points.Count == 0)
-        {
-            return before;
-        }
-        var progress = before.Clone();
-        progress.AddRange(Points);
-        return progress;
-    }
 }
 
 public enum CycleKind

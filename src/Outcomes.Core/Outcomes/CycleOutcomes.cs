@@ -445,6 +445,25 @@ public sealed class MeasureProgress
 
     private DateOnly? Next(int cycle) => cycle + 1 < _sessions.Length ? _sessions[cycle + 1] : null;
 
+    /// <summary>
+    /// A copy advanced by the values from index <paramref name="from"/> on, while this one stays as it is; this progress
+    /// itself when there are none.
+    /// </summary>
+    /// <exception cref="ArgumentException">A value is dated before the last one read.</exception>
+    public MeasureProgress Advanced(IReadOnlyList<Point> points, int from = 0)
+    {
+        if (from >= points.Count)
+        {
+            return this;
+        }
+        var copy = Clone();
+        for (var i = from; i < points.Count; i++)
+        {
+            copy.Add(points[i]);
+        }
+        return copy;
+    }
+
     /// <summary>An independent copy, to advance while this one stays as it is.</summary>
     public MeasureProgress Clone()
     {

@@ -58,15 +58,15 @@ public class MeasureProgressTests
             var weekly = random.Next(0, 2) == 0;
             var today = points[^1].Day.AddDays(random.Next(-30, 60));
 
-            // Read in random pieces, each through a copy of the one before, as a kept state is advanced.
+            // Read in random pieces, each through a copy of the one before, as a kept state is advanced (the series so
+            // far, read from where the one before stopped).
             var progress = new MeasureProgress(measure, sessions, rule, trend: weekly);
             var copies = new List<(MeasureProgress Copy, string Then)>();
             for (var read = 0; read < points.Count;)
             {
                 var piece = random.Next(1, Math.Max(2, points.Count / 3));
                 copies.Add((progress, Answers(progress, today)));
-                progress = progress.Clone();
-                progress.AddRange(points.Skip(read).Take(piece));
+                progress = progress.Advanced([.. points.Take(read + piece)], read);
                 read += piece;
             }
 

@@ -104,20 +104,12 @@ public sealed class CohortProgressCache : IDisposable
         MeasureProgress progress;
         if (history.Before is { } earlier)
         {
-            progress = history.Advanced(earlier);
+            progress = earlier.Advanced(points);
         }
         else if (TryKept(history.Patient.Id, scope, history.Sessions, build, points.Count, out var before, out var read)
             && PointSeries.InDayOrder(points, (int)read, before.LastDay))
         {
-            progress = before;
-            if (read < points.Count)
-            {
-                progress = before.Clone();
-                for (var i = (int)read; i < points.Count; i++)
-                {
-                    progress.Add(points[i]);
-                }
-            }
+            progress = before.Advanced(points, (int)read);
         }
         else if (PointSeries.InDayOrder(points))
         {

@@ -440,8 +440,7 @@ public sealed class OutcomesReader(
             {
                 var added = PointSeries.DecodeLast(withSeriesText ? row.Points : null, row.Tail, checked((int)(count - read)));
                 // Stored series are in day order; should one not be, it is read again from its first point.
-                progress = PointSeries.InDayOrder(added, after: before.LastDay) ? before.Clone() : null;
-                progress?.AddRange(added);
+                progress = PointSeries.InDayOrder(added, after: before.LastDay) ? before.Advanced(added) : null;
             }
         }
         if (progress is null)
