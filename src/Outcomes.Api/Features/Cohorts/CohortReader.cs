@@ -175,14 +175,9 @@ public sealed class CohortReader(Database db, CohortSql sql, SeriesRefresher ser
             await foreach (var p in c1.QueryUnbufferedAsync<CohortPatientRow>(sql.Patients, patientParameters, commandTimeout: db.CommandTimeoutSeconds).WithCancellation(ct))
             {
                 var history = History(p, await conditions.TakeAsync(p.Id), await sessions.TakeAsync(p.Id), await effects.TakeAsync(p.Id));
-                var row = (await points.TakeAsync(p.Id)).FirstOrDefault();
-                if (kept is not { } scope)
+                if (FromRow(history, (await points.TakeAsync(p.Id)).FirstOrDefault(), kept, endCharacters) is { } read)
                 {
-                    yield return WithSeries(history, row);
-                }
-                else if (FromEnd(history, row, scope, endCharacters) is { } fromEnd)
-                {
-                    yield return fromEnd;
+                    yield return read;
                 }
                 else
                 {
@@ -237,14 +232,9 @@ public sealed class CohortReader(Database db, CohortSql sql, SeriesRefresher ser
             foreach (var p in patients)
             {
                 var history = History(p, [.. conditions[p.Id]], [.. OneOf(sessions, p.Id)], [.. OneOf(effects, p.Id)]);
-                var row = points.GetValueOrDefault(p.Id);
-                if (kept is null)
+                if (FromRow(history, points.GetValueOrDefault(p.Id), kept, endCharacters) is { } read)
                 {
-                    histories.Add(WithSeries(history, row));
-                }
-                else if (FromEnd(history, row, kept, endCharacters) is { } fromEnd)
-                {
-                    histories.Add(fromEnd);
+                    histories.Add(read);
                 }
                 else
                 {
@@ -303,6 +293,13 @@ public sealed class CohortReader(Database db, CohortSql sql, SeriesRefresher ser
         Interlocked.Increment(ref _whole);
         return history with { Points = row.Decoded(), SeriesBuild = row.BuildNumber };
     }
+
+    /// <summary>
+    /// The history with the measure's values from the row the stream read: the whole series (no scope), or its end
+    /// (<see cref="FromEnd"/>); null when the end does not do and the series must be read whole.
+    /// </summary>
+    private PatientHistory? FromRow(PatientHistory history, CohortSeriesRow? row, CohortCycleCache.Scope? kept, int endCharacters) =>
+        kept is null ? WithSeries(history, row) : FromEnd(history, row, kept, endCharacters);
 
     /// <summary>
     /// The history from the end of the measure's series (<paramref name="row"/>, read with <see cref="CohortSql.SeriesEnds"/>):
