@@ -95,12 +95,12 @@ public static class PointSeries
     }
 
     /// <summary>
-    /// The whole pairs of a series' last characters (what SQL's <c>substr(points, -n)</c> or <c>RIGHT(points, n)</c>
+    /// The whole pairs of a stored text's last characters (what SQL's <c>substr(points, -n)</c> or <c>RIGHT(points, n)</c>
     /// gives): the characters before the first separator are dropped, as they may be the end of a pair, unless
-    /// <paramref name="wholeSeries"/> (the series is no longer than what was taken). Its pairs are the series' last.
+    /// <paramref name="whole"/> (the text is no longer than what was taken, so it starts with a pair). Its pairs are the text's last.
     /// </summary>
-    public static string WholePairsOf(string end, bool wholeSeries) =>
-        wholeSeries ? end : end.IndexOf(PairSeparator) is var i and >= 0 ? end[(i + 1)..] : "";
+    public static string WholePairsOf(string end, bool whole) =>
+        whole ? end : end.IndexOf(PairSeparator) is var i and >= 0 ? end[(i + 1)..] : "";
 
     /// <summary>Where the last <paramref name="pairs"/> pairs of a text start (its length for none); -1 when it holds fewer.</summary>
     private static int StartOfLast(string text, int pairs)

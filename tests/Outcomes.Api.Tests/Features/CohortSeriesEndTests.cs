@@ -28,10 +28,12 @@ public abstract class CohortSeriesEndTests(DatabaseProvider provider) : ApiTestB
         services.Configure<CohortOptions>(o => o.SmallCellThreshold = 0);
     };
 
-    // Tails of two points are folded at each query's refresh; the end read is 100 characters, some 7 weekly scores.
+    // Tails of two points are folded at each query's refresh, segments of four points closed (migration 0022); the end
+    // read is 100 characters of the open segment, some 7 weekly scores.
     protected override IReadOnlyDictionary<string, string?>? Settings => new Dictionary<string, string?>
     {
-        ["Cohorts:Series:RefreshSeconds"] = "0", ["Cohorts:Series:FoldAtPoints"] = "2", ["Cohorts:SeriesEndCharacters"] = "100",
+        ["Cohorts:Series:RefreshSeconds"] = "0", ["Cohorts:Series:FoldAtPoints"] = "2", ["Cohorts:Series:SegmentPoints"] = "4",
+        ["Cohorts:SeriesEndCharacters"] = "100",
     };
 
     // Two windows, so two progresses per patient; the other three queries use the cycles the first one kept.
@@ -133,5 +135,12 @@ public abstract class CohortSeriesEndTests(DatabaseProvider provider) : ApiTestB
         // A second session for the fourth patient (other cycles): read whole, by id.
         await SessionAsync(App, siteId, practitionerId, patients[3], _lastDay[patients[3]].AddDays(1).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), "emg");
         Assert.Equal((0, 2), await RoundAsync());
+
+        // One value for the fourth patient (its rebuild left 4 points closed, 3 open: the value goes to the tail) and
+        // one for the fifth (whose tail of 2 is folded into an open segment of 2, closing it: the value it has not read
+        // is now in a closed segment, not in the end read). By id: the fourth from its end, the fifth whole.
+        await AppendAsync(patients[3], 1);
+        await AppendAsync(patients[4], 1);
+        Assert.Equal((2, 2), await RoundAsync());
     }
 }

@@ -20,16 +20,34 @@ public abstract class SeriesAppendTests(DatabaseProvider provider) : ApiTestBase
 
     public sealed class OnSqlServer() : SeriesAppendTests(DatabaseProvider.SqlServer);
 
+    private const int SegmentPoints = 2;
+
     // No background rebuild: it would clear the marks this test reads. Every tail folded at a refresh,
-    // however short, so that the folded series can be compared with the rebuilt one.
-    protected override IReadOnlyDictionary<string, string?>? Settings =>
-        new Dictionary<string, string?> { ["Cohorts:Series:RefreshSeconds"] = "0", ["Cohorts:Series:FoldAtPoints"] = "1" };
+    // however short, so that the folded series can be compared with the rebuilt one; segments closed at two
+    // points, so that a fold closes segments and a rebuild writes them (migration 0022).
+    protected override IReadOnlyDictionary<string, string?>? Settings => new Dictionary<string, string?>
+    {
+        ["Cohorts:Series:RefreshSeconds"] = "0", ["Cohorts:Series:FoldAtPoints"] = "1", ["Cohorts:Series:SegmentPoints"] = $"{SegmentPoints}",
+    };
 
     private sealed record SeriesRow
     {
         public string Kind { get; init; } = "";
         public string MeasureKey { get; init; } = "";
         public long PointCount { get; init; }
+
+        /// <summary>The whole series: closed segments and open segment (how they are split differs between a fold and a rebuild).</summary>
+        public string Points { get; init; } = "";
+        public long? LastObservationId { get; init; }
+    }
+
+    private sealed class StoredRow
+    {
+        public long Id { get; init; }
+        public string Kind { get; init; } = "";
+        public string MeasureKey { get; init; } = "";
+        public long PointCount { get; init; }
+        public long ClosedCount { get; init; }
         public string Points { get; init; } = "";
         public long? LastObservationId { get; init; }
     }
@@ -37,9 +55,19 @@ public abstract class SeriesAppendTests(DatabaseProvider provider) : ApiTestBase
     private async Task<List<SeriesRow>> SeriesAsync(long patientId)
     {
         await using var connection = await App.OpenDatabaseAsync();
-        return (await connection.QueryAsync<SeriesRow>(
-            "SELECT kind, measure_key, point_count, points, last_observation_id FROM measure_series WHERE patient_id = @Id ORDER BY kind, measure_key",
-            new { Id = patientId })).AsList();
+        var rows = await connection.QueryAsync<StoredRow>(
+            "SELECT id, kind, measure_key, point_count, closed_count, points, last_observation_id FROM measure_series WHERE patient_id = @Id ORDER BY kind, measure_key",
+            new { Id = patientId });
+        var series = new List<SeriesRow>();
+        foreach (var r in rows)
+        {
+            series.Add(new SeriesRow
+            {
+                Kind = r.Kind, MeasureKey = r.MeasureKey, PointCount = r.PointCount, LastObservationId = r.LastObservationId,
+                Points = await SeriesSteps.WholeTextAsync(connection, r.Id, r.Kind, r.PointCount, r.ClosedCount, r.Points, SegmentPoints),
+            });
+        }
+        return series;
     }
 
     private async Task<bool> StaleAsync(long patientId)

@@ -14,9 +14,11 @@ namespace Outcomes.Api.Tests.Features;
 /// </summary>
 internal static class SeriesSteps
 {
-    /// <summary>Rebuilds and folds only when the test asks; a tail of two points is folded.</summary>
-    public static IReadOnlyDictionary<string, string?> RefreshOnlyWhenAsked { get; } =
-        new Dictionary<string, string?> { ["Cohorts:Series:RefreshSeconds"] = "0", ["Cohorts:Series:FoldAtPoints"] = "2" };
+    /// <summary>Rebuilds and folds only when the test asks; a tail of two points is folded, a segment of three closed.</summary>
+    public static IReadOnlyDictionary<string, string?> RefreshOnlyWhenAsked { get; } = new Dictionary<string, string?>
+    {
+        ["Cohorts:Series:RefreshSeconds"] = "0", ["Cohorts:Series:FoldAtPoints"] = "2", ["Cohorts:Series:SegmentPoints"] = "3",
+    };
 
     internal sealed class PainSeries
     {
@@ -60,4 +62,37 @@ internal static class SeriesSteps
         }, OutcomesApp.Json));
 
     public static Task<int?> RefreshAsync(OutcomesApp app) => app.Services.GetRequiredService<SeriesRefresher>().RefreshAsync(default);
+
+    private sealed class SegmentRow
+    {
+        public long Seq { get; init; }
+        public long PointCount { get; init; }
+        public string Points { get; init; } = "";
+    }
+
+    /// <summary>
+    /// The whole text of the stored series <paramref name="seriesId"/> put together here from its parts as migration
+    /// 0022 lays them out (the closed segments in seq order, then the open segment), not by the service's statement;
+    /// and asserts the layout: seq 0, 1, 2 …, each closed segment holding the points it counts, together
+    /// <paramref name="closedCount"/>, the open segment the other points of <paramref name="pointCount"/> and, for a
+    /// series that folds close (all but sessions), fewer than <paramref name="segmentPoints"/>.
+    /// </summary>
+    public static async Task<string> WholeTextAsync(
+        System.Data.Common.DbConnection connection, long seriesId, string kind, long pointCount, long closedCount, string open, int segmentPoints)
+    {
+        var segments = (await connection.QueryAsync<SegmentRow>(
+            "SELECT seq, point_count, points FROM measure_series_segment WHERE series_id = @Id ORDER BY seq", new { Id = seriesId })).AsList();
+        Assert.Equal(Enumerable.Range(0, segments.Count).Select(i => (long)i), segments.Select(g => g.Seq));
+        Assert.All(segments, g => Assert.Equal(g.PointCount, Outcomes.Core.Outcomes.PointSeries.Decode(g.Points).Count));
+        Assert.Equal(closedCount, segments.Sum(g => g.PointCount));
+        if (kind == StoredSeries.SessionKind)
+        {
+            Assert.Empty(segments);
+            return open;
+        }
+        var openCount = Outcomes.Core.Outcomes.PointSeries.Decode(open).Count;
+        Assert.Equal(pointCount - closedCount, openCount);
+        Assert.True(openCount < segmentPoints, $"an open segment of {openCount} points, {segmentPoints} close one");
+        return string.Join('|', segments.Select(g => g.Points).Append(open).Where(t => t.Length > 0));
+    }
 }

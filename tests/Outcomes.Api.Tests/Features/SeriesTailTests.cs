@@ -18,11 +18,12 @@ public abstract class SeriesTailTests(DatabaseProvider provider) : ApiTestBase(p
 
     public sealed class OnSqlServer() : SeriesTailTests(DatabaseProvider.SqlServer);
 
-    // Tails folded at three points; no background refresh, no kept cycles (each answer computed from the stored series).
+    // Tails folded at three points, segments closed at four; no background refresh, no kept cycles (each answer computed from the stored series).
     protected override IReadOnlyDictionary<string, string?>? Settings => new Dictionary<string, string?>
     {
         ["Cohorts:Series:RefreshSeconds"] = "0",
         ["Cohorts:Series:FoldAtPoints"] = "3",
+        ["Cohorts:Series:SegmentPoints"] = "4",
         ["Cohorts:CachedCycles"] = "0",
     };
 

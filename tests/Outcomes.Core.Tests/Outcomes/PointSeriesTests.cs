@@ -132,7 +132,7 @@ public class PointSeriesTests
             var (text, tail) = (PointSeries.Encode(points.Take(split)), PointSeries.Encode(points.Skip(split)));
             for (var chars = 0; chars <= text.Length + 2; chars++)
             {
-                var end = PointSeries.WholePairsOf(text[Math.Max(0, text.Length - chars)..], wholeSeries: chars >= text.Length);
+                var end = PointSeries.WholePairsOf(text[Math.Max(0, text.Length - chars)..], whole: chars >= text.Length);
                 // The pairs wholly inside the last characters: all of them when nothing was cut, else those after the
                 // last separator before the cut.
                 var whole = chars >= text.Length ? split : text[^chars..].Count(c => c == '|');

@@ -51,12 +51,12 @@ public sealed class CohortSql(SqlDialect dialect) : SqlTexts(dialect)
     public string ConditionsByIds { get; } = "SELECT c.patient_id, c.condition FROM patient_condition_current c WHERE c.patient_id IN @Ids ORDER BY c.patient_id;";
 
     public string SeriesByIds { get; } = $"""
-        SELECT {SeriesColumns("s.points")}
+        SELECT {SeriesColumns(StoredSeries.WholeText(dialect, "s"))}
         WHERE s.kind = @Kind AND s.measure_key = @MeasureKey AND s.patient_id IN @Ids
         ORDER BY s.patient_id;
         """;
 
-    /// <summary><see cref="SeriesByIds"/> with only the series' last <c>@EndCharacters</c> characters (see <see cref="SeriesEnds"/>).</summary>
+    /// <summary><see cref="SeriesByIds"/> with only the open segment's last <c>@EndCharacters</c> characters (see <see cref="SeriesEnds"/>).</summary>
     public string SeriesEndsByIds { get; } = $"""
         SELECT {SeriesColumns(End(dialect))}
         WHERE s.kind = @Kind AND s.measure_key = @MeasureKey AND s.patient_id IN @Ids
@@ -75,14 +75,15 @@ public sealed class CohortSql(SqlDialect dialect) : SqlTexts(dialect)
     /// them current), instead of one row per weekly score.
     /// </summary>
     public string Series { get; } = $"""
-        SELECT {SeriesColumns("s.points")}
+        SELECT {SeriesColumns(StoredSeries.WholeText(dialect, "s"))}
         WHERE s.kind = @Kind AND s.measure_key = @MeasureKey AND s.patient_id {_inCohort}
         ORDER BY s.patient_id;
         """;
 
     /// <summary>
-    /// <see cref="Series"/> with only each series' last <c>@EndCharacters</c> characters (all of a shorter one): enough
-    /// for a patient whose progress is kept, to which only the points appended since are new.
+    /// <see cref="Series"/> with only the last <c>@EndCharacters</c> characters of each series' open segment (all of a
+    /// shorter one; migration 0022), and its tail: enough for a patient whose progress is kept, to which only the points
+    /// appended since are new, unless a fold closed the segment they went to (then the series is read whole).
     /// </summary>
     public string SeriesEnds { get; } = $"""
         SELECT {SeriesColumns(End(dialect))}
@@ -314,7 +315,7 @@ public sealed class CohortReader(Database db, CohortSql sql, SeriesRefresher ser
         }
         var count = row.PointCount + (row.TailCount ?? 0);
         if (!progress.TryKept(history.Patient.Id, scope, history.Sessions, row.BuildNumber, count, out var before, out var read)
-            || !PointSeries.TryDecodeLast(PointSeries.WholePairsOf(row.Points, wholeSeries: row.Points.Length < endCharacters), row.Tail, checked((int)(count - read)), out var added)
+            || !PointSeries.TryDecodeLast(PointSeries.WholePairsOf(row.Points, whole: row.Points.Length < endCharacters), row.Tail, checked((int)(count - read)), out var added)
             || !PointSeries.InDayOrder(added, after: before.LastDay))
         {
             return null;

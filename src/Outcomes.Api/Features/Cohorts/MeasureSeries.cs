@@ -28,44 +28,80 @@ public sealed class SeriesSql(SqlDialect dialect) : SqlTexts(dialect)
         ORDER BY t.patient_id, t.session_date, t.id;
         """;
 
-    public string DeleteSeries { get; } = "DELETE FROM measure_series_tail WHERE patient_id IN @Ids; DELETE FROM measure_series WHERE patient_id IN @Ids;";
+    public string DeleteSeries { get; } = """
+        DELETE FROM measure_series_tail WHERE patient_id IN @Ids;
+        DELETE FROM measure_series_segment WHERE series_id IN (SELECT id FROM measure_series WHERE patient_id IN @Ids);
+        DELETE FROM measure_series WHERE patient_id IN @Ids;
+        """;
 
     /// <summary>How many tails have at least <c>@MinPoints</c> points: those the next fold takes.</summary>
     public string TailCount { get; } = "SELECT COUNT(*) FROM measure_series_tail WHERE point_count >= @MinPoints;";
 
     /// <summary>
     /// Folds every tail of at least <c>@MinPoints</c> points (the points appended since, migration 0020)
-    /// into its series, in the write transaction of <see cref="SeriesRefresher"/>; shorter tails stay, and
-    /// every reader reads a series with its tail. SQLite has one writer, so no append lands between the
-    /// two statements; on SQL Server the tail table is locked for the transaction, so an append waits
-    /// and then starts a new tail.
+    /// into its series' open segment, and closes each open segment that then holds <c>@SegmentPoints</c> points or
+    /// more (migration 0022: moved whole into the next closed segment, the open one left empty), in the write
+    /// transaction of <see cref="SeriesRefresher"/>; shorter tails stay, and every reader reads a series with its
+    /// tail. A fold thus rewrites at most an open segment and a tail, however long the history. SQLite has one
+    /// writer, so no append lands between the statements; on SQL Server the tail table is locked for the
+    /// transaction, so an append waits and then starts a new tail.
     /// </summary>
     public string FoldTails { get; } = dialect.Provider == DatabaseProvider.SqlServer
         ? """
-          UPDATE m SET points = m.points + '|' + t.points, point_count = m.point_count + t.point_count, last_observation_id = t.last_observation_id
+          UPDATE m SET points = CASE WHEN m.points = '' THEN t.points ELSE m.points + '|' + t.points END,
+                       point_count = m.point_count + t.point_count, last_observation_id = t.last_observation_id
           FROM measure_series m
           JOIN measure_series_tail t WITH (TABLOCKX, HOLDLOCK) ON t.patient_id = m.patient_id AND t.kind = m.kind AND t.measure_key = m.measure_key
           WHERE t.point_count >= @MinPoints;
+          INSERT INTO measure_series_segment (series_id, seq, point_count, points)
+          SELECT m.id, (SELECT COUNT(*) FROM measure_series_segment g WHERE g.series_id = m.id), m.point_count - m.closed_count, m.points
+          FROM measure_series m
+          JOIN measure_series_tail t ON t.patient_id = m.patient_id AND t.kind = m.kind AND t.measure_key = m.measure_key
+          WHERE t.point_count >= @MinPoints AND m.point_count - m.closed_count >= @SegmentPoints;
+          UPDATE m SET closed_count = m.point_count, points = ''
+          FROM measure_series m
+          JOIN measure_series_tail t ON t.patient_id = m.patient_id AND t.kind = m.kind AND t.measure_key = m.measure_key
+          WHERE t.point_count >= @MinPoints AND m.point_count - m.closed_count >= @SegmentPoints;
           DELETE FROM measure_series_tail WHERE point_count >= @MinPoints;
           """
         : """
           UPDATE measure_series
-          SET points = measure_series.points || '|' || t.points,
+          SET points = CASE WHEN measure_series.points = '' THEN t.points ELSE measure_series.points || '|' || t.points END,
               point_count = measure_series.point_count + t.point_count,
               last_observation_id = t.last_observation_id
           FROM measure_series_tail t
           WHERE t.patient_id = measure_series.patient_id AND t.kind = measure_series.kind AND t.measure_key = measure_series.measure_key
             AND t.point_count >= @MinPoints;
+          INSERT INTO measure_series_segment (series_id, seq, point_count, points)
+          SELECT m.id, (SELECT COUNT(*) FROM measure_series_segment g WHERE g.series_id = m.id), m.point_count - m.closed_count, m.points
+          FROM measure_series m
+          JOIN measure_series_tail t ON t.patient_id = m.patient_id AND t.kind = m.kind AND t.measure_key = m.measure_key
+          WHERE t.point_count >= @MinPoints AND m.point_count - m.closed_count >= @SegmentPoints;
+          UPDATE measure_series
+          SET closed_count = measure_series.point_count, points = ''
+          FROM measure_series_tail t
+          WHERE t.patient_id = measure_series.patient_id AND t.kind = measure_series.kind AND t.measure_key = measure_series.measure_key
+            AND t.point_count >= @MinPoints AND measure_series.point_count - measure_series.closed_count >= @SegmentPoints;
           DELETE FROM measure_series_tail WHERE point_count >= @MinPoints;
           """;
 
     /// <summary>Takes the next build number (migration 0021), in the rebuild's write transaction, for the series it writes.</summary>
     public string NextBuild { get; } = "UPDATE series_build SET number = number + 1 WHERE id = 1;";
 
-    /// <summary>Writes a rebuilt series under the build number just taken (<see cref="NextBuild"/>).</summary>
+    /// <summary>
+    /// Writes a rebuilt series under the build number just taken (<see cref="NextBuild"/>): its open segment
+    /// (<c>@Points</c>), the points after the <c>@ClosedCount</c> of its closed segments (<see cref="InsertSegment"/>).
+    /// </summary>
     public string InsertSeries { get; } = """
-        INSERT INTO measure_series (patient_id, kind, measure_key, point_count, points, last_observation_id, build_number)
-        SELECT @PatientId, @Kind, @MeasureKey, @PointCount, @Points, @LastObservationId, b.number FROM series_build b WHERE b.id = 1;
+        INSERT INTO measure_series (patient_id, kind, measure_key, point_count, closed_count, points, last_observation_id, build_number)
+        SELECT @PatientId, @Kind, @MeasureKey, @PointCount, @ClosedCount, @Points, @LastObservationId, b.number FROM series_build b WHERE b.id = 1;
+        """;
+
+    /// <summary>Writes one closed segment of a series just written by <see cref="InsertSeries"/> (migration 0022).</summary>
+    public string InsertSegment { get; } = """
+        INSERT INTO measure_series_segment (series_id, seq, point_count, points)
+        SELECT m.id, @Seq, @PointCount, @Points FROM measure_series m
+        WHERE m.patient_id = @PatientId AND m.kind = @Kind AND m.measure_key = @MeasureKey;
         """;
 
     /// <summary>Clears a mark only if no observation of the patient was written since it was read.</summary>
@@ -127,6 +163,15 @@ public sealed class SeriesOptions
     /// </summary>
     [System.ComponentModel.DataAnnotations.Range(1, 100_000)]
     public int FoldAtPoints { get; set; } = 128;
+
+    /// <summary>
+    /// A series' open segment is closed once it holds this many points (migration 0022), so that a fold rewrites at
+    /// most this many points and a tail however long the history; a rebuild writes closed segments of exactly this
+    /// many. At 1,024 points an open segment is at most about 14 KB; a whole series is read as its closed segments
+    /// and the open one joined.
+    /// </summary>
+    [System.ComponentModel.DataAnnotations.Range(1, 1_000_000)]
+    public int SegmentPoints { get; set; } = 1024;
 }
 
 /// <summary>
@@ -134,8 +179,9 @@ public sealed class SeriesOptions
 /// so that a cohort reads one row per patient instead of every weekly score. Every observation
 /// insert either appends to its series or marks its patient stale, in the writer's transaction (a
 /// database trigger, so no write path can forget it; migrations 0018 and 0020): a new value that comes
-/// after the series' last point is appended to the series' tail row (folded into the series by
-/// <see cref="RefreshAsync"/> once the tail is long, so that neither a write nor a refresh rewrites a long series), anything else (an amendment, a withdrawal, an out-of-order
+/// after the series' last point is appended to the series' tail row (folded into the series' open segment by
+/// <see cref="RefreshAsync"/> once the tail is long, the open segment closed once it is long, migration 0022: so that
+/// neither a write nor a refresh rewrites a long series), anything else (an amendment, a withdrawal, an out-of-order
 /// value, a measure's first value, a session) marks. <see cref="RefreshAsync"/> rebuilds the marked patients from the observations
 /// and clears each mark only if no write came in meanwhile. A rebuild writes its series under the next build number
 /// (migration 0021), so that a reader which keeps something computed from a series knows it only grew since. Cohort queries refresh first, so they
@@ -204,13 +250,13 @@ public sealed class SeriesRefresher(Database db, SeriesSql sql, IOptions<SeriesO
     }
 
     /// <summary>
-    /// Folds the long tails into their series (<see cref="SeriesOptions.FoldAtPoints"/>): a fold rewrites
-    /// the whole series, so folding every tail at every refresh made a day of writes cost more as the
-    /// histories grew; a tail folded once it is long costs each append a share of one rewrite.
+    /// Folds the long tails into their series (<see cref="SeriesOptions.FoldAtPoints"/>): a fold rewrites the
+    /// series' open segment (at most <see cref="SeriesOptions.SegmentPoints"/> points, <see cref="SeriesSql.FoldTails"/>),
+    /// so a tail folded once it is long costs each append a share of one short rewrite, however long the history.
     /// </summary>
     private async Task FoldTailsAsync(System.Data.Common.DbConnection connection, CancellationToken ct)
     {
-        var parameters = new { MinPoints = options.Value.FoldAtPoints };
+        var parameters = new { MinPoints = options.Value.FoldAtPoints, options.Value.SegmentPoints };
         if (await connection.ExecuteScalarAsync<long>(db.Command(sql.TailCount, parameters, ct)) == 0)
         {
             return;
@@ -228,16 +274,28 @@ public sealed class SeriesRefresher(Database db, SeriesSql sql, IOptions<SeriesO
         // patient's generation, so the conditional clear below leaves the mark for the next round.
         var values = await connection.QueryAsync<PatientPointRow>(db.Command(sql.CurrentValues, new { Ids = ids }, ct));
         // One series per measure; side effects as one more, each report's value 1 when serious, else 0.
+        var segmentPoints = options.Value.SegmentPoints;
+        var segments = new List<object>();
         var series = values
             .GroupBy(v => (v.PatientId, v.Kind, Key: v.Kind == StoredSeries.SideEffectKind ? StoredSeries.SideEffectKey : MeasureCatalog.KeyOf(v.Kind, v.Code, v.Qualifier, v.BodySide)!))
             .Select(g =>
             {
                 var points = g.Select(v => v.Kind == StoredSeries.SideEffectKind ? v.ToPoint() with { Value = v.Serious ? 1 : 0 } : v.ToPoint()).ToList();
+                // Closed segments of exactly SegmentPoints points, the rest open (migration 0022).
+                var closed = points.Count / segmentPoints * segmentPoints;
+                for (var from = 0; from < closed; from += segmentPoints)
+                {
+                    segments.Add(new
+                    {
+                        g.Key.PatientId, g.Key.Kind, MeasureKey = g.Key.Key, Seq = from / segmentPoints, PointCount = segmentPoints,
+                        Points = PointSeries.Encode(points.GetRange(from, segmentPoints)),
+                    });
+                }
                 // The last point's observation: a new value after it is appended by the database's trigger (migration 0018).
                 return new
                 {
-                    g.Key.PatientId, g.Key.Kind, MeasureKey = g.Key.Key, PointCount = points.Count, Points = PointSeries.Encode(points),
-                    LastObservationId = (long?)g.Last().Id,
+                    g.Key.PatientId, g.Key.Kind, MeasureKey = g.Key.Key, PointCount = points.Count, ClosedCount = closed,
+                    Points = PointSeries.Encode(points.GetRange(closed, points.Count - closed)), LastObservationId = (long?)g.Last().Id,
                 };
             })
             .ToList();
@@ -249,7 +307,7 @@ public sealed class SeriesRefresher(Database db, SeriesSql sql, IOptions<SeriesO
             series.Add(new
             {
                 PatientId = g.Key, Kind = StoredSeries.SessionKind, MeasureKey = StoredSeries.SessionKey, PointCount = packed.Count,
-                Points = SessionSeries.Encode(packed), LastObservationId = (long?)null,
+                ClosedCount = 0, Points = SessionSeries.Encode(packed), LastObservationId = (long?)null,
             });
         }
         if (AfterRead is { } hook)
@@ -265,6 +323,10 @@ public sealed class SeriesRefresher(Database db, SeriesSql sql, IOptions<SeriesO
         {
             await connection.ExecuteAsync(db.Command(sql.NextBuild, null, ct, tx));
             await connection.ExecuteAsync(db.Command(sql.InsertSeries, series, ct, tx));
+            if (segments.Count > 0)
+            {
+                await connection.ExecuteAsync(db.Command(sql.InsertSegment, segments, ct, tx));
+            }
         }
         await connection.ExecuteAsync(db.Command(sql.ClearStale, batch, ct, tx));
         await tx.CommitAsync(ct);
@@ -310,6 +372,24 @@ public static class StoredSeries
     public const string SessionKind = "session";
 
     public const string SessionKey = "session";
+
+    /// <summary>
+    /// The whole text of the stored series aliased <paramref name="alias"/> (migration 0022): its closed segments in
+    /// order, then its open segment (<c>points</c>), joined by <c>|</c>, in the same statement and so of one snapshot;
+    /// just the open segment when nothing is closed (short series, sessions); null when the alias is a missing
+    /// outer-joined row.
+    /// </summary>
+    internal static string WholeText(SqlDialect dialect, string alias) => dialect.Provider == DatabaseProvider.SqlServer
+        ? $"""
+           CASE WHEN {alias}.closed_count = 0 THEN {alias}.points
+                ELSE (SELECT STRING_AGG(g.points, '|') WITHIN GROUP (ORDER BY g.seq) FROM measure_series_segment g WHERE g.series_id = {alias}.id)
+                     + CASE WHEN {alias}.points = '' THEN '' ELSE '|' + {alias}.points END END
+           """
+        : $"""
+           CASE WHEN {alias}.closed_count = 0 THEN {alias}.points
+                ELSE (SELECT group_concat(g.points, '|' ORDER BY g.seq) FROM measure_series_segment g WHERE g.series_id = {alias}.id)
+                     || CASE WHEN {alias}.points = '' THEN '' ELSE '|' || {alias}.points END END
+           """;
 }
 
 public static class MeasureSourceKeys

@@ -78,7 +78,7 @@ public sealed class PatientOutcomesSql(SqlDialect dialect) : SqlTexts(dialect)
     /// (the same points <see cref="MeasurePoints"/> reads) with its tail, build number and point counts: one row,
     /// from one snapshot (the series' columns null when the patient has none of the measure).
     /// </summary>
-    public string StoredPoints { get; } = SeriesRows(OneMeasure, "m.points, t.points AS tail");
+    public string StoredPoints { get; } = SeriesRows(OneMeasure, $"{StoredSeries.WholeText(dialect, "m")} AS points, t.points AS tail");
 
     /// <summary><see cref="StoredPoints"/> without the series' text: what a kept progress is advanced from when its new points lie in the tail.</summary>
     public string StoredHeads { get; } = SeriesRows(OneMeasure, "t.points AS tail");
@@ -87,7 +87,7 @@ public sealed class PatientOutcomesSql(SqlDialect dialect) : SqlTexts(dialect)
     /// As <see cref="StoredPoints"/>, for every measure the patient has a stored series of (the same points
     /// <see cref="AllPoints"/> reads, grouped by measure); at least one row, with no measure when there is none.
     /// </summary>
-    public string AllStoredPoints { get; } = SeriesRows(EveryMeasure, "m.points, t.points AS tail");
+    public string AllStoredPoints { get; } = SeriesRows(EveryMeasure, $"{StoredSeries.WholeText(dialect, "m")} AS points, t.points AS tail");
 
     /// <summary><see cref="AllStoredPoints"/> without the series' texts.</summary>
     public string AllStoredHeads { get; } = SeriesRows(EveryMeasure, "t.points AS tail");

@@ -104,7 +104,7 @@ public sealed class PatientSummarySql(SqlDialect dialect) : SqlTexts(dialect)
     /// build number and point counts, and whether it is stale, in one statement, so all come from one
     /// snapshot; a stale patient's scores are read instead.
     /// </summary>
-    public string PainSeries { get; } = SeriesRows("s.points, t.points AS tail");
+    public string PainSeries { get; } = SeriesRows($"{StoredSeries.WholeText(dialect, "s")} AS points, t.points AS tail");
 
     /// <summary>
     /// <see cref="PainSeries"/> without the series' text: what a kept cycle state is advanced from when the points
