@@ -139,6 +139,9 @@ internal sealed class StaleRow
     public long Generation { get; init; }
 }
 
+/// <summary>A closed segment of a rebuilt series, as <see cref="SeriesSql.InsertSegment"/> writes it.</summary>
+internal sealed record SegmentRow(long PatientId, string Kind, string MeasureKey, int Seq, int PointCount, string Points);
+
 /// <summary>A measure value with its patient: the same row, and the same day, as one patient's outcomes read.</summary>
 internal sealed class PatientPointRow : PointRow
 {
@@ -275,7 +278,7 @@ public sealed class SeriesRefresher(Database db, SeriesSql sql, IOptions<SeriesO
         var values = await connection.QueryAsync<PatientPointRow>(db.Command(sql.CurrentValues, new { Ids = ids }, ct));
         // One series per measure; side effects as one more, each report's value 1 when serious, else 0.
         var segmentPoints = options.Value.SegmentPoints;
-        var segments = new List<object>();
+        var segments = new List<SegmentRow>();
         var series = values
             .GroupBy(v => (v.PatientId, v.Kind, Key: v.Kind == StoredSeries.SideEffectKind ? StoredSeries.SideEffectKey : MeasureCatalog.KeyOf(v.Kind, v.Code, v.Qualifier, v.BodySide)!))
             .Select(g =>
@@ -285,11 +288,8 @@ public sealed class SeriesRefresher(Database db, SeriesSql sql, IOptions<SeriesO
                 var closed = points.Count / segmentPoints * segmentPoints;
                 for (var from = 0; from < closed; from += segmentPoints)
                 {
-                    segments.Add(new
-                    {
-                        g.Key.PatientId, g.Key.Kind, MeasureKey = g.Key.Key, Seq = from / segmentPoints, PointCount = segmentPoints,
-                        Points = PointSeries.Encode(points.GetRange(from, segmentPoints)),
-                    });
+                    segments.Add(new SegmentRow(g.Key.PatientId, g.Key.Kind, g.Key.Key, from / segmentPoints, segmentPoints,
+                        PointSeries.Encode(points.GetRange(from, segmentPoints))));
                 }
                 // The last point's observation: a new value after it is appended by the database's trigger (migration 0018).
                 return new
