@@ -144,7 +144,10 @@ public sealed class Database : IDisposable
     /// for a lock that another process holds, for this connection object (the next
     /// <see cref="OpenAsync(CancellationToken)"/> starts from the command timeout again). Two waits
     /// are cut: SQLite's busy handler, to the millisecond, and Microsoft.Data.Sqlite's own retries
-    /// of a busy BEGIN, which count whole seconds (and read 0 as "for ever"), so at least one second.
+    /// of a busy BEGIN, which count whole seconds (and read 0 as "for ever"). The retries go on while
+    /// less than their whole seconds have passed, and each waits the busy handler's full time again, so
+    /// the seconds are rounded down (<see cref="BusyRetrySeconds"/>): one busy wait of the given time
+    /// then ends them. Rounded up, a wait of 2.99 s with retries for 3 s took 6.1 s, twice the time given.
     /// </summary>
     internal static void LimitBusyWait(DbConnection connection, TimeSpan wait)
     {
@@ -152,9 +155,16 @@ public sealed class Database : IDisposable
         {
             var ms = (int)Math.Clamp(wait.TotalMilliseconds, 0, int.MaxValue);
             SqliteException.ThrowExceptionForRC(SQLitePCL.raw.sqlite3_busy_timeout(sqlite.Handle, ms), sqlite.Handle);
-            sqlite.DefaultTimeout = Math.Max(1, (int)Math.Ceiling(ms / 1000.0));
+            sqlite.DefaultTimeout = BusyRetrySeconds(ms);
         }
     }
+
+    /// <summary>
+    /// Microsoft.Data.Sqlite's retry time for a busy handler of <paramref name="ms"/> milliseconds: the whole
+    /// seconds in it, so that the first busy wait outlasts the retries; at least 1 (0 would retry for ever), which
+    /// under a second of busy wait retries for up to a second.
+    /// </summary>
+    internal static int BusyRetrySeconds(int ms) => Math.Max(1, ms / 1000);
 
     /// <summary>The provider's SQLite connection behind <paramref name="connection"/>, pooled or not; null on SQL Server.</summary>
     internal static SqliteConnection? Sqlite(DbConnection connection) => connection switch
