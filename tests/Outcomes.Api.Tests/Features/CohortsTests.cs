@@ -422,11 +422,8 @@ public abstract class CohortsTests(DatabaseProvider provider) : ApiTestBase(prov
 
     private static async Task<List<Outcomes.Core.Outcomes.Point>> StoredSeriesAsync(System.Data.Common.DbConnection connection, long patientId)
     {
-        var row = await connection.QuerySingleOrDefaultAsync<(long Id, long PointCount, long ClosedCount, string Points)>(
-            "SELECT id, point_count, closed_count, points FROM measure_series WHERE patient_id = @Id AND kind = 'painScore' AND measure_key = 'pain_nrs'",
-            new { Id = patientId });
-        return row.Points is null ? [] : Outcomes.Core.Outcomes.PointSeries.Decode(await SeriesSteps.WholeTextAsync(
-            connection, row.Id, "painScore", row.PointCount, row.ClosedCount, row.Points, new SeriesOptions().SegmentPoints));
+        var layout = await SeriesSteps.PainSeriesLayoutAsync(connection, patientId, new SeriesOptions().SegmentPoints);
+        return layout is null ? [] : Outcomes.Core.Outcomes.PointSeries.Decode(layout.Whole);
     }
 
     private async Task<long> WeekTwelveScoreAsync(long patientId)

@@ -1,4 +1,3 @@
-using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 using Outcomes.Api.Data;
 using Outcomes.Api.Features.Cohorts;
@@ -65,34 +64,11 @@ public abstract class SeriesSegmentSettingTests(DatabaseProvider provider) : IAs
         return answers;
     }
 
-    private sealed class Layout
-    {
-        public long Id { get; init; }
-        public long PointCount { get; init; }
-        public long ClosedCount { get; init; }
-        public string Points { get; init; } = "";
-    }
-
     /// <summary>The pain series' layout (point count, closed count, segments' point counts) and whole text, checked by <see cref="SeriesSteps.WholeTextAsync"/>.</summary>
-    private static async Task<(long Points, long Closed, long[] Segments, string Whole)> PainSeriesAsync(OutcomesApp app, long patientId, int segmentPoints)
+    private static async Task<SeriesSteps.SeriesLayout> PainSeriesAsync(OutcomesApp app, long patientId, int segmentPoints)
     {
         await using var connection = await app.OpenDatabaseAsync();
-        var row = await connection.QuerySingleAsync<Layout>(
-            "SELECT id, point_count, closed_count, points FROM measure_series WHERE patient_id = @Id AND kind = 'painScore' AND measure_key = 'pain_nrs'",
-            new { Id = patientId });
-        var segments = (await connection.QueryAsync<long>(
-            "SELECT point_count FROM measure_series_segment WHERE series_id = @Id ORDER BY seq", new { row.Id })).ToArray();
-        var whole = await SeriesSteps.WholeTextAsync(connection, row.Id, "painScore", row.PointCount, row.ClosedCount, row.Points, segmentPoints);
-        return (row.PointCount, row.ClosedCount, segments, whole);
-    }
-
-    private static async Task RebuildAllAsync(OutcomesApp app)
-    {
-        await using (var connection = await app.OpenDatabaseAsync())
-        {
-            await connection.ExecuteAsync("DELETE FROM series_stale; INSERT INTO series_stale (patient_id, generation) SELECT id, 1 FROM patient;");
-        }
-        await app.Services.GetRequiredService<SeriesRefresher>().RefreshAsync(default);
+        return await SeriesSteps.PainSeriesLayoutAsync(connection, patientId, segmentPoints) ?? throw new InvalidOperationException("no pain series");
     }
 
     private static async Task WeeklyAsync(OutcomesApp app, IEnumerable<long> patients, DateOnly from, int weeks)
@@ -129,7 +105,7 @@ public abstract class SeriesSegmentSettingTests(DatabaseProvider provider) : IAs
             await WeeklyAsync(app, patients, new DateOnly(2025, 3, 10), 10);
             written = await AnswersAsync(app, patients);
             var layouts = await Task.WhenAll(patients.Select(p => PainSeriesAsync(app, p, segmentPoints: 1000)));
-            Assert.All(layouts, l => Assert.Equal((11L, 0L, 0), (l.Points, l.Closed, l.Segments.Length)));
+            Assert.All(layouts, l => Assert.Equal((11L, 0L, 0), (l.PointCount, l.ClosedCount, l.Segments.Length)));
             wholeBefore = [.. layouts.Select(l => l.Whole)];
         }
 
@@ -142,15 +118,15 @@ public abstract class SeriesSegmentSettingTests(DatabaseProvider provider) : IAs
             await WeeklyAsync(app, patients, new DateOnly(2025, 5, 19), 1);
             var folded = await AnswersAsync(app, patients);
             var layouts = await Task.WhenAll(patients.Select(p => PainSeriesAsync(app, p, segmentPoints: 4)));
-            Assert.All(layouts, l => { Assert.Equal((12L, 12L), (l.Points, l.Closed)); Assert.Equal([12], l.Segments); });
+            Assert.All(layouts, l => { Assert.Equal((12L, 12L), (l.PointCount, l.ClosedCount)); Assert.Equal([12], l.Segments); });
             Assert.All(patients.Select((_, i) => i), i => Assert.StartsWith(wholeBefore[i] + "|", layouts[i].Whole, StringComparison.Ordinal));
             // The new week is in every answer's trend (the ISO week of 2025-05-19, a Monday).
             Assert.All(folded.Skip(_cohortQueries.Length).Where((_, i) => i % 2 == 1), trend => Assert.Contains("\"2025-05-19\"", trend, StringComparison.Ordinal));
 
             // Rebuilt: three segments of 4, nothing open; the same series and the same answers.
-            await RebuildAllAsync(app);
+            await SeriesSteps.RebuildAllAsync(app);
             var rebuilt = await Task.WhenAll(patients.Select(p => PainSeriesAsync(app, p, segmentPoints: 4)));
-            Assert.All(rebuilt, l => { Assert.Equal((12L, 12L), (l.Points, l.Closed)); Assert.Equal([4, 4, 4], l.Segments); });
+            Assert.All(rebuilt, l => { Assert.Equal((12L, 12L), (l.PointCount, l.ClosedCount)); Assert.Equal([4, 4, 4], l.Segments); });
             Assert.Equal(layouts.Select(l => l.Whole), rebuilt.Select(l => l.Whole));
             Assert.Equal(folded, await AnswersAsync(app, patients));
 
@@ -158,8 +134,8 @@ public abstract class SeriesSegmentSettingTests(DatabaseProvider provider) : IAs
             await WeeklyAsync(app, patients, new DateOnly(2025, 5, 26), 2);
             var appended = await AnswersAsync(app, patients);
             var grown = await Task.WhenAll(patients.Select(p => PainSeriesAsync(app, p, segmentPoints: 4)));
-            Assert.All(grown, l => { Assert.Equal((14L, 12L), (l.Points, l.Closed)); Assert.Equal([4, 4, 4], l.Segments); });
-            await RebuildAllAsync(app);
+            Assert.All(grown, l => { Assert.Equal((14L, 12L), (l.PointCount, l.ClosedCount)); Assert.Equal([4, 4, 4], l.Segments); });
+            await SeriesSteps.RebuildAllAsync(app);
             Assert.Equal(appended, await AnswersAsync(app, patients));
             Assert.Equal(grown.Select(l => l.Whole), (await Task.WhenAll(patients.Select(p => PainSeriesAsync(app, p, segmentPoints: 4)))).Select(l => l.Whole));
         }

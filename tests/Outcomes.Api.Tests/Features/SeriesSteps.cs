@@ -78,6 +78,11 @@ internal static class SeriesSteps
     /// series that folds close (all but sessions), fewer than <paramref name="segmentPoints"/>.
     /// </summary>
     public static async Task<string> WholeTextAsync(
+        System.Data.Common.DbConnection connection, long seriesId, string kind, long pointCount, long closedCount, string open, int segmentPoints) =>
+        (await LayoutAsync(connection, seriesId, kind, pointCount, closedCount, open, segmentPoints)).Whole;
+
+    /// <summary>As <see cref="WholeTextAsync"/>, with the closed segments' point counts in order.</summary>
+    private static async Task<(long[] Segments, string Whole)> LayoutAsync(
         System.Data.Common.DbConnection connection, long seriesId, string kind, long pointCount, long closedCount, string open, int segmentPoints)
     {
         var segments = (await connection.QueryAsync<SegmentRow>(
@@ -88,11 +93,46 @@ internal static class SeriesSteps
         if (kind == StoredSeries.SessionKind)
         {
             Assert.Empty(segments);
-            return open;
+            return ([], open);
         }
         var openCount = Outcomes.Core.Outcomes.PointSeries.Decode(open).Count;
         Assert.Equal(pointCount - closedCount, openCount);
         Assert.True(openCount < segmentPoints, $"an open segment of {openCount} points, {segmentPoints} close one");
-        return string.Join('|', segments.Select(g => g.Points).Append(open).Where(t => t.Length > 0));
+        return ([.. segments.Select(g => g.PointCount)], string.Join('|', segments.Select(g => g.Points).Append(open).Where(t => t.Length > 0)));
+    }
+
+    private sealed class SeriesHeadRow
+    {
+        public long Id { get; init; }
+        public long PointCount { get; init; }
+        public long ClosedCount { get; init; }
+        public string Points { get; init; } = "";
+    }
+
+    /// <summary>A stored series as laid out: its point counts, its closed segments' point counts and its whole text.</summary>
+    internal sealed record SeriesLayout(long PointCount, long ClosedCount, long[] Segments, string Whole);
+
+    /// <summary>The patient's stored weekly pain series (pain_nrs) as laid out, its layout checked (<see cref="WholeTextAsync"/>); null when it has none.</summary>
+    public static async Task<SeriesLayout?> PainSeriesLayoutAsync(System.Data.Common.DbConnection connection, long patientId, int segmentPoints)
+    {
+        var row = await connection.QuerySingleOrDefaultAsync<SeriesHeadRow>(
+            "SELECT id, point_count, closed_count, points FROM measure_series WHERE patient_id = @Id AND kind = 'painScore' AND measure_key = 'pain_nrs'",
+            new { Id = patientId });
+        if (row is null)
+        {
+            return null;
+        }
+        var (segments, whole) = await LayoutAsync(connection, row.Id, "painScore", row.PointCount, row.ClosedCount, row.Points, segmentPoints);
+        return new SeriesLayout(row.PointCount, row.ClosedCount, segments, whole);
+    }
+
+    /// <summary>Marks every patient and refreshes: each series rebuilt from the observations.</summary>
+    public static async Task RebuildAllAsync(OutcomesApp app)
+    {
+        await using (var connection = await app.OpenDatabaseAsync())
+        {
+            await connection.ExecuteAsync("DELETE FROM series_stale; INSERT INTO series_stale (patient_id, generation) SELECT id, 1 FROM patient;");
+        }
+        await RefreshAsync(app);
     }
 }

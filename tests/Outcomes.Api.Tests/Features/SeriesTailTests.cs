@@ -62,11 +62,7 @@ public abstract class SeriesTailTests(DatabaseProvider provider) : ApiTestBase(p
     /// <summary>Marks every patient and refreshes: each series rebuilt from the observations, no tail left.</summary>
     private async Task RebuildAllAsync()
     {
-        await using (var connection = await App.OpenDatabaseAsync())
-        {
-            await connection.ExecuteAsync("DELETE FROM series_stale; INSERT INTO series_stale (patient_id, generation) SELECT id, 1 FROM patient;");
-        }
-        await App.Services.GetRequiredService<SeriesRefresher>().RefreshAsync(default);
+        await SeriesSteps.RebuildAllAsync(App);
         Assert.Equal(0, await TailPointsAsync());
     }
 
