@@ -38,3 +38,23 @@ public sealed class ConflictProblem(ProblemDetails problem) : StatusProblem(prob
 {
     public static void PopulateMetadata(MethodInfo method, EndpointBuilder builder) => Describe(builder, StatusCodes.Status409Conflict);
 }
+
+/// <summary>
+/// A 200 answer whose JSON body was serialized beforehand, byte for byte what <c>Ok&lt;TValue&gt;</c> writes with the
+/// service's JSON options (so it can be kept and written again), documented in the OpenAPI document as <c>Ok&lt;TValue&gt;</c> is.
+/// </summary>
+public sealed class SerializedOk<TValue>(byte[] json) : IResult, IStatusCodeHttpResult, IEndpointMetadataProvider
+{
+    public int? StatusCode => StatusCodes.Status200OK;
+
+    public async Task ExecuteAsync(HttpContext httpContext)
+    {
+        httpContext.Response.StatusCode = StatusCodes.Status200OK;
+        httpContext.Response.ContentType = "application/json; charset=utf-8";
+        httpContext.Response.ContentLength = json.Length;
+        await httpContext.Response.Body.WriteAsync(json, httpContext.RequestAborted);
+    }
+
+    public static void PopulateMetadata(MethodInfo method, EndpointBuilder builder) =>
+        builder.Metadata.Add(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(TValue), ["application/json"]));
+}

@@ -28,7 +28,9 @@ public abstract class MeasureProgressCacheTests(DatabaseProvider provider) : Api
 
     protected override Action<IServiceCollection>? ConfigureServices => services => services.AddSingleton<TimeProvider>(_clock);
 
-    protected override IReadOnlyDictionary<string, string?>? Settings => SeriesSteps.RefreshOnlyWhenAsked;
+    // No answer kept (OutcomesAnswerCacheTests): every outcomes read here goes through the kept progress.
+    protected override IReadOnlyDictionary<string, string?>? Settings { get; } =
+        new Dictionary<string, string?>(SeriesSteps.RefreshOnlyWhenAsked) { ["Outcomes:KeptAnswerMegabytes"] = "0" };
 
     private readonly List<DateOnly> _sessions = [];
 

@@ -30,6 +30,13 @@ public sealed class OutcomesOptions
     /// </summary>
     [Range(0, 1_000_000)]
     public int KeptProgressMegabytes { get; set; } = 64;
+
+    /// <summary>
+    /// Memory (MB) for each patient's outcomes answer as last written, written again while nothing it shows has changed
+    /// (<see cref="OutcomesAnswerCache"/>); 0 computes and serializes every answer.
+    /// </summary>
+    [Range(0, 1_000_000)]
+    public int KeptAnswerMegabytes { get; set; } = 32;
 }
 
 /// <summary>Where a measure's values are stored: observation kind, code, and optionally qualifier and side.</summary>

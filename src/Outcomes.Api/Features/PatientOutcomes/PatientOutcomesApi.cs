@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.Text.Json;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -67,6 +68,12 @@ public sealed class PatientOutcomesSql(SqlDialect dialect) : SqlTexts(dialect)
         FROM observation o
         WHERE o.patient_id = @PatientId AND o.kind <> 'sideEffect' AND o.value IS NOT NULL AND {Current}
         ORDER BY o.answered_at, o.id;
+        """;
+
+    /// <summary>What a kept outcomes answer must have been computed under (<see cref="AnswerGenerations"/>).</summary>
+    public string AnswerGenerations { get; } = """
+        SELECT COALESCE((SELECT c.generation FROM patient_change c WHERE c.patient_id = @PatientId), 0) AS patient_generation,
+               COALESCE((SELECT MAX(i.id) FROM instrument i), 0) AS instrument_generation;
         """;
 
     private const string OneMeasure = "m.kind = @Kind AND m.measure_key = @MeasureKey";
@@ -226,7 +233,7 @@ public static class PatientOutcomesApi
         return TypedResults.File(bytes, contentType);
     }
 
-    public static async Task<Results<Ok<OutcomesResponse>, ValidationProblem, NotFoundProblem>> GetOutcomes(
+    public static async Task<Results<SerializedOk<OutcomesResponse>, ValidationProblem, NotFoundProblem>> GetOutcomes(
         [Description("The patient's id.")] long patientId,
         [Description("Only this measure (a measure key, as for the trend); every measure when left out.")] string? measure,
         [Description("Only the latest this many cycles, 1 to 1000 (each still judged against its own next session); every cycle when left out.")] int? cycles,
@@ -240,7 +247,7 @@ public static class PatientOutcomesApi
         return result switch
         {
             { UnknownMeasure: true } => Problems.Invalid("measure", "is not a measure key"),
-            { Outcomes: { } outcomes } => TypedResults.Ok(outcomes),
+            { Json: { } json } => new SerializedOk<OutcomesResponse>(json),
             _ => Problems.NotFound("patient"),
         };
     }
@@ -249,7 +256,8 @@ public static class PatientOutcomesApi
 /// <param name="Cycles">With <c>withCycles</c>: the measure's outcomes per cycle, from the same values as the trend.</param>
 public sealed record TrendResult(TrendResponse? Trend, bool UnknownMeasure = false, IReadOnlyList<CycleOutcome>? Cycles = null);
 
-public sealed record OutcomesResult(OutcomesResponse? Outcomes, bool UnknownMeasure = false);
+/// <param name="Json">The answer (an <see cref="OutcomesResponse"/>) as JSON.</param>
+public sealed record OutcomesResult(byte[]? Json, bool UnknownMeasure = false);
 
 /// <summary>
 /// Reads one patient's values (and nobody else's) and hands them to the Core computations, through a
@@ -258,7 +266,8 @@ public sealed record OutcomesResult(OutcomesResponse? Outcomes, bool UnknownMeas
 /// </summary>
 public sealed class OutcomesReader(
     Database db, PatientOutcomesSql sql, PatientAccess access, AuditLog audit, MeasureCatalog measures,
-    MeasureProgressCache kept, IOptions<OutcomesOptions> options, TimeProvider clock)
+    MeasureProgressCache kept, OutcomesAnswerCache answers, IOptions<OutcomesOptions> options,
+    IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, TimeProvider clock)
 {
     /// <param name="withCycles">Also the measure's outcomes per cycle (the chart's baseline lines), from the values read once.</param>
     public async Task<TrendResult> TrendAsync(CurrentUser user, long patientId, string key, CancellationToken ct, bool withCycles = false)
@@ -283,12 +292,27 @@ public sealed class OutcomesReader(
 
     /// <param name="only">One measure key, or null for every measure the patient has.</param>
     /// <param name="latest">The latest this many cycles, or null for all.</param>
+    /// <remarks>
+    /// The answer is kept as written (<see cref="OutcomesAnswerCache"/>) and written again while the patient's change
+    /// counter, the instruments and the day are those it was computed under; the access check and the audit event
+    /// come with every read.
+    /// </remarks>
     public async Task<OutcomesResult> OutcomesAsync(CurrentUser user, long patientId, CancellationToken ct, string? only = null, int? latest = null)
     {
         await using var connection = await db.OpenAsync(ct);
         if (await access.SiteOrRefuseAsync(connection, user, patientId, AuditActions.Read, "outcomes", ct) is null)
         {
             return new OutcomesResult(null);
+        }
+        var today = Today();
+        var key = new OutcomesAnswerCache.Key(patientId, only, latest);
+        var generations = answers.Enabled
+            ? await connection.QuerySingleAsync<AnswerGenerations>(db.Command(sql.AnswerGenerations, new { PatientId = patientId }, ct))
+            : null;
+        if (generations is not null && answers.TryGet(key, generations, today, out var kept))
+        {
+            await audit.AppendAsync(connection, AuditActions.Read, "outcomes", only, patientId, ct);
+            return new OutcomesResult(kept);
         }
         var sessions = await SessionsAsync(connection, patientId, ct);
         var days = Days(sessions);
@@ -307,7 +331,6 @@ public sealed class OutcomesReader(
             byMeasure = [.. (await AllProgressAsync(connection, patientId, days, ct))
                 .OrderBy(m => m.Measure.Key == "pain_nrs" ? 0 : 1).ThenBy(m => m.Measure.Key, StringComparer.Ordinal)];
         }
-        var today = Today();
         var results = new List<MeasureOutcomes>();
         foreach (var progress in byMeasure)
         {
@@ -316,9 +339,15 @@ public sealed class OutcomesReader(
             results.Add(new MeasureOutcomes(d.Key, d.Name, d.Unit, d.Direction, d.ImportantChange, d.ImportantChangePercent,
                 latest is { } n && cycles.Count > n ? [.. cycles.Skip(cycles.Count - n)] : cycles));
         }
-        await audit.AppendAsync(connection, AuditActions.Read, "outcomes", only, patientId, ct);
         var marks = latest is { } m && sessions.Count > m ? [.. sessions.Skip(sessions.Count - m)] : sessions;
-        return new OutcomesResult(new OutcomesResponse(patientId, today, options.Value.Rule, marks, results));
+        var answer = JsonSerializer.SerializeToUtf8Bytes(new OutcomesResponse(patientId, today, options.Value.Rule, marks, results),
+            json.Value.SerializerOptions);
+        await audit.AppendAsync(connection, AuditActions.Read, "outcomes", only, patientId, ct);
+        if (generations is not null)
+        {
+            answers.Set(key, generations, today, answer);
+        }
+        return new OutcomesResult(answer);
     }
 
     private DateOnly Today() => DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);

@@ -1,0 +1,181 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+using Outcomes.Api.Data;
+using Outcomes.Api.Features.PatientOutcomes;
+using Outcomes.Api.Tests.Infrastructure;
+
+using static Outcomes.Api.Tests.Features.SeriesSteps;
+
+namespace Outcomes.Api.Tests.Features;
+
+/// <summary>
+/// A patient's outcomes answer is kept as written and written again while what it was computed under holds: the
+/// patient's change counter, the instruments and the day. Before every kind of change the test plants a marker answer
+/// under what holds then, and the service must answer with it (the kept path is taken); after the change it must not,
+/// and must answer exactly as the service does with nothing kept; and each change must show in the answer.
+/// </summary>
+public abstract class OutcomesAnswerCacheTests(DatabaseProvider provider) : ApiTestBase(provider)
+{
+    public sealed class OnSqlite() : OutcomesAnswerCacheTests(DatabaseProvider.Sqlite);
+
+    public sealed class OnSqlServer() : OutcomesAnswerCacheTests(DatabaseProvider.SqlServer);
+
+    private readonly MovableClock _clock = new(new DateTimeOffset(2025, 6, 1, 12, 0, 0, TimeSpan.Zero));
+
+    protected override Action<IServiceCollection>? ConfigureServices => services => services.AddSingleton<TimeProvider>(_clock);
+
+    private static readonly string[] _paths = ["outcomes", "outcomes?measure=pain_nrs&cycles=1", "outcomes?measure=sleep_nrs"];
+
+    private static OutcomesAnswerCache.Key KeyOf(long patientId, string path) => path switch
+    {
+        "outcomes" => new(patientId, null, null),
+        "outcomes?measure=pain_nrs&cycles=1" => new(patientId, "pain_nrs", 1),
+        _ => new(patientId, "sleep_nrs", null),
+    };
+
+    private static byte[] Marker(string path) => Encoding.UTF8.GetBytes($$"""{"kept":"{{path}}"}""");
+
+    private OutcomesAnswerCache Answers => App.Services.GetRequiredService<OutcomesAnswerCache>();
+
+    private static async Task<string> GetAsync(PatientFixture f, string path)
+    {
+        using var response = await f.Practitioner.GetAsync(f.PathOf(path));
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, body);
+        Assert.Equal("application/json; charset=utf-8", response.Content.Headers.ContentType?.ToString());
+        return body;
+    }
+
+    /// <summary>Every path's answer as the service gives it with nothing kept.</summary>
+    private async Task<List<string>> FreshAsync(PatientFixture f)
+    {
+        Answers.Clear();
+        var fresh = new List<string>();
+        foreach (var path in _paths)
+        {
+            fresh.Add(await GetAsync(f, path));
+        }
+        return fresh;
+    }
+
+    /// <summary>
+    /// Plants a marker answer for every path under what holds now and checks the service writes it; makes the
+    /// change; then every answer must be the one computed with nothing kept, and differ from before the change.
+    /// </summary>
+    private async Task ChangeAsync(PatientFixture f, string change, Func<Task> make)
+    {
+        var before = await FreshAsync(f);
+        await using (var connection = await App.OpenDatabaseAsync())
+        {
+            var generations = await connection.QuerySingleAsync<AnswerGenerations>(
+                App.Services.GetRequiredService<PatientOutcomesSql>().AnswerGenerations, new { f.PatientId });
+            var today = DateOnly.FromDateTime(_clock.Now.UtcDateTime);
+            foreach (var path in _paths)
+            {
+                Answers.Set(KeyOf(f.PatientId, path), generations, today, Marker(path));
+            }
+        }
+        foreach (var path in _paths)
+        {
+            Assert.Equal(Encoding.UTF8.GetString(Marker(path)), await GetAsync(f, path));
+        }
+
+        await make();
+
+        var afterWithKept = new List<string>();
+        foreach (var path in _paths)
+        {
+            afterWithKept.Add(await GetAsync(f, path));
+        }
+        var kept = new List<string>();
+        foreach (var path in _paths)
+        {
+            kept.Add(await GetAsync(f, path)); // from what the reads above kept
+        }
+        var fresh = await FreshAsync(f);
+        Assert.Equal(fresh, afterWithKept);
+        Assert.Equal(fresh, kept);
+        Assert.True(!before.SequenceEqual(fresh), $"{change} does not show in the answers");
+    }
+
+    [SkippableFact]
+    public async Task AKeptAnswer_IsWrittenAgainUntilTheAnswerChanges_ThenAsComputedWithNothingKept()
+    {
+        var f = await PatientFixture.CreateAsync(App);
+        var admin = App.Admin();
+        using (var created = await admin.PostAsJsonAsync("/api/v1/instruments", Sleep("1", "Pain interference with sleep, 0-10"), OutcomesApp.Json))
+        {
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        }
+        await PainAsync(f, "2025-02-20", 8);
+        await PainAsync(f, "2025-02-27", 7);
+        await SleepAsync(f, "2025-02-27", 8);
+        var session = await SessionAsync(f, "2025-03-01");
+        await PainAsync(f, "2025-03-15", 5);
+        var week6 = await PainAsync(f, "2025-04-12", 4);
+        await SleepAsync(f, "2025-04-12", 5);
+
+        await ChangeAsync(f, "an appended score", () => PainAsync(f, "2025-05-24", 2));
+        await ChangeAsync(f, "an amended score", () => PainAsync(f, "2025-04-12", 6, amends: week6));
+        await ChangeAsync(f, "an out-of-order score", () => PainAsync(f, "2025-02-28", 3));
+        await ChangeAsync(f, "a withdrawn score", async () =>
+        {
+            var observations = await f.Practitioner.GetFromJsonAsync<JsonElement>(f.PathOf("observations") + "?kind=painScore", OutcomesApp.Json);
+            var id = observations.GetProperty("items").EnumerateArray()
+                .Single(o => o.GetProperty("answeredAt").GetString()!.StartsWith("2025-02-28", StringComparison.Ordinal)).GetProperty("id").GetInt64();
+            await CreatedAsync(f.Patient.PostAsJsonAsync($"{f.PathOf("observations")}/{id}/entered-in-error",
+                new { submissionId = Guid.NewGuid(), reason = "not my score" }, OutcomesApp.Json));
+        });
+        await ChangeAsync(f, "a questionnaire", () => SleepAsync(f, "2025-05-24", 3));
+        await ChangeAsync(f, "a corrected session", () => CreatedAsync(f.Practitioner.PostAsJsonAsync(
+            f.PathOf($"treatment-sessions/{session}/amendments"), new
+            {
+                submissionId = Guid.NewGuid(), sessionDate = "2025-03-02", practitionerId = f.PractitionerId, product = "onabotulinumtoxinA",
+                guidance = "emg", dilutionUnitsPerMl = 50, injectionSites = new[] { new { muscle = "upper_trapezius", side = "left", units = 25 } },
+                reason = "The visit was on 2 March",
+            }, OutcomesApp.Json)));
+        await ChangeAsync(f, "a new session", () => SessionAsync(f, "2025-05-25"));
+        await ChangeAsync(f, "a new version of the instrument", async () =>
+        {
+            using var created = await admin.PostAsJsonAsync("/api/v1/instruments", Sleep("2", "Sleep interference, 0-10"), OutcomesApp.Json);
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        });
+        await ChangeAsync(f, "the next day", () =>
+        {
+            _clock.Now = _clock.Now.AddDays(1);
+            return Task.CompletedTask;
+        });
+    }
+
+    [SkippableFact]
+    public async Task AKeptAnswer_IsAnsweredOnlyToWhoMayReadIt_AndEveryReadIsAudited()
+    {
+        var f = await PatientFixture.CreateAsync(App);
+        await PainAsync(f, "2025-02-20", 8);
+        var first = await GetAsync(f, "outcomes");
+
+        var second = await GetAsync(f, "outcomes");
+        using var other = await App.Practitioner(f.SiteId + 1000).GetAsync(f.PathOf("outcomes"));
+
+        Assert.Equal(first, second);
+        Assert.Equal(HttpStatusCode.NotFound, other.StatusCode);
+        Assert.Equal(2, await App.CountAuditAsync("read", "outcomes", f.PatientId));
+    }
+
+    private static object Sleep(string version, string name) => new
+    {
+        code = "sleep_nrs", version, name, items = new[] { new { code = "sleep", min = 0, max = 10 } }, scoring = "sum",
+        minAnsweredItems = 1, direction = "higherIsWorse", scoreMin = 0, scoreMax = 10, minimalImportantChange = 2,
+    };
+
+    private static Task<long> SleepAsync(PatientFixture f, string day, int value) =>
+        CreatedAsync(f.PostAsync(f.Patient, "questionnaire-responses", new
+        {
+            submissionId = Guid.NewGuid(), answeredAt = $"{day}T10:00:00Z", instrument = "sleep_nrs", version = "1",
+            answers = new[] { new { item = "sleep", value } },
+        }));
+}
