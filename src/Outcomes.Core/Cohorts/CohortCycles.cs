@@ -73,7 +73,11 @@ public sealed record CohortCycle(
     CycleOutcome Outcome,
     WindowOutcome Window,
     bool SideEffect,
-    bool SeriousSideEffect);
+    bool SeriousSideEffect)
+{
+    /// <summary>What a cohort aggregate counts of the cycle, worked out with it.</summary>
+    public CycleFigures Figures { get; } = CycleFigures.Of(Outcome, Window, SideEffect, SeriousSideEffect);
+}
 
 public static class CohortCycles
 {

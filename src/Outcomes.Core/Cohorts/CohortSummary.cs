@@ -70,6 +70,42 @@ public enum CyclePart
 }
 
 /// <summary>
+/// What a cohort aggregate counts of one cycle: the part of the cohort it falls in, its change and responses in the
+/// window, its side effects and its duration of response. Worked out once per cycle (<see cref="CohortCycle.Figures"/>):
+/// kept cycles are counted again by every cohort query.
+/// </summary>
+public readonly record struct CycleFigures(
+    CyclePart Part, double? Change, bool? R30, bool? R50, bool? Important, bool SideEffect, bool Serious, SurvivalObservation? Duration)
+{
+    public static CycleFigures Of(CycleOutcome outcome, WindowOutcome window, bool sideEffect, bool serious)
+    {
+        var noBaseline = outcome.Status == ResponseStatus.NoBaseline;
+        var (part, change, r30, r50, important) = window.Status switch
+        {
+            WindowStatus.Value when window.Change is { } c =>
+                (CyclePart.WithValue, (double?)(double)c.Absolute, c.Responder30, c.Responder50, c.ImportantChange),
+            // A global impression of change: the answer itself is the response, no baseline needed.
+            WindowStatus.Value when window.Responder is { } responds => (CyclePart.WithValue, null, responds, responds, responds),
+            WindowStatus.Value or WindowStatus.NoValueInWindow when noBaseline => (CyclePart.NoBaseline, null, null, null, null),
+            WindowStatus.NoValueInWindow => (CyclePart.NoValueInWindow, null, null, null, null),
+            WindowStatus.CycleEndedBefore => (CyclePart.CycleEndedBefore, null, null, null, null),
+            _ => (CyclePart.NotYetReached, (double?)null, (bool?)null, (bool?)null, (bool?)null),
+        };
+        var duration = outcome.OnsetDays is not null && outcome.DurationDays is { } days
+            ? new SurvivalObservation(days, !outcome.DurationCensored)
+            : null;
+        return new CycleFigures(part, change, r30, r50, important, sideEffect, serious, duration);
+    }
+
+    public bool? Responds(ResponderRule rule) => rule switch
+    {
+        ResponderRule.Relief50 => R50,
+        ResponderRule.ImportantChange => Important,
+        _ => R30,
+    };
+}
+
+/// <summary>
 /// Accumulates cohort cycles one small row at a time (never a whole cohort's observations) and reports them
 /// with small-cell suppression: a figure describing 1 to <c>threshold</c> patients is withheld with
 /// everything it could be recomputed from. Every figure is a set of cycles, so "recomputed from" is checked
@@ -87,41 +123,28 @@ public sealed class CohortAggregate
     private int _stamp;
 
     /// <summary>One cycle, as the summary needs it; <see cref="Patient"/> is the patient's dense index.</summary>
-    private readonly record struct Row(
-        int Patient, CyclePart Part, double? Change, bool? R30, bool? R50, bool? Important, bool SideEffect, bool Serious,
-        SurvivalObservation? Duration)
+    private readonly record struct Row(int Patient, CycleFigures Figures)
     {
-        public bool? Responds(ResponderRule rule) => rule switch
-        {
-            ResponderRule.Relief50 => R50,
-            ResponderRule.ImportantChange => Important,
-            _ => R30,
-        };
+        public CyclePart Part => Figures.Part;
+
+        public double? Change => Figures.Change;
+
+        public bool SideEffect => Figures.SideEffect;
+
+        public bool Serious => Figures.Serious;
+
+        public SurvivalObservation? Duration => Figures.Duration;
+
+        public bool? Responds(ResponderRule rule) => Figures.Responds(rule);
     }
 
     public void Add(CohortCycle cycle)
     {
-        var window = cycle.Window;
-        var noBaseline = cycle.Outcome.Status == ResponseStatus.NoBaseline;
-        var (part, change, r30, r50, important) = window.Status switch
-        {
-            WindowStatus.Value when window.Change is { } c =>
-                (CyclePart.WithValue, (double?)(double)c.Absolute, c.Responder30, c.Responder50, c.ImportantChange),
-            // A global impression of change: the answer itself is the response, no baseline needed.
-            WindowStatus.Value when window.Responder is { } responds => (CyclePart.WithValue, null, responds, responds, responds),
-            WindowStatus.Value or WindowStatus.NoValueInWindow when noBaseline => (CyclePart.NoBaseline, null, null, null, null),
-            WindowStatus.NoValueInWindow => (CyclePart.NoValueInWindow, null, null, null, null),
-            WindowStatus.CycleEndedBefore => (CyclePart.CycleEndedBefore, null, null, null, null),
-            _ => (CyclePart.NotYetReached, (double?)null, (bool?)null, (bool?)null, (bool?)null),
-        };
-        var duration = cycle.Outcome.OnsetDays is not null && cycle.Outcome.DurationDays is { } days
-            ? new SurvivalObservation(days, !cycle.Outcome.DurationCensored)
-            : null;
         if (!_index.TryGetValue(cycle.Patient.Id, out var patient))
         {
             _index[cycle.Patient.Id] = patient = _index.Count;
         }
-        _rows.Add(new Row(patient, part, change, r30, r50, important, cycle.SideEffect, cycle.SeriousSideEffect, duration));
+        _rows.Add(new Row(patient, cycle.Figures));
     }
 
     public int CycleCount => _rows.Count;
@@ -231,7 +254,12 @@ public sealed class CohortAggregate
 
     public CohortSummary Summarise(int threshold) => Summarise(threshold, Count());
 
-    private CohortSummary Summarise(int threshold, (int Cycles, int Patients)[] sets)
+    /// <summary>
+    /// What a summary and a breakdown's group both show: whether the cohort and its total are shown, the parts withheld
+    /// (with every part's counts) and the three rates. The change and side-effect figures are the summary's alone.
+    /// </summary>
+    private (bool TooSmall, bool TotalShown, HashSet<CyclePart> Hidden, Dictionary<CyclePart, (int Cycles, int Patients)> Parts,
+        Dictionary<ResponderRule, RateCell> Rates) Shown(int threshold, (int Cycles, int Patients)[] sets)
     {
         var tooSmall = Small(_index.Count, threshold);
         var parts = Enum.GetValues<CyclePart>().ToDictionary(p => p, p => sets[PartBits + (int)p]);
@@ -257,8 +285,6 @@ public sealed class CohortAggregate
                 totalShown = false;
             }
         }
-        CountCell Cell(CyclePart part) => hidden.Contains(part) ? _withheld : new CountCell(parts[part].Cycles, parts[part].Patients, false);
-
         // Everything whose n is the complete cases goes with them.
         var completeShown = !hidden.Contains(CyclePart.WithValue);
         var rates = new Dictionary<ResponderRule, RateCell>();
@@ -282,6 +308,17 @@ public sealed class CohortAggregate
                 }
             }
         }
+        return (tooSmall, totalShown, hidden, parts, rates);
+    }
+
+    /// <summary>The cohort's cycles and patients, or withheld.</summary>
+    private CountCell TotalCell(bool shown) => shown ? new CountCell(_rows.Count, _index.Count, false) : _withheld;
+
+    private CohortSummary Summarise(int threshold, (int Cycles, int Patients)[] sets)
+    {
+        var (tooSmall, totalShown, hidden, parts, rates) = Shown(threshold, sets);
+        CountCell Cell(CyclePart part) => hidden.Contains(part) ? _withheld : new CountCell(parts[part].Cycles, parts[part].Patients, false);
+        var completeShown = !hidden.Contains(CyclePart.WithValue);
 
         var changesShown = completeShown && !Small(sets[WithChange].Patients, threshold) && !Small(sets[WithoutChange].Patients, threshold);
         var values = new List<double>(sets[WithChange].Cycles);
@@ -299,7 +336,7 @@ public sealed class CohortAggregate
 
         return new CohortSummary(
             tooSmall ? _withheld : new CountCell(null, _index.Count, false),
-            totalShown ? new CountCell(_rows.Count, _index.Count, false) : _withheld,
+            TotalCell(totalShown),
             Cell(CyclePart.WithValue), Cell(CyclePart.NoValueInWindow), Cell(CyclePart.NoBaseline),
             Cell(CyclePart.NotYetReached), Cell(CyclePart.CycleEndedBefore),
             rates[ResponderRule.Relief30], rates[ResponderRule.Relief50], rates[ResponderRule.ImportantChange],
@@ -354,16 +391,9 @@ public sealed class CohortAggregate
     public IReadOnlyDictionary<ResponderRule, GroupFigures> Group(int threshold)
     {
         var sets = Count();
-        var summary = Summarise(threshold, sets);
+        var (_, totalShown, _, _, rates) = Shown(threshold, sets);
         return _rules.ToDictionary(rule => rule, rule => new GroupFigures(
-            summary.Cycles,
-            rule switch
-            {
-                ResponderRule.Relief50 => summary.Responders50,
-                ResponderRule.ImportantChange => summary.RespondersImportantChange,
-                _ => summary.Responders30,
-            },
-            _rows.Count, sets[Responders(rule)].Cycles, sets[Judged(rule)].Cycles));
+            TotalCell(totalShown), rates[rule], _rows.Count, sets[Responders(rule)].Cycles, sets[Judged(rule)].Cycles));
     }
 
     /// <summary>Kaplan–Meier duration of response over the cycles that reached onset.</summary>
