@@ -75,7 +75,7 @@ public enum CyclePart
 /// kept cycles are counted again by every cohort query.
 /// </summary>
 public readonly record struct CycleFigures(
-    CyclePart Part, double? Change, bool? R30, bool? R50, bool? Important, bool SideEffect, bool Serious, SurvivalObservation? Duration)
+    CyclePart Part, double? Change, bool? R30, bool? R50, bool? Important, bool SideEffect, bool Serious, double? DurationDays, bool ResponseLost)
 {
     public static CycleFigures Of(CycleOutcome outcome, WindowOutcome window, bool sideEffect, bool serious)
     {
@@ -91,10 +91,10 @@ public readonly record struct CycleFigures(
             WindowStatus.CycleEndedBefore => (CyclePart.CycleEndedBefore, null, null, null, null),
             _ => (CyclePart.NotYetReached, (double?)null, (bool?)null, (bool?)null, (bool?)null),
         };
-        var duration = outcome.OnsetDays is not null && outcome.DurationDays is { } days
-            ? new SurvivalObservation(days, !outcome.DurationCensored)
-            : null;
-        return new CycleFigures(part, change, r30, r50, important, sideEffect, serious, duration);
+        // Held by value (not as a SurvivalObservation): a duration query reads every kept cycle's several times.
+        var followed = outcome.OnsetDays is not null && outcome.DurationDays is not null;
+        return new CycleFigures(part, change, r30, r50, important, sideEffect, serious,
+            followed ? outcome.DurationDays : null, followed && !outcome.DurationCensored);
     }
 
     public bool? Responds(ResponderRule rule) => rule switch
@@ -133,7 +133,10 @@ public sealed class CohortAggregate
 
         public bool Serious => Figures.Serious;
 
-        public SurvivalObservation? Duration => Figures.Duration;
+        /// <summary>Days from onset to loss of response or to the last report (censored), for a cycle that reached onset.</summary>
+        public double? DurationDays => Figures.DurationDays;
+
+        public bool ResponseLost => Figures.ResponseLost;
 
         public bool? Responds(ResponderRule rule) => Figures.Responds(rule);
     }
@@ -399,21 +402,21 @@ public sealed class CohortAggregate
     /// <summary>Kaplan–Meier duration of response over the cycles that reached onset.</summary>
     public DurationSummary Duration(int threshold, IReadOnlyList<int> weeks)
     {
-        var followed = _rows.Where(r => r.Duration is not null).ToList();
-        var losses = followed.Where(r => r.Duration!.Event).ToList();
+        var followed = _rows.Where(r => r.DurationDays is not null).ToList();
+        var losses = followed.Where(r => r.ResponseLost).ToList();
         var tooSmall = SmallSet(followed, threshold);
         // The losses, and the censored cycles that are the cycles less the losses, go together; the curve's
         // steps would give the losses back, so it goes with them.
-        var lossesShown = !tooSmall && !SmallSet(losses, threshold) && !SmallSet(followed.Where(r => !r.Duration!.Event), threshold);
-        var curve = KaplanMeier.Estimate([.. followed.Select(r => r.Duration!)]);
+        var lossesShown = !tooSmall && !SmallSet(losses, threshold) && !SmallSet(followed.Where(r => !r.ResponseLost), threshold);
+        var curve = KaplanMeier.Estimate([.. followed.Select(r => new SurvivalObservation(r.DurationDays!.Value, r.ResponseLost))]);
         var points = new List<CurvePoint>(weeks.Count);
         var tail = false;
         foreach (var week in weeks)
         {
             var day = week * 7.0;
-            var atRisk = followed.Where(r => r.Duration!.Time >= day).ToList();
+            var atRisk = followed.Where(r => r.DurationDays >= day).ToList();
             tail |= SmallSet(atRisk, threshold);
-            var lostSoFar = followed.Where(r => r.Duration!.Event && r.Duration.Time <= day);
+            var lostSoFar = followed.Where(r => r.ResponseLost && r.DurationDays <= day);
             if (!lossesShown || tail || SmallSet(lostSoFar, threshold))
             {
                 points.Add(new CurvePoint(week, null, null, null, null, true));
