@@ -76,7 +76,7 @@ public static class ServiceSetup
         services.AddSingleton<MeasureCatalog>();
         services.AddScoped<OutcomesReader>();
         services.AddSingleton<MeasureProgressCache>();
-        services.AddSingleton<OutcomesAnswerCache>();
+        services.AddSingleton<PatientAnswerCache>();
         services.AddOptions<OutcomesOptions>()
             .BindConfiguration(OutcomesOptions.Section)
             .ValidateDataAnnotations()

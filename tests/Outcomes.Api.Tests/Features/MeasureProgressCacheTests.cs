@@ -28,7 +28,7 @@ public abstract class MeasureProgressCacheTests(DatabaseProvider provider) : Api
 
     protected override Action<IServiceCollection>? ConfigureServices => services => services.AddSingleton<TimeProvider>(_clock);
 
-    // No answer kept (OutcomesAnswerCacheTests): every outcomes read here goes through the kept progress.
+    // No answer kept (PatientAnswerCacheTests): every trend and outcomes read here goes through the kept progress.
     protected override IReadOnlyDictionary<string, string?>? Settings { get; } =
         new Dictionary<string, string?>(SeriesSteps.RefreshOnlyWhenAsked) { ["Outcomes:KeptAnswerMegabytes"] = "0" };
 

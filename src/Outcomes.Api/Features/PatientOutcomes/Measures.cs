@@ -32,8 +32,8 @@ public sealed class OutcomesOptions
     public int KeptProgressMegabytes { get; set; } = 64;
 
     /// <summary>
-    /// Memory (MB) for each patient's outcomes answer as last written, written again while nothing it shows has changed
-    /// (<see cref="OutcomesAnswerCache"/>); 0 computes and serializes every answer.
+    /// Memory (MB) for each patient's trend and outcomes answers as last written, written again while nothing they show has
+    /// changed (<see cref="PatientAnswerCache"/>); 0 computes and serializes every answer.
     /// </summary>
     [Range(0, 1_000_000)]
     public int KeptAnswerMegabytes { get; set; } = 32;

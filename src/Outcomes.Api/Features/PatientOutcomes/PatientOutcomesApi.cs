@@ -70,7 +70,7 @@ public sealed class PatientOutcomesSql(SqlDialect dialect) : SqlTexts(dialect)
         ORDER BY o.answered_at, o.id;
         """;
 
-    /// <summary>What a kept outcomes answer must have been computed under (<see cref="AnswerGenerations"/>).</summary>
+    /// <summary>What a kept trend or outcomes answer must have been computed under (<see cref="AnswerGenerations"/>).</summary>
     public string AnswerGenerations { get; } = """
         SELECT COALESCE((SELECT c.generation FROM patient_change c WHERE c.patient_id = @PatientId), 0) AS patient_generation,
                COALESCE((SELECT MAX(i.id) FROM instrument i), 0) AS instrument_generation;
@@ -189,15 +189,15 @@ public static class PatientOutcomesApi
         return group;
     }
 
-    public static async Task<Results<Ok<TrendResponse>, ValidationProblem, NotFoundProblem>> GetTrend(
+    public static async Task<Results<SerializedOk<TrendResponse>, ValidationProblem, NotFoundProblem>> GetTrend(
         [Description("The patient's id.")] long patientId,
         [Description("Measure key: pain_nrs (default), an instrument code, a movement code, or ppt:{muscle}:{side}.")] string? measure,
         HttpContext http, OutcomesReader reader, CancellationToken ct)
     {
-        var result = await reader.TrendAsync(CurrentUser.From(http.User), patientId, measure ?? "pain_nrs", ct);
+        var result = await reader.TrendJsonAsync(CurrentUser.From(http.User), patientId, measure ?? "pain_nrs", ct);
         return result switch
         {
-            { Trend: { } trend } => TypedResults.Ok(trend),
+            { Json: { } json } => new SerializedOk<TrendResponse>(json),
             { UnknownMeasure: true } => Problems.Invalid("measure", $"'{measure}' is not a measure key"),
             _ => Problems.NotFound("patient"),
         };
@@ -256,8 +256,8 @@ public static class PatientOutcomesApi
 /// <param name="Cycles">With <c>withCycles</c>: the measure's outcomes per cycle, from the same values as the trend.</param>
 public sealed record TrendResult(TrendResponse? Trend, bool UnknownMeasure = false, IReadOnlyList<CycleOutcome>? Cycles = null);
 
-/// <param name="Json">The answer (an <see cref="OutcomesResponse"/>) as JSON.</param>
-public sealed record OutcomesResult(byte[]? Json, bool UnknownMeasure = false);
+/// <param name="Json">The answer as JSON; null when the patient is not found (or not the caller's to read).</param>
+public sealed record AnswerResult(byte[]? Json, bool UnknownMeasure = false);
 
 /// <summary>
 /// Reads one patient's values (and nobody else's) and hands them to the Core computations, through a
@@ -266,9 +266,10 @@ public sealed record OutcomesResult(byte[]? Json, bool UnknownMeasure = false);
 /// </summary>
 public sealed class OutcomesReader(
     Database db, PatientOutcomesSql sql, PatientAccess access, AuditLog audit, MeasureCatalog measures,
-    MeasureProgressCache kept, OutcomesAnswerCache answers, IOptions<OutcomesOptions> options,
+    MeasureProgressCache kept, PatientAnswerCache answers, IOptions<OutcomesOptions> options,
     IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, TimeProvider clock)
 {
+    /// <summary>The trend of one measure, as the chart draws it.</summary>
     /// <param name="withCycles">Also the measure's outcomes per cycle (the chart's baseline lines), from the values read once.</param>
     public async Task<TrendResult> TrendAsync(CurrentUser user, long patientId, string key, CancellationToken ct, bool withCycles = false)
     {
@@ -277,43 +278,61 @@ public sealed class OutcomesReader(
         {
             return new TrendResult(null);
         }
-        if (await measures.ResolveAsync(key, ct, connection) is not { } measure)
+        if (await ComputeTrendAsync(connection, patientId, key, ct) is not { } computed)
         {
             return new TrendResult(null, UnknownMeasure: true);
         }
-        var sessions = await SessionsAsync(connection, patientId, ct);
-        var progress = await ProgressAsync(connection, patientId, measure, Days(sessions), ct);
         await audit.AppendAsync(connection, AuditActions.Read, "trend", key, patientId, ct);
-        var d = measure.Definition;
-        return new TrendResult(
-            new TrendResponse(d.Key, d.Name, d.Unit, d.Direction, measure.Weekly, progress.Series(), sessions, progress.CycleTrends()),
-            Cycles: withCycles ? progress.Outcomes(Today()) : null);
+        return new TrendResult(computed.Trend, Cycles: withCycles ? computed.Progress.Outcomes(Today()) : null);
     }
 
+    /// <summary>The trend of one measure as JSON (a <see cref="TrendResponse"/>), kept as written (<see cref="AnswerAsync"/>).</summary>
+    public async Task<AnswerResult> TrendJsonAsync(CurrentUser user, long patientId, string key, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        if (await access.SiteOrRefuseAsync(connection, user, patientId, AuditActions.Read, "trend", ct) is null)
+        {
+            return new AnswerResult(null);
+        }
+        var json = await AnswerAsync(connection, new PatientAnswerCache.Key(patientId, "trend", key, null), Today(),
+            async () => (await ComputeTrendAsync(connection, patientId, key, ct))?.Trend, ("trend", key), ct);
+        return json is null ? new AnswerResult(null, UnknownMeasure: true) : new AnswerResult(json);
+    }
+
+    /// <summary>The trend and the measure's progress it was computed from; null for an unknown measure key.</summary>
+    private async Task<(TrendResponse Trend, MeasureProgress Progress)?> ComputeTrendAsync(
+        System.Data.Common.DbConnection connection, long patientId, string key, CancellationToken ct)
+    {
+        if (await measures.ResolveAsync(key, ct, connection) is not { } measure)
+        {
+            return null;
+        }
+        var sessions = await SessionsAsync(connection, patientId, ct);
+        var progress = await ProgressAsync(connection, patientId, measure, Days(sessions), ct);
+        var d = measure.Definition;
+        return (new TrendResponse(d.Key, d.Name, d.Unit, d.Direction, measure.Weekly, progress.Series(), sessions, progress.CycleTrends()), progress);
+    }
+
+    /// <summary>The outcomes per cycle as JSON (an <see cref="OutcomesResponse"/>), kept as written (<see cref="AnswerAsync"/>).</summary>
     /// <param name="only">One measure key, or null for every measure the patient has.</param>
     /// <param name="latest">The latest this many cycles, or null for all.</param>
-    /// <remarks>
-    /// The answer is kept as written (<see cref="OutcomesAnswerCache"/>) and written again while the patient's change
-    /// counter, the instruments and the day are those it was computed under; the access check and the audit event
-    /// come with every read.
-    /// </remarks>
-    public async Task<OutcomesResult> OutcomesAsync(CurrentUser user, long patientId, CancellationToken ct, string? only = null, int? latest = null)
+    public async Task<AnswerResult> OutcomesAsync(CurrentUser user, long patientId, CancellationToken ct, string? only = null, int? latest = null)
     {
         await using var connection = await db.OpenAsync(ct);
         if (await access.SiteOrRefuseAsync(connection, user, patientId, AuditActions.Read, "outcomes", ct) is null)
         {
-            return new OutcomesResult(null);
+            return new AnswerResult(null);
         }
         var today = Today();
-        var key = new OutcomesAnswerCache.Key(patientId, only, latest);
-        var generations = answers.Enabled
-            ? await connection.QuerySingleAsync<AnswerGenerations>(db.Command(sql.AnswerGenerations, new { PatientId = patientId }, ct))
-            : null;
-        if (generations is not null && answers.TryGet(key, generations, today, out var kept))
-        {
-            await audit.AppendAsync(connection, AuditActions.Read, "outcomes", only, patientId, ct);
-            return new OutcomesResult(kept);
-        }
+        var json = await AnswerAsync(connection, new PatientAnswerCache.Key(patientId, "outcomes", only, latest), today,
+            () => ComputeOutcomesAsync(connection, patientId, only, latest, today, ct), ("outcomes", only), ct);
+        return json is null ? new AnswerResult(null, UnknownMeasure: true) : new AnswerResult(json);
+    }
+
+    /// <summary>The outcomes answer; null when <paramref name="only"/> is not a measure key.</summary>
+    private async Task<OutcomesResponse?> ComputeOutcomesAsync(
+        System.Data.Common.DbConnection connection, long patientId, string? only, int? latest, DateOnly today, CancellationToken ct)
+    {
         var sessions = await SessionsAsync(connection, patientId, ct);
         var days = Days(sessions);
         List<MeasureProgress> byMeasure;
@@ -321,7 +340,7 @@ public sealed class OutcomesReader(
         {
             if (await measures.ResolveAsync(only, ct, connection) is not { } one)
             {
-                return new OutcomesResult(null, UnknownMeasure: true);
+                return null;
             }
             var progress = await ProgressAsync(connection, patientId, one, days, ct);
             byMeasure = progress.Count == 0 ? [] : [progress];
@@ -340,14 +359,35 @@ public sealed class OutcomesReader(
                 latest is { } n && cycles.Count > n ? [.. cycles.Skip(cycles.Count - n)] : cycles));
         }
         var marks = latest is { } m && sessions.Count > m ? [.. sessions.Skip(sessions.Count - m)] : sessions;
-        var answer = JsonSerializer.SerializeToUtf8Bytes(new OutcomesResponse(patientId, today, options.Value.Rule, marks, results),
-            json.Value.SerializerOptions);
-        await audit.AppendAsync(connection, AuditActions.Read, "outcomes", only, patientId, ct);
-        if (generations is not null)
+        return new OutcomesResponse(patientId, today, options.Value.Rule, marks, results);
+    }
+
+    /// <summary>
+    /// An answer as JSON: the one kept (<see cref="PatientAnswerCache"/>) when the patient's change counter, the instruments
+    /// and the day are those it was computed under, else computed, serialized and kept. The counters are read before the
+    /// values, so an answer is never kept under newer counters than it saw. Either way the read's audit event is committed
+    /// before the answer is given; null (nothing audited) when <paramref name="compute"/> finds nothing to answer.
+    /// </summary>
+    private async Task<byte[]?> AnswerAsync<T>(System.Data.Common.DbConnection connection, PatientAnswerCache.Key key, DateOnly today,
+        Func<Task<T?>> compute, (string Resource, string? Detail) audited, CancellationToken ct) where T : class
+    {
+        var generations = answers.Enabled
+            ? await connection.QuerySingleAsync<AnswerGenerations>(db.Command(sql.AnswerGenerations, new { key.PatientId }, ct))
+            : null;
+        if (generations is null || !answers.TryGet(key, generations, today, out var answer))
         {
-            answers.Set(key, generations, today, answer);
+            if (await compute() is not { } computed)
+            {
+                return null;
+            }
+            answer = JsonSerializer.SerializeToUtf8Bytes(computed, json.Value.SerializerOptions);
+            if (generations is not null)
+            {
+                answers.Set(key, generations, today, answer);
+            }
         }
-        return new OutcomesResult(answer);
+        await audit.AppendAsync(connection, AuditActions.Read, audited.Resource, audited.Detail, key.PatientId, ct);
+        return answer;
     }
 
     private DateOnly Today() => DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);

@@ -13,33 +13,36 @@ using static Outcomes.Api.Tests.Features.SeriesSteps;
 namespace Outcomes.Api.Tests.Features;
 
 /// <summary>
-/// A patient's outcomes answer is kept as written and written again while what it was computed under holds: the
+/// A patient's trend and outcomes answers are kept as written and written again while what they were computed under holds: the
 /// patient's change counter, the instruments and the day. Before every kind of change the test plants a marker answer
 /// under what holds then, and the service must answer with it (the kept path is taken); after the change it must not,
 /// and must answer exactly as the service does with nothing kept; and each change must show in the answer.
 /// </summary>
-public abstract class OutcomesAnswerCacheTests(DatabaseProvider provider) : ApiTestBase(provider)
+public abstract class PatientAnswerCacheTests(DatabaseProvider provider) : ApiTestBase(provider)
 {
-    public sealed class OnSqlite() : OutcomesAnswerCacheTests(DatabaseProvider.Sqlite);
+    public sealed class OnSqlite() : PatientAnswerCacheTests(DatabaseProvider.Sqlite);
 
-    public sealed class OnSqlServer() : OutcomesAnswerCacheTests(DatabaseProvider.SqlServer);
+    public sealed class OnSqlServer() : PatientAnswerCacheTests(DatabaseProvider.SqlServer);
 
     private readonly MovableClock _clock = new(new DateTimeOffset(2025, 6, 1, 12, 0, 0, TimeSpan.Zero));
 
     protected override Action<IServiceCollection>? ConfigureServices => services => services.AddSingleton<TimeProvider>(_clock);
 
-    private static readonly string[] _paths = ["outcomes", "outcomes?measure=pain_nrs&cycles=1", "outcomes?measure=sleep_nrs"];
+    private static readonly string[] _paths =
+        ["outcomes", "outcomes?measure=pain_nrs&cycles=1", "outcomes?measure=sleep_nrs", "trend?measure=pain_nrs", "trend?measure=sleep_nrs"];
 
-    private static OutcomesAnswerCache.Key KeyOf(long patientId, string path) => path switch
+    private static PatientAnswerCache.Key KeyOf(long patientId, string path) => path switch
     {
-        "outcomes" => new(patientId, null, null),
-        "outcomes?measure=pain_nrs&cycles=1" => new(patientId, "pain_nrs", 1),
-        _ => new(patientId, "sleep_nrs", null),
+        "outcomes" => new(patientId, "outcomes", null, null),
+        "outcomes?measure=pain_nrs&cycles=1" => new(patientId, "outcomes", "pain_nrs", 1),
+        "outcomes?measure=sleep_nrs" => new(patientId, "outcomes", "sleep_nrs", null),
+        "trend?measure=pain_nrs" => new(patientId, "trend", "pain_nrs", null),
+        _ => new(patientId, "trend", "sleep_nrs", null),
     };
 
     private static byte[] Marker(string path) => Encoding.UTF8.GetBytes($$"""{"kept":"{{path}}"}""");
 
-    private OutcomesAnswerCache Answers => App.Services.GetRequiredService<OutcomesAnswerCache>();
+    private PatientAnswerCache Answers => App.Services.GetRequiredService<PatientAnswerCache>();
 
     private static async Task<string> GetAsync(PatientFixture f, string path)
     {
@@ -156,14 +159,18 @@ public abstract class OutcomesAnswerCacheTests(DatabaseProvider provider) : ApiT
     {
         var f = await PatientFixture.CreateAsync(App);
         await PainAsync(f, "2025-02-20", 8);
-        var first = await GetAsync(f, "outcomes");
+        foreach (var path in new[] { "outcomes", "trend?measure=pain_nrs" })
+        {
+            var first = await GetAsync(f, path);
 
-        var second = await GetAsync(f, "outcomes");
-        using var other = await App.Practitioner(f.SiteId + 1000).GetAsync(f.PathOf("outcomes"));
+            var second = await GetAsync(f, path);
+            using var other = await App.Practitioner(f.SiteId + 1000).GetAsync(f.PathOf(path));
 
-        Assert.Equal(first, second);
-        Assert.Equal(HttpStatusCode.NotFound, other.StatusCode);
+            Assert.Equal(first, second);
+            Assert.Equal(HttpStatusCode.NotFound, other.StatusCode);
+        }
         Assert.Equal(2, await App.CountAuditAsync("read", "outcomes", f.PatientId));
+        Assert.Equal(2, await App.CountAuditAsync("read", "trend", f.PatientId));
     }
 
     private static object Sleep(string version, string name) => new
