@@ -243,7 +243,7 @@ public static class PatientOutcomesApi
         {
             return Problems.Invalid("cycles", "must be 1 to 1000");
         }
-        var result = await reader.OutcomesAsync(CurrentUser.From(http.User), patientId, ct, measure, cycles);
+        var result = await reader.OutcomesJsonAsync(CurrentUser.From(http.User), patientId, ct, measure, cycles);
         return result switch
         {
             { UnknownMeasure: true } => Problems.Invalid("measure", "is not a measure key"),
@@ -316,7 +316,7 @@ public sealed class OutcomesReader(
     /// <summary>The outcomes per cycle as JSON (an <see cref="OutcomesResponse"/>), kept as written (<see cref="AnswerAsync"/>).</summary>
     /// <param name="only">One measure key, or null for every measure the patient has.</param>
     /// <param name="latest">The latest this many cycles, or null for all.</param>
-    public async Task<AnswerResult> OutcomesAsync(CurrentUser user, long patientId, CancellationToken ct, string? only = null, int? latest = null)
+    public async Task<AnswerResult> OutcomesJsonAsync(CurrentUser user, long patientId, CancellationToken ct, string? only = null, int? latest = null)
     {
         await using var connection = await db.OpenAsync(ct);
         if (await access.SiteOrRefuseAsync(connection, user, patientId, AuditActions.Read, "outcomes", ct) is null)
