@@ -12,11 +12,12 @@ public abstract class InstrumentsTests(DatabaseProvider provider) : ApiTestBase(
 
     public sealed class OnSqlServer() : InstrumentsTests(DatabaseProvider.SqlServer);
 
-    private static object Sleep(string version) => new
+    /// <summary>A one-item sleep instrument's definition (also added by <see cref="PatientAnswerCacheTests"/>).</summary>
+    internal static object Sleep(string version, string name = "Pain interference with sleep, 0-10") => new
     {
         code = "sleep_nrs",
         version,
-        name = "Pain interference with sleep, 0-10",
+        name,
         items = new[] { new { code = "sleep", min = 0, max = 10 } },
         scoring = "sum",
         minAnsweredItems = 1,

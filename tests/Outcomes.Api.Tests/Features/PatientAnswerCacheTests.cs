@@ -110,7 +110,7 @@ public abstract class PatientAnswerCacheTests(DatabaseProvider provider) : ApiTe
     {
         var f = await PatientFixture.CreateAsync(App);
         var admin = App.Admin();
-        using (var created = await admin.PostAsJsonAsync("/api/v1/instruments", Sleep("1", "Pain interference with sleep, 0-10"), OutcomesApp.Json))
+        using (var created = await admin.PostAsJsonAsync("/api/v1/instruments", InstrumentsTests.Sleep("1"), OutcomesApp.Json))
         {
             Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         }
@@ -144,7 +144,7 @@ public abstract class PatientAnswerCacheTests(DatabaseProvider provider) : ApiTe
         await ChangeAsync(f, "a new session", () => SessionAsync(f, "2025-05-25"));
         await ChangeAsync(f, "a new version of the instrument", async () =>
         {
-            using var created = await admin.PostAsJsonAsync("/api/v1/instruments", Sleep("2", "Sleep interference, 0-10"), OutcomesApp.Json);
+            using var created = await admin.PostAsJsonAsync("/api/v1/instruments", InstrumentsTests.Sleep("2", "Sleep interference, 0-10"), OutcomesApp.Json);
             Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         });
         await ChangeAsync(f, "the next day", () =>
@@ -172,12 +172,6 @@ public abstract class PatientAnswerCacheTests(DatabaseProvider provider) : ApiTe
         Assert.Equal(2, await App.CountAuditAsync("read", "outcomes", f.PatientId));
         Assert.Equal(2, await App.CountAuditAsync("read", "trend", f.PatientId));
     }
-
-    private static object Sleep(string version, string name) => new
-    {
-        code = "sleep_nrs", version, name, items = new[] { new { code = "sleep", min = 0, max = 10 } }, scoring = "sum",
-        minAnsweredItems = 1, direction = "higherIsWorse", scoreMin = 0, scoreMax = 10, minimalImportantChange = 2,
-    };
 
     private static Task<long> SleepAsync(PatientFixture f, string day, int value) =>
         CreatedAsync(f.PostAsync(f.Patient, "questionnaire-responses", new
