@@ -40,19 +40,38 @@ public sealed class ConflictProblem(ProblemDetails problem) : StatusProblem(prob
 }
 
 /// <summary>
-/// A 200 answer whose JSON body was serialized beforehand, byte for byte what <c>Ok&lt;TValue&gt;</c> writes with the
-/// service's JSON options (so it can be kept and written again), documented in the OpenAPI document as <c>Ok&lt;TValue&gt;</c> is.
+/// A 200 JSON answer, either a value streamed as <c>Ok&lt;TValue&gt;</c> streams it (the service's JSON options, no copy
+/// of the whole body in memory) or a body serialized beforehand with the same options (one kept to be written again),
+/// byte for byte the same; documented in the OpenAPI document as <c>Ok&lt;TValue&gt;</c> is.
 /// </summary>
-public sealed class SerializedOk<TValue>(byte[] json) : IResult, IStatusCodeHttpResult, IEndpointMetadataProvider
+public sealed class JsonOk<TValue> : IResult, IStatusCodeHttpResult, IEndpointMetadataProvider where TValue : class
 {
+    private const string ContentType = "application/json; charset=utf-8";
+
+    private readonly TValue? _value;
+    private readonly byte[]? _json;
+
+    /// <summary>A value to stream.</summary>
+    public JsonOk(TValue value) => _value = value;
+
+    /// <summary>A body serialized beforehand.</summary>
+    public JsonOk(byte[] json) => _json = json;
+
     public int? StatusCode => StatusCodes.Status200OK;
 
     public async Task ExecuteAsync(HttpContext httpContext)
     {
         httpContext.Response.StatusCode = StatusCodes.Status200OK;
-        httpContext.Response.ContentType = "application/json; charset=utf-8";
-        httpContext.Response.ContentLength = json.Length;
-        await httpContext.Response.Body.WriteAsync(json, httpContext.RequestAborted);
+        if (_json is null)
+        {
+            var options = httpContext.RequestServices
+                .GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions;
+            await httpContext.Response.WriteAsJsonAsync(_value, options, ContentType, httpContext.RequestAborted);
+            return;
+        }
+        httpContext.Response.ContentType = ContentType;
+        httpContext.Response.ContentLength = _json.Length;
+        await httpContext.Response.Body.WriteAsync(_json, httpContext.RequestAborted);
     }
 
     public static void PopulateMetadata(MethodInfo method, EndpointBuilder builder) =>

@@ -20,8 +20,12 @@ internal sealed class AnswerGenerations
 /// Each patient's trend and outcomes answers as last written (their JSON), per measure and number of cycles asked for, with
 /// what it was computed under (<see cref="AnswerGenerations"/>) and the day it judged its windows against. It is written
 /// again as it was only when all of them match, so any write by any path or instance, a new instrument version or
-/// midnight makes it computed again. The access check and the read's audit event are not kept: every read does both.
-/// Bounded by the answers' size (<see cref="OutcomesOptions.KeptAnswerMegabytes"/>); past it, the least recently used go.
+/// midnight makes it computed again. An answer is kept only when it is computed a second time under the same counters
+/// and day: the first computation only notes that it was asked for (<see cref="Seen"/>) and is streamed to the client.
+/// A patient written to between reads (a busy day's patient, whose answers change faster than they are read) thus
+/// costs no copy of each answer in memory, while an answer read again and again is computed twice and then written
+/// from memory. The access check and the read's audit event are not kept: every read does both. Bounded by the
+/// answers' size (<see cref="OutcomesOptions.KeptAnswerMegabytes"/>); past it, the least recently used go.
 /// </summary>
 public sealed class PatientAnswerCache : IDisposable
 {
@@ -30,7 +34,16 @@ public sealed class PatientAnswerCache : IDisposable
     /// <param name="Cycles">The number of latest cycles asked for, or null for all.</param>
     public readonly record struct Key(long PatientId, string Answer, string? Measure, int? Cycles);
 
-    private sealed record Answer(long PatientGeneration, long InstrumentGeneration, DateOnly Day, byte[] Json);
+    /// <summary>What is kept for a key: nothing, a note that it was computed once, or its JSON.</summary>
+    internal enum Kept
+    {
+        Nothing,
+        ComputedOnce,
+        Json,
+    }
+
+    /// <param name="Json">The answer; null for a note that it was computed once under these counters and day.</param>
+    private sealed record Answer(long PatientGeneration, long InstrumentGeneration, DateOnly Day, byte[]? Json);
 
     /// <summary>Bytes counted for an entry besides its JSON: the key, the entry and the cache's own bookkeeping.</summary>
     private const int EntryOverhead = 256;
@@ -44,16 +57,27 @@ public sealed class PatientAnswerCache : IDisposable
 
     public bool Enabled => _answers is not null;
 
-    internal bool TryGet(Key key, AnswerGenerations generations, DateOnly day, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out byte[]? json)
+    /// <summary>What is kept for <paramref name="key"/> under these counters and day (older counters or day: nothing).</summary>
+    internal Kept TryGet(Key key, AnswerGenerations generations, DateOnly day, out byte[]? json)
     {
-        json = _answers?.Get(key) is Answer a && a.PatientGeneration == generations.PatientGeneration
-            && a.InstrumentGeneration == generations.InstrumentGeneration && a.Day == day ? a.Json : null;
-        return json is not null;
+        json = null;
+        if (_answers?.Get(key) is not Answer a || a.PatientGeneration != generations.PatientGeneration
+            || a.InstrumentGeneration != generations.InstrumentGeneration || a.Day != day)
+        {
+            return Kept.Nothing;
+        }
+        json = a.Json;
+        return json is null ? Kept.ComputedOnce : Kept.Json;
     }
 
-    internal void Set(Key key, AnswerGenerations generations, DateOnly day, byte[] json) =>
+    /// <summary>Notes that the answer was computed (not kept) under these counters and day.</summary>
+    internal void Seen(Key key, AnswerGenerations generations, DateOnly day) => Put(key, generations, day, null);
+
+    internal void Set(Key key, AnswerGenerations generations, DateOnly day, byte[] json) => Put(key, generations, day, json);
+
+    private void Put(Key key, AnswerGenerations generations, DateOnly day, byte[]? json) =>
         _answers?.Set(key, new Answer(generations.PatientGeneration, generations.InstrumentGeneration, day, json),
-            new MemoryCacheEntryOptions { Size = json.Length + EntryOverhead });
+            new MemoryCacheEntryOptions { Size = (json?.Length ?? 0) + EntryOverhead });
 
     /// <summary>For tests: forget every answer.</summary>
     internal void Clear() => _answers?.Clear();

@@ -189,7 +189,7 @@ public static class PatientOutcomesApi
         return group;
     }
 
-    public static async Task<Results<SerializedOk<TrendResponse>, ValidationProblem, NotFoundProblem>> GetTrend(
+    public static async Task<Results<JsonOk<TrendResponse>, ValidationProblem, NotFoundProblem>> GetTrend(
         [Description("The patient's id.")] long patientId,
         [Description("Measure key: pain_nrs (default), an instrument code, a movement code, or ppt:{muscle}:{side}.")] string? measure,
         HttpContext http, OutcomesReader reader, CancellationToken ct)
@@ -197,7 +197,7 @@ public static class PatientOutcomesApi
         var result = await reader.TrendJsonAsync(CurrentUser.From(http.User), patientId, measure ?? "pain_nrs", ct);
         return result switch
         {
-            { Json: { } json } => new SerializedOk<TrendResponse>(json),
+            { Body: { } body } => body,
             { UnknownMeasure: true } => Problems.Invalid("measure", $"'{measure}' is not a measure key"),
             _ => Problems.NotFound("patient"),
         };
@@ -233,7 +233,7 @@ public static class PatientOutcomesApi
         return TypedResults.File(bytes, contentType);
     }
 
-    public static async Task<Results<SerializedOk<OutcomesResponse>, ValidationProblem, NotFoundProblem>> GetOutcomes(
+    public static async Task<Results<JsonOk<OutcomesResponse>, ValidationProblem, NotFoundProblem>> GetOutcomes(
         [Description("The patient's id.")] long patientId,
         [Description("Only this measure (a measure key, as for the trend); every measure when left out.")] string? measure,
         [Description("Only the latest this many cycles, 1 to 1000 (each still judged against its own next session); every cycle when left out.")] int? cycles,
@@ -247,7 +247,7 @@ public static class PatientOutcomesApi
         return result switch
         {
             { UnknownMeasure: true } => Problems.Invalid("measure", "is not a measure key"),
-            { Json: { } json } => new SerializedOk<OutcomesResponse>(json),
+            { Body: { } body } => body,
             _ => Problems.NotFound("patient"),
         };
     }
@@ -256,8 +256,8 @@ public static class PatientOutcomesApi
 /// <param name="Cycles">With <c>withCycles</c>: the measure's outcomes per cycle, from the same values as the trend.</param>
 public sealed record TrendResult(TrendResponse? Trend, bool UnknownMeasure = false, IReadOnlyList<CycleOutcome>? Cycles = null);
 
-/// <param name="Json">The answer as JSON; null when the patient is not found (or not the caller's to read).</param>
-public sealed record AnswerResult(byte[]? Json, bool UnknownMeasure = false);
+/// <param name="Body">The answer; null when the patient is not found (or not the caller's to read) or the measure is unknown.</param>
+public sealed record AnswerResult<T>(JsonOk<T>? Body, bool UnknownMeasure = false) where T : class;
 
 /// <summary>
 /// Reads one patient's values (and nobody else's) and hands them to the Core computations, through a
@@ -287,16 +287,16 @@ public sealed class OutcomesReader(
     }
 
     /// <summary>The trend of one measure as JSON (a <see cref="TrendResponse"/>), kept as written (<see cref="AnswerAsync"/>).</summary>
-    public async Task<AnswerResult> TrendJsonAsync(CurrentUser user, long patientId, string key, CancellationToken ct)
+    public async Task<AnswerResult<TrendResponse>> TrendJsonAsync(CurrentUser user, long patientId, string key, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct);
         if (await access.SiteOrRefuseAsync(connection, user, patientId, AuditActions.Read, "trend", ct) is null)
         {
-            return new AnswerResult(null);
+            return new AnswerResult<TrendResponse>(null);
         }
-        var json = await AnswerAsync(connection, new PatientAnswerCache.Key(patientId, "trend", key, null), Today(),
+        var body = await AnswerAsync(connection, new PatientAnswerCache.Key(patientId, "trend", key, null), Today(),
             async () => (await ComputeTrendAsync(connection, patientId, key, ct))?.Trend, ("trend", key), ct);
-        return json is null ? new AnswerResult(null, UnknownMeasure: true) : new AnswerResult(json);
+        return new AnswerResult<TrendResponse>(body, UnknownMeasure: body is null);
     }
 
     /// <summary>The trend and the measure's progress it was computed from; null for an unknown measure key.</summary>
@@ -316,17 +316,18 @@ public sealed class OutcomesReader(
     /// <summary>The outcomes per cycle as JSON (an <see cref="OutcomesResponse"/>), kept as written (<see cref="AnswerAsync"/>).</summary>
     /// <param name="only">One measure key, or null for every measure the patient has.</param>
     /// <param name="latest">The latest this many cycles, or null for all.</param>
-    public async Task<AnswerResult> OutcomesJsonAsync(CurrentUser user, long patientId, CancellationToken ct, string? only = null, int? latest = null)
+    public async Task<AnswerResult<OutcomesResponse>> OutcomesJsonAsync(
+        CurrentUser user, long patientId, CancellationToken ct, string? only = null, int? latest = null)
     {
         await using var connection = await db.OpenAsync(ct);
         if (await access.SiteOrRefuseAsync(connection, user, patientId, AuditActions.Read, "outcomes", ct) is null)
         {
-            return new AnswerResult(null);
+            return new AnswerResult<OutcomesResponse>(null);
         }
         var today = Today();
-        var json = await AnswerAsync(connection, new PatientAnswerCache.Key(patientId, "outcomes", only, latest), today,
+        var body = await AnswerAsync(connection, new PatientAnswerCache.Key(patientId, "outcomes", only, latest), today,
             () => ComputeOutcomesAsync(connection, patientId, only, latest, today, ct), ("outcomes", only), ct);
-        return json is null ? new AnswerResult(null, UnknownMeasure: true) : new AnswerResult(json);
+        return new AnswerResult<OutcomesResponse>(body, UnknownMeasure: body is null);
     }
 
     /// <summary>The outcomes answer; null when <paramref name="only"/> is not a measure key.</summary>
@@ -363,31 +364,45 @@ public sealed class OutcomesReader(
     }
 
     /// <summary>
-    /// An answer as JSON: the one kept (<see cref="PatientAnswerCache"/>) when the patient's change counter, the instruments
-    /// and the day are those it was computed under, else computed, serialized and kept. The counters are read before the
-    /// values, so an answer is never kept under newer counters than it saw. Either way the read's audit event is committed
-    /// before the answer is given; null (nothing audited) when <paramref name="compute"/> finds nothing to answer.
+    /// An answer: the JSON kept (<see cref="PatientAnswerCache"/>) when the patient's change counter, the instruments and
+    /// the day are those it was computed under; else computed, and streamed the first time it is computed under them,
+    /// serialized and kept the second. The counters are read before the values, so an answer is never kept under newer
+    /// counters than it saw. Either way the read's audit event is committed before the answer is given; null (nothing
+    /// audited) when <paramref name="compute"/> finds nothing to answer.
     /// </summary>
-    private async Task<byte[]?> AnswerAsync<T>(System.Data.Common.DbConnection connection, PatientAnswerCache.Key key, DateOnly today,
+    private async Task<JsonOk<T>?> AnswerAsync<T>(System.Data.Common.DbConnection connection, PatientAnswerCache.Key key, DateOnly today,
         Func<Task<T?>> compute, (string Resource, string? Detail) audited, CancellationToken ct) where T : class
     {
         var generations = answers.Enabled
             ? await connection.QuerySingleAsync<AnswerGenerations>(db.Command(sql.AnswerGenerations, new { key.PatientId }, ct))
             : null;
-        if (generations is null || !answers.TryGet(key, generations, today, out var answer))
+        byte[]? keptJson = null;
+        var kept = generations is null ? PatientAnswerCache.Kept.Nothing : answers.TryGet(key, generations, today, out keptJson);
+        JsonOk<T> body;
+        if (kept == PatientAnswerCache.Kept.Json)
         {
-            if (await compute() is not { } computed)
-            {
-                return null;
-            }
-            answer = JsonSerializer.SerializeToUtf8Bytes(computed, json.Value.SerializerOptions);
+            body = new JsonOk<T>(keptJson!);
+        }
+        else if (await compute() is not { } computed)
+        {
+            return null;
+        }
+        else if (kept == PatientAnswerCache.Kept.ComputedOnce)
+        {
+            var serialized = JsonSerializer.SerializeToUtf8Bytes(computed, json.Value.SerializerOptions);
+            answers.Set(key, generations!, today, serialized);
+            body = new JsonOk<T>(serialized);
+        }
+        else
+        {
             if (generations is not null)
             {
-                answers.Set(key, generations, today, answer);
+                answers.Seen(key, generations, today);
             }
+            body = new JsonOk<T>(computed);
         }
         await audit.AppendAsync(connection, AuditActions.Read, audited.Resource, audited.Detail, key.PatientId, ct);
-        return answer;
+        return body;
     }
 
     private DateOnly Today() => DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
