@@ -115,12 +115,27 @@ public sealed class Database : IDisposable
     public async ValueTask<WriteTurn> EnterWriteAsync(DbConnection connection, CancellationToken ct)
     {
         var started = Stopwatch.GetTimestamp();
+        var deadline = DeadlineFrom(started);
+        OnWaitGranted?.Invoke(new GrantedWait(GrantedWait.Turn, started, CommandTimeout, deadline));
         var turn = await EnterWriteAsync(CommandTimeout, ct);
-        LimitBusyWait(connection, CommandTimeout - Stopwatch.GetElapsedTime(started));
+        var at = Stopwatch.GetTimestamp();
+        var busyWait = CommandTimeout - Stopwatch.GetElapsedTime(started, at);
+        OnWaitGranted?.Invoke(new GrantedWait(GrantedWait.Lock, at, busyWait, deadline));
+        LimitBusyWait(connection, busyWait);
         return turn;
     }
 
     public TimeSpan CommandTimeout => TimeSpan.FromSeconds(CommandTimeoutSeconds);
+
+    /// <summary>When a write that starts at <paramref name="started"/> must be answered by (both <see cref="Stopwatch"/> timestamps).</summary>
+    internal long DeadlineFrom(long started) => started + (long)(CommandTimeout.TotalSeconds * Stopwatch.Frequency);
+
+    /// <summary>
+    /// For tests: told of every wait granted to writes, for this process's turn or for another process's lock, with the
+    /// earliest deadline of the writes it serves. A wait that ends after that deadline answers a write later than its
+    /// command timeout (as a batch given the whole timeout after an earlier batch gave up once did).
+    /// </summary>
+    internal Action<GrantedWait>? OnWaitGranted { get; set; }
 
     /// <summary>Waits at most <paramref name="wait"/> for this process's turn to write (see above).</summary>
     internal async ValueTask<WriteTurn> EnterWriteAsync(TimeSpan wait, CancellationToken ct)
@@ -281,4 +296,18 @@ internal static class DapperTypeHandlers
 public readonly struct WriteTurn(SemaphoreSlim? writer) : IDisposable
 {
     public void Dispose() => writer?.Release();
+}
+
+/// <summary>A wait granted to writes (<see cref="Database.OnWaitGranted"/>).</summary>
+/// <param name="Kind"><see cref="Turn"/> or <see cref="Lock"/>.</param>
+/// <param name="At">When it was granted, before the wait was worked out (a <see cref="Stopwatch"/> timestamp).</param>
+/// <param name="Wait">The longest it may last.</param>
+/// <param name="Deadline">The earliest deadline of the writes it serves (a <see cref="Stopwatch"/> timestamp).</param>
+internal readonly record struct GrantedWait(string Kind, long At, TimeSpan Wait, long Deadline)
+{
+    /// <summary>The wait for this process's turn to write.</summary>
+    public const string Turn = "turn";
+
+    /// <summary>The wait for a lock another process holds (SQLite's busy handler and Microsoft.Data.Sqlite's retries).</summary>
+    public const string Lock = "lock";
 }

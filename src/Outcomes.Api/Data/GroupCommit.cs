@@ -45,7 +45,7 @@ public sealed class GroupCommit(Database db)
             return result;
         }
 
-        var pending = new PendingWrite<T>(write, Stopwatch.GetTimestamp() + (long)(db.CommandTimeout.TotalSeconds * Stopwatch.Frequency));
+        var pending = new PendingWrite<T>(write, db.DeadlineFrom(Stopwatch.GetTimestamp()));
         _pending.Enqueue(pending);
         await LeadWhileQueuedAsync(pending.Done);
         // If this caller gives up waiting (cancellation), its write stays queued and a batch still
@@ -95,7 +95,11 @@ public sealed class GroupCommit(Database db)
         {
             // The batch belongs to every caller in it: no single request's cancellation stops it.
             // The oldest queued write has the least time left; no turn within it refuses the queue.
-            var wait = _pending.TryPeek(out var oldest) ? Remaining(oldest) : db.CommandTimeout;
+            var at = Stopwatch.GetTimestamp();
+            var (wait, deadline) = _pending.TryPeek(out var oldest)
+                ? (Remaining(oldest, at), oldest.Deadline)
+                : (db.CommandTimeout, db.DeadlineFrom(at));
+            db.OnWaitGranted?.Invoke(new GrantedWait(GrantedWait.Turn, at, wait, deadline));
             turn = await db.EnterWriteAsync(wait, CancellationToken.None);
         }
         catch (Exception e)
@@ -126,7 +130,7 @@ public sealed class GroupCommit(Database db)
         }
         // A write whose time is up is refused before it starts, as if it had waited for a busy
         // database: each caller hears within its command timeout, however many queued before it.
-        foreach (var expired in batch.Where(w => Remaining(w) <= TimeSpan.Zero))
+        foreach (var expired in batch.Where(w => Remaining(w, Stopwatch.GetTimestamp()) <= TimeSpan.Zero))
         {
             expired.Failed = Database.WriterTimedOut();
             expired.Publish();
@@ -140,7 +144,10 @@ public sealed class GroupCommit(Database db)
         {
             await using var connection = await db.OpenAsync(CancellationToken.None);
             // Another process's lock is waited for only as long as the oldest write has left.
-            Database.LimitBusyWait(connection, batch.Min(Remaining));
+            var at = Stopwatch.GetTimestamp();
+            var busyWait = batch.Min(w => Remaining(w, at));
+            db.OnWaitGranted?.Invoke(new GrantedWait(GrantedWait.Lock, at, busyWait, batch.Min(w => w.Deadline)));
+            Database.LimitBusyWait(connection, busyWait);
             await using var tx = await connection.BeginTransactionAsync(CancellationToken.None);
             if (batch.Count == 1)
             {
@@ -184,7 +191,7 @@ public sealed class GroupCommit(Database db)
         }
     }
 
-    private static TimeSpan Remaining(IPendingWrite write) => Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), write.Deadline);
+    private static TimeSpan Remaining(IPendingWrite write, long now) => Stopwatch.GetElapsedTime(now, write.Deadline);
 
     private interface IPendingWrite
     {
