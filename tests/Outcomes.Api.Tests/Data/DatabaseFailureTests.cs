@@ -208,6 +208,7 @@ public sealed class DamagedDatabaseTests : IAsyncLifetime
             await tx.CommitAsync();
         }
         SqliteConnection.ClearAllPools();
+        await CheckpointAsync(path);
         Damage(path, pagesBefore);
 
         await using var damaged = new OutcomesApp(_database!, services => services.AddLogging(b => b.AddProvider(_log)));
@@ -219,6 +220,22 @@ public sealed class DamagedDatabaseTests : IAsyncLifetime
             "no log line names SQLite error 11:\n" + string.Join("\n", _log.Lines));
         var ready = await ProblemAssert.IsProblem(await damaged.Anonymous().GetAsync("/health/ready"), HttpStatusCode.ServiceUnavailable);
         Assert.Contains("damaged", ready.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Moves every committed page from the write-ahead log into the file, and empties the log: the pages to damage must be
+    /// in the file, and no copy of them left in the log for a reader to find. Closing the last connection usually does
+    /// this, but not when a connection outlives the app (a full run once found the file at 85 pages of 169 committed).
+    /// </summary>
+    private static async Task CheckpointAsync(string path)
+    {
+        await using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE);";
+        await using var result = await command.ExecuteReaderAsync();
+        Assert.True(await result.ReadAsync());
+        Assert.True(result.GetInt64(0) == 0, "the checkpoint was blocked by another connection");
     }
 
     /// <summary>
