@@ -32,8 +32,9 @@ public sealed class OutcomesOptions
     public int KeptProgressMegabytes { get; set; } = 64;
 
     /// <summary>
-    /// Memory (MB) for each patient's trend and outcomes answers as last written, written again while nothing they show has
-    /// changed (<see cref="PatientAnswerCache"/>); 0 computes and serializes every answer.
+    /// Memory (MB) for each patient's trend and outcomes answers as last written, kept when computed a second time under
+    /// the same counters and written again while nothing they show has changed (<see cref="PatientAnswerCache"/>); 0
+    /// computes and streams every answer.
     /// </summary>
     [Range(0, 1_000_000)]
     public int KeptAnswerMegabytes { get; set; } = 32;

@@ -286,7 +286,7 @@ public sealed class OutcomesReader(
         return new TrendResult(computed.Trend, Cycles: withCycles ? computed.Progress.Outcomes(Today()) : null);
     }
 
-    /// <summary>The trend of one measure as JSON (a <see cref="TrendResponse"/>), kept as written (<see cref="AnswerAsync"/>).</summary>
+    /// <summary>The trend of one measure as the API answers it: streamed, or written as kept (<see cref="AnswerAsync"/>).</summary>
     public async Task<AnswerResult<TrendResponse>> TrendJsonAsync(CurrentUser user, long patientId, string key, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct);
@@ -313,7 +313,7 @@ public sealed class OutcomesReader(
         return (new TrendResponse(d.Key, d.Name, d.Unit, d.Direction, measure.Weekly, progress.Series(), sessions, progress.CycleTrends()), progress);
     }
 
-    /// <summary>The outcomes per cycle as JSON (an <see cref="OutcomesResponse"/>), kept as written (<see cref="AnswerAsync"/>).</summary>
+    /// <summary>The outcomes per cycle as the API answers them: streamed, or written as kept (<see cref="AnswerAsync"/>).</summary>
     /// <param name="only">One measure key, or null for every measure the patient has.</param>
     /// <param name="latest">The latest this many cycles, or null for all.</param>
     public async Task<AnswerResult<OutcomesResponse>> OutcomesJsonAsync(
