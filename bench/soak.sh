@@ -10,7 +10,10 @@
 # COHORT_SECONDS=0 leaves the cohort query out (memory is still sampled every 5 s), to tell its share.
 # After each minute, 3 s of /health/live alone give that minute's ceiling, and "share now" is the minute's
 # requests/s as a share of it: this machine's ceiling moves (18,000-57,000/s within one day), so a slower
-# minute is the service's only when its share falls too.
+# minute is the service's only when its share falls too. "CPU ms/req" is the service's CPU time (user +
+# system, from /proc) over the minute divided by its requests, and "steal" the share of the machine's CPU
+# time its host took for others in that minute (/proc/stat): a cost that grows with the data shows in the
+# first, a busy host in the second.
 # Usage: MINUTES=30 WRITES=50 PATIENTS=200 [FROM=grown.db] [COHORT_SECONDS=5] bash bench/soak.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,16 +65,23 @@ echo "ceiling: /health/live $ceiling req/s at c=$connections"
 ) >"$work/cohorts.txt" &
 cohorts=$!
 
-printf '%-7s %10s %8s %9s %9s %11s %9s %9s %9s %s\n' minute "req/s" share "p50" "p99" "cohort p99" "RSS MB" ceiling "share now" non-2xx
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
+machine_ticks() { awk '/^cpu / {print $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat; }
+printf '%-7s %10s %8s %9s %9s %11s %9s %9s %9s %10s %6s %s\n' minute "req/s" share "p50" "p99" "cohort p99" "RSS MB" ceiling "share now" "CPU ms/req" steal non-2xx
 for minute in $(seq 1 "$minutes"); do
+  cpu0=$(cpu_ticks); read -r steal0 total0 < <(machine_ticks)
   out=$(wrk -t2 -c"$connections" -d60s --latency -H "Authorization: Bearer $admin" -s bench/soak.lua \
     "http://127.0.0.1:$port" -- "$patients" "$writes" "$answered")
+  cpu1=$(cpu_ticks); read -r steal1 total1 < <(machine_ticks)
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   cohort=$(awk -v m="$minute" '$1 == m {print $2}' "$work/cohorts.txt" | sort -n | awk '{a[NR]=$1} END {if (NR) print a[int(NR*0.99 + 0.999)] ; else print "-"}')
   rss=$(awk -v m="$minute" '$1 == m {print $3}' "$work/cohorts.txt" | sort -n | tail -1)
   now=$(wrk -t2 -c"$connections" -d3s "http://127.0.0.1:$port/health/live" | awk '/Requests\/sec/ {printf "%.0f", $2}')
-  printf '%-7s %10s %7.2f%% %9s %9s %8s ms %9s %9s %8.2f%% %s\n' "$minute" "$rps" "$(echo "$rps * 100 / $ceiling" | bc -l)" \
+  requests=$(echo "$out" | awk '/requests in/ {print $1}')
+  printf '%-7s %10s %7.2f%% %9s %9s %8s ms %9s %9s %8.2f%% %10.3f %5.1f%% %s\n' "$minute" "$rps" "$(echo "$rps * 100 / $ceiling" | bc -l)" \
     "$(echo "$out" | awk '$1 == "50%" {print $2}')" "$(echo "$out" | awk '$1 == "99%" {print $2}')" \
-    "${cohort:--}" "$(( ${rss:-0} / 1024 ))" "$now" "$(echo "$rps * 100 / $now" | bc -l)" "$(echo "$out" | awk '/Non-2xx/ {print $NF}')"
+    "${cohort:--}" "$(( ${rss:-0} / 1024 ))" "$now" "$(echo "$rps * 100 / $now" | bc -l)" \
+    "$(echo "($cpu1 - $cpu0) * 1000 / $(getconf CLK_TCK) / $requests" | bc -l)" \
+    "$(echo "($steal1 - $steal0) * 100 / ($total1 - $total0)" | bc -l)" "$(echo "$out" | awk '/Non-2xx/ {print $NF}')"
 done
 echo "observations at the end: $(sqlite3 "$db" "SELECT COUNT(*) FROM observation")"
