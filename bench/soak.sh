@@ -13,7 +13,11 @@
 # minute is the service's only when its share falls too. "CPU ms/req" is the service's CPU time (user +
 # system, from /proc) over the minute divided by its requests, and "steal" the share of the machine's CPU
 # time its host took for others in that minute (/proc/stat): a cost that grows with the data shows in the
-# first, a busy host in the second.
+# first, a busy host in the second. CPU time still grows when the host is slow (caches shared with
+# its other guests), and this machine has no hardware counters to count the work itself; so, when
+# `dotnet-counters` is installed (`dotnet tool install -g dotnet-counters`), the bytes the service
+# allocated on its managed heap, a request, are printed for each minute after the run ("KB/req"): a
+# figure that follows the work done and not the machine's speed.
 # Usage: MINUTES=30 WRITES=50 PATIENTS=200 [FROM=grown.db] [COHORT_SECONDS=5] bash bench/soak.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,8 +33,8 @@ connections=${CONNECTIONS:-10}
 cohort_seconds=${COHORT_SECONDS:-5}
 port=5305
 work=$(mktemp -d)
-server=""; cohorts=""
-trap 'kill $server $cohorts 2>/dev/null || true; rm -rf "$work"' EXIT
+server=""; cohorts=""; counters=""
+trap 'kill $server $cohorts $counters 2>/dev/null || true; rm -rf "$work"' EXIT
 
 build_service
 db="$work/outcomes.db"
@@ -65,19 +69,30 @@ echo "ceiling: /health/live $ceiling req/s at c=$connections"
 ) >"$work/cohorts.txt" &
 cohorts=$!
 
+# The managed heap's allocations, one figure a second (everything the service does: the load, the cohort
+# query, its own timers), written to the file when the service stops.
+counters_tool=$(command -v dotnet-counters || echo "$HOME/.dotnet/tools/dotnet-counters")
+if [ -x "$counters_tool" ]; then
+  "$counters_tool" collect -p "$server" --refresh-interval 1 --format csv -o "$work/allocated.csv" \
+    --counters 'System.Runtime[dotnet.gc.heap.total_allocated]' >"$work/counters.log" 2>&1 &
+  counters=$!
+fi
+
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
 machine_ticks() { awk '/^cpu / {print $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat; }
 printf '%-7s %10s %8s %9s %9s %11s %9s %9s %9s %10s %6s %s\n' minute "req/s" share "p50" "p99" "cohort p99" "RSS MB" ceiling "share now" "CPU ms/req" steal non-2xx
 for minute in $(seq 1 "$minutes"); do
-  cpu0=$(cpu_ticks); read -r steal0 total0 < <(machine_ticks)
+  cpu0=$(cpu_ticks); read -r steal0 total0 < <(machine_ticks); from=$(date +%s)
   out=$(wrk -t2 -c"$connections" -d60s --latency -H "Authorization: Bearer $admin" -s bench/soak.lua \
     "http://127.0.0.1:$port" -- "$patients" "$writes" "$answered")
   cpu1=$(cpu_ticks); read -r steal1 total1 < <(machine_ticks)
+  to=$(date +%s)
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   cohort=$(awk -v m="$minute" '$1 == m {print $2}' "$work/cohorts.txt" | sort -n | awk '{a[NR]=$1} END {if (NR) print a[int(NR*0.99 + 0.999)] ; else print "-"}')
   rss=$(awk -v m="$minute" '$1 == m {print $3}' "$work/cohorts.txt" | sort -n | tail -1)
   now=$(wrk -t2 -c"$connections" -d3s "http://127.0.0.1:$port/health/live" | awk '/Requests\/sec/ {printf "%.0f", $2}')
   requests=$(echo "$out" | awk '/requests in/ {print $1}')
+  echo "$minute $from $to $requests" >>"$work/minutes.txt"
   printf '%-7s %10s %7.2f%% %9s %9s %8s ms %9s %9s %8.2f%% %10.3f %5.1f%% %s\n' "$minute" "$rps" "$(echo "$rps * 100 / $ceiling" | bc -l)" \
     "$(echo "$out" | awk '$1 == "50%" {print $2}')" "$(echo "$out" | awk '$1 == "99%" {print $2}')" \
     "${cohort:--}" "$(( ${rss:-0} / 1024 ))" "$now" "$(echo "$rps * 100 / $now" | bc -l)" \
@@ -85,3 +100,19 @@ for minute in $(seq 1 "$minutes"); do
     "$(echo "($steal1 - $steal0) * 100 / ($total1 - $total0)" | bc -l)" "$(echo "$out" | awk '/Non-2xx/ {print $NF}')"
 done
 echo "observations at the end: $(sqlite3 "$db" "SELECT COUNT(*) FROM observation")"
+
+if [ -n "$counters" ]; then
+  # Stop the service so that dotnet-counters writes its file; then each minute's allocations over its requests.
+  kill "$server"
+  for _ in $(seq 30); do kill -0 "$counters" 2>/dev/null || break; sleep 1; done
+  if [ -s "$work/allocated.csv" ]; then
+    tail -n +2 "$work/allocated.csv" | while IFS=, read -r stamp _ _ _ bytes; do echo "$(date -d "$stamp" +%s) $bytes"; done >"$work/allocated.txt"
+    printf '%-7s %s\n' minute "allocated KB/req"
+    while read -r minute from to requests; do
+      awk -v from="$from" -v to="$to" -v n="$requests" -v m="$minute" \
+        '$1 > from && $1 <= to {sum += $2} END {printf "%-7s %16.1f\n", m, sum / n / 1024}' "$work/allocated.txt"
+    done <"$work/minutes.txt"
+  else
+    echo "(dotnet-counters wrote no figures: $(tail -1 "$work/counters.log"))"
+  fi
+fi
