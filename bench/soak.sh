@@ -107,10 +107,11 @@ if [ -n "$counters" ]; then
   for _ in $(seq 30); do kill -0 "$counters" 2>/dev/null || break; sleep 1; done
   if [ -s "$work/allocated.csv" ]; then
     tail -n +2 "$work/allocated.csv" | while IFS=, read -r stamp _ _ _ bytes; do echo "$(date -d "$stamp" +%s) $bytes"; done >"$work/allocated.txt"
+    # A minute with more than 3 of its seconds unreported is shown as "-" (one run's minutes 25-27 came out empty).
     printf '%-7s %s\n' minute "allocated KB/req"
     while read -r minute from to requests; do
       awk -v from="$from" -v to="$to" -v n="$requests" -v m="$minute" \
-        '$1 > from && $1 <= to {sum += $2} END {printf "%-7s %16.1f\n", m, sum / n / 1024}' "$work/allocated.txt"
+        '$1 > from && $1 <= to {sum += $2; k++} END {if (k >= to - from - 3) printf "%-7s %16.1f\n", m, sum / n / 1024; else printf "%-7s %16s\n", m, "- (" k + 0 " of " to - from " s)"}' "$work/allocated.txt"
     done <"$work/minutes.txt"
   else
     echo "(dotnet-counters wrote no figures: $(tail -1 "$work/counters.log"))"
