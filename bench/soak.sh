@@ -106,7 +106,9 @@ if [ -n "$counters" ]; then
   kill "$server"
   for _ in $(seq 30); do kill -0 "$counters" 2>/dev/null || break; sleep 1; done
   if [ -s "$work/allocated.csv" ]; then
-    tail -n +2 "$work/allocated.csv" | while IFS=, read -r stamp _ _ _ bytes; do echo "$(date -d "$stamp" +%s) $bytes"; done >"$work/allocated.txt"
+    # Each line as "epoch-seconds bytes": one date process converts every timestamp.
+    tail -n +2 "$work/allocated.csv" | cut -d, -f1 | date -f - +%s \
+      | paste -d' ' - <(tail -n +2 "$work/allocated.csv" | cut -d, -f5) >"$work/allocated.txt"
     # A minute with more than 3 of its seconds unreported is shown as "-" (one run's minutes 25-27 came out empty).
     printf '%-7s %s\n' minute "allocated KB/req"
     while read -r minute from to requests; do
